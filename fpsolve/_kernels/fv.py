@@ -1,0 +1,262 @@
+"""Kernels of the finite-volume (Markov-jump) discretisation.
+
+Array names follow the maths of ``fpsolve.solve.operator``:
+
+``Dh``      (n, ndim, ndim)  diffusion in grid-index units, ``D_ij / (h_i h_j)``
+``vec``     (n, K, ndim)     integer stencil offsets from Selling's decomposition
+``w``       (n, K)           their non-negative weights (``Dh = Σ_k w_k v_k v_kᵀ``)
+``beta``    (m, n)           ``∫ D⁻¹A · dx`` from cell ``a`` to cell ``a + offset[m]``
+``src, dst, rate``           the jump list: jump ``src -> dst`` at ``rate`` (1 / time)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+
+SELLING_MAX_ITER = 200  # Selling's reduction needs O(log condition number) steps
+SELLING_RTOL = 1e-13  # scalar products below this (relative to the trace) count as zero
+
+
+@jit
+def bernoulli(z):
+    """B(z) = z / (exp(z) - 1), with B(0) = 1; finite for every finite z."""
+    if z == 0.0:
+        return 1.0
+    return z / math.expm1(z)
+
+
+@jit
+def _dot(D, u, v, ndim):
+    s = 0.0
+    for i in range(ndim):
+        for j in range(ndim):
+            s += u[i] * D[i, j] * v[j]
+    return s
+
+
+@jit
+def selling_2d(Dh, vec, w):
+    """Selling's decomposition of 2x2 tensors; returns the number of cells that failed."""
+    n = Dh.shape[0]
+    failed = 0
+    b = np.empty((3, 2), dtype=np.int64)
+    for a in range(n):
+        D = Dh[a]
+        tol = SELLING_RTOL * (abs(D[0, 0]) + abs(D[1, 1]))
+        b[0, 0] = 1
+        b[0, 1] = 0
+        b[1, 0] = 0
+        b[1, 1] = 1
+        b[2, 0] = -1
+        b[2, 1] = -1
+        done = False
+        for _ in range(SELLING_MAX_ITER):
+            flipped = False
+            for i in range(3):
+                for j in range(i + 1, 3):
+                    if _dot(D, b[i], b[j], 2) > tol:
+                        k = 3 - i - j
+                        for c in range(2):
+                            bi = b[i, c]
+                            b[k, c] = bi - b[j, c]
+                            b[i, c] = -bi
+                        flipped = True
+                        break
+                if flipped:
+                    break
+            if not flipped:
+                done = True
+                break
+        if not done:
+            failed += 1
+        for i in range(3):
+            j = (i + 1) % 3
+            k = (i + 2) % 3
+            rho = -_dot(D, b[j], b[k], 2)
+            w[a, i] = rho if rho > 0.0 else 0.0
+            v0 = -b[i, 1]
+            v1 = b[i, 0]
+            if v0 < 0 or (v0 == 0 and v1 < 0):
+                v0 = -v0
+                v1 = -v1
+            vec[a, i, 0] = v0
+            vec[a, i, 1] = v1
+    return failed
+
+
+@jit
+def selling_3d(Dh, vec, w):
+    """Selling's decomposition of 3x3 tensors; returns the number of cells that failed."""
+    n = Dh.shape[0]
+    failed = 0
+    b = np.empty((4, 3), dtype=np.int64)
+    for a in range(n):
+        D = Dh[a]
+        tol = SELLING_RTOL * (abs(D[0, 0]) + abs(D[1, 1]) + abs(D[2, 2]))
+        for i in range(4):
+            for c in range(3):
+                b[i, c] = 1 if i == c else (-1 if i == 3 else 0)
+        done = False
+        for _ in range(SELLING_MAX_ITER):
+            flipped = False
+            for i in range(4):
+                for j in range(i + 1, 4):
+                    if _dot(D, b[i], b[j], 3) > tol:
+                        for k in range(4):
+                            if k != i and k != j:
+                                for c in range(3):
+                                    b[k, c] += b[i, c]
+                        for c in range(3):
+                            b[i, c] = -b[i, c]
+                        flipped = True
+                        break
+                if flipped:
+                    break
+            if not flipped:
+                done = True
+                break
+        if not done:
+            failed += 1
+        slot = 0
+        for i in range(4):
+            for j in range(i + 1, 4):
+                rho = -_dot(D, b[i], b[j], 3)
+                # the other two superbase vectors k < l
+                k = -1
+                l = -1
+                for m in range(4):
+                    if m != i and m != j:
+                        if k < 0:
+                            k = m
+                        else:
+                            l = m
+                v0 = b[k, 1] * b[l, 2] - b[k, 2] * b[l, 1]
+                v1 = b[k, 2] * b[l, 0] - b[k, 0] * b[l, 2]
+                v2 = b[k, 0] * b[l, 1] - b[k, 1] * b[l, 0]
+                if v0 < 0 or (v0 == 0 and (v1 < 0 or (v1 == 0 and v2 < 0))):
+                    v0 = -v0
+                    v1 = -v1
+                    v2 = -v2
+                vec[a, slot, 0] = v0
+                vec[a, slot, 1] = v1
+                vec[a, slot, 2] = v2
+                w[a, slot] = rho if rho > 0.0 else 0.0
+                slot += 1
+    return failed
+
+
+@jit
+def _target(a, v, sign, shape, strides, periodic, disp):
+    """Flat index of the cell reached from a by the jump sign * v, and its displacement.
+
+    Periodic axes wrap.  On a reflecting axis a jump that would leave the box is
+    mirrored at the wall (the reflected path of the jump process); ``mirrored``
+    tells whether that happened.  Returns (target, mirrored).
+    """
+    ndim = shape.shape[0]
+    rem = a
+    b = 0
+    mirrored = False
+    for d in range(ndim):
+        i = rem // strides[d]
+        rem -= i * strides[d]
+        j = i + sign * v[d]
+        if j < 0 or j >= shape[d]:
+            if periodic[d]:
+                j = j % shape[d]
+            else:
+                mirrored = True
+                j = -1 - j if j < 0 else 2 * shape[d] - 1 - j
+                j = min(max(j, 0), shape[d] - 1)
+        if periodic[d]:
+            disp[d] = sign * v[d]
+        else:
+            disp[d] = j - i
+        b += j * strides[d]
+    return b, mirrored
+
+
+@jit
+def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, src, dst, rate, disp):
+    """Fill the jump list; returns the number of jumps.
+
+    ``index[a, k]`` is the row of ``offsets``/``beta`` holding ``vec[a, k]`` (-1: weight zero).
+    Jump ``a -> a + s v`` has rate ``w B(-β)`` with ``β = ∫ D⁻¹A·dx`` along the jump; a jump
+    mirrored at a reflecting wall uses the trapezoid rule on ``G = D⁻¹A`` (ndim, n) at its ends.
+    ``disp`` (cap, ndim) receives each jump's displacement in grid units.
+    Output arrays need room for ``2 * n * K`` jumps.
+    """
+    n = vec.shape[0]
+    K = vec.shape[1]
+    ndim = shape.shape[0]
+    count = 0
+    step = np.empty(ndim, dtype=np.int64)
+    for a in range(n):
+        for k in range(K):
+            m = index[a, k]
+            if m < 0:
+                continue
+            weight = w[a, k]
+            for s in (1, -1):
+                b, mirrored = _target(a, offsets[m], s, shape, strides, periodic, step)
+                if b == a:
+                    continue
+                if mirrored:
+                    bt = 0.0
+                    for d in range(ndim):
+                        bt += 0.5 * (G[d, a] + G[d, b]) * step[d] * h[d]
+                else:
+                    bt = beta[m, a] if s > 0 else -beta[m, b]
+                src[count] = a
+                dst[count] = b
+                rate[count] = weight * bernoulli(-bt)
+                for d in range(ndim):
+                    disp[count, d] = step[d]
+                count += 1
+    return count
+
+
+@jit
+def jumps_to_csc(n, src, dst, rate, indptr, indices, data):
+    """Generator matrix in CSC form (column a: the diagonal, then the jumps out of a).
+
+    ``src`` must be sorted.  Every column sums to zero.  ``indptr`` has n + 1 entries,
+    ``indices``/``data`` room for ``n + len(src)``.
+    """
+    nj = src.shape[0]
+    j = 0
+    pos = 0
+    for a in range(n):
+        indptr[a] = pos
+        diag = pos
+        indices[pos] = a
+        pos += 1
+        total = 0.0
+        while j < nj and src[j] == a:
+            indices[pos] = dst[j]
+            data[pos] = rate[j]
+            total += rate[j]
+            pos += 1
+            j += 1
+        data[diag] = -total
+    indptr[n] = pos
+
+
+@jit
+def cell_current(src, dst, rate, disp, h, p, out):
+    """Probability current at cell centres: half the displacement-weighted flow of each jump
+    is assigned to both of its cells (``disp`` in grid units, ``h`` the spacings)."""
+    ndim = out.shape[0]
+    for c in range(ndim):
+        for a in range(out.shape[1]):
+            out[c, a] = 0.0
+    for j in range(src.shape[0]):
+        f = 0.5 * rate[j] * p[src[j]]
+        for c in range(ndim):
+            g = f * disp[j, c] * h[c]
+            out[c, src[j]] += g
+            out[c, dst[j]] += g

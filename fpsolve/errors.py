@@ -1,0 +1,27 @@
+"""Exceptions raised by fpsolve.
+
+Every exception subclasses the builtin a user would catch anyway, so
+``except ValueError`` keeps working for bad input.
+"""
+
+from __future__ import annotations
+
+
+class FPSolveError(Exception):
+    """Base class of all fpsolve errors."""
+
+
+class GridError(FPSolveError, ValueError):
+    """A grid specification is invalid (bounds, shape, boundary names)."""
+
+
+class FieldError(FPSolveError, ValueError):
+    """A drift or diffusion field is invalid (shape, non-finite values, not PSD)."""
+
+
+class SolverError(FPSolveError, RuntimeError):
+    """A solve produced a result that fails its own checks (residual, sign, mass)."""
+
+
+class BoundaryMassWarning(UserWarning):
+    """The density near a reflecting wall is not negligible: the domain truncates mass."""

@@ -1,0 +1,87 @@
+"""Figures.  matplotlib is imported inside each function: computing never needs a display."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .solve.stationary import StationaryState
+
+
+def _pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg") and not _has_display():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _has_display() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def density(state: StationaryState, *, ax=None, current: bool = True, axes: tuple[int, int] = (0, 1),
+            title: str | None = None):
+    """Plot a stationary density; in 2-D and 3-D with streamlines of the probability current.
+
+    Parameters
+    ----------
+    state : StationaryState
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made otherwise.
+    current : bool
+        Draw the current (streamlines whose width follows ``|J|``).
+    axes : pair of int
+        For 3-D states, the two axes kept (the third is integrated out; the current is
+        not shown then).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    else:
+        fig = ax.figure
+    grid = state.grid
+    if grid.ndim == 1:
+        x = grid.axes[0]
+        ax.plot(x, state.density, color="C0", label="density")
+        ax.set_xlabel("$w$")
+        ax.set_ylabel("$p(w)$")
+        if current and np.abs(state.current).max() > 0:
+            ax2 = ax.twinx()
+            ax2.plot(x, state.current[0], color="C3", lw=1, ls="--")
+            ax2.set_ylabel("current $J$", color="C3")
+    else:
+        i, j = axes
+        if grid.ndim == 2:
+            p2 = state.density if (i, j) == (0, 1) else state.density.T
+            J2 = state.current[[i, j]] if (i, j) == (0, 1) else np.swapaxes(state.current[[i, j]], 1, 2)
+        else:
+            p2 = state.marginal((i, j))
+            J2 = None
+        xi, xj = grid.axes[i], grid.axes[j]
+        mesh = ax.pcolormesh(xi, xj, p2.T, shading="auto", cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label="density $p$")
+        if current and J2 is not None:
+            speed = np.hypot(J2[0], J2[1])
+            if speed.max() > 0:
+                ax.streamplot(xi, xj, J2[0].T, J2[1].T, color="white", density=1.2,
+                              linewidth=0.4 + 2.0 * (speed / speed.max()).T, arrowsize=0.9)
+        ax.set_xlabel(f"$w_{i + 1}$")
+        ax.set_ylabel(f"$w_{j + 1}$")
+        ax.set_xlim(xi[0], xi[-1])
+        ax.set_ylim(xj[0], xj[-1])
+    ax.set_title(title if title is not None else
+                 f"stationary density, entropy production σ = {state.entropy_production:.4g}")
+    fig.tight_layout()
+    return fig

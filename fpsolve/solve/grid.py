@@ -1,0 +1,182 @@
+"""Cell-centred rectilinear grids in 1, 2 and 3 dimensions.
+
+A :class:`Grid` splits the box ``[lower, upper]`` into ``shape`` equal cells per
+axis.  Unknowns live at cell centres and are cell averages of the density, so
+``density.sum() * grid.cell_volume == 1``.  Each axis has its own boundary:
+
+``reflecting``
+    zero normal probability flux through the wall;
+``periodic``
+    the axis is a circle of length ``upper - lower``;
+``absorbing``
+    the density is zero outside the box (mass leaves; only time evolution is
+    meaningful, there is no stationary state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import GridError
+
+BOUNDARIES = ("reflecting", "periodic", "absorbing")
+MIN_CELLS = 3  # a centred second difference needs a cell and both neighbours
+MAX_NDIM = 3
+
+
+def _as_tuple(value, name: str) -> tuple:
+    if np.ndim(value) == 0:
+        return (value,)
+    return tuple(np.asarray(value).tolist()) if not isinstance(value, (tuple, list)) else tuple(value)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A cell-centred grid on a box.
+
+    Parameters
+    ----------
+    lower, upper : float or sequence of float
+        Box corners, one entry per axis (a scalar means a 1-D grid).
+    shape : int or sequence of int
+        Number of cells per axis (at least 3).
+    boundary : str or sequence of str
+        ``"reflecting"`` (default), ``"periodic"`` or ``"absorbing"``, for all
+        axes or one per axis.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> grid = fp.Grid(lower=(-3, -3), upper=(3, 3), shape=(64, 64))
+    >>> grid.ndim, grid.spacing
+    (2, (0.09375, 0.09375))
+    """
+
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    shape: tuple[int, ...]
+    boundary: tuple[str, ...] | str = field(default="reflecting")
+
+    def __post_init__(self) -> None:
+        lower = _as_tuple(self.lower, "lower")
+        upper = _as_tuple(self.upper, "upper")
+        shape = _as_tuple(self.shape, "shape")
+        ndim = len(lower)
+        if not 1 <= ndim <= MAX_NDIM:
+            raise GridError(f"lower must have 1 to {MAX_NDIM} entries; got {len(lower)}: {lower!r}")
+        if len(upper) != ndim or len(shape) != ndim:
+            raise GridError(
+                f"lower, upper and shape must have one entry per axis; got lengths "
+                f"{len(lower)}, {len(upper)}, {len(shape)}"
+            )
+        try:
+            lower = tuple(float(v) for v in lower)
+            upper = tuple(float(v) for v in upper)
+        except (TypeError, ValueError) as exc:
+            raise GridError(f"lower and upper must be numbers; got {self.lower!r}, {self.upper!r}") from exc
+        for axis, (lo, hi) in enumerate(zip(lower, upper)):
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise GridError(f"lower and upper must be finite; got axis {axis}: [{lo}, {hi}]")
+            if hi <= lo:
+                raise GridError(
+                    f"upper must be greater than lower on every axis; got upper[{axis}]={hi} "
+                    f"<= lower[{axis}]={lo}"
+                )
+        checked = []
+        for axis, n in enumerate(shape):
+            if isinstance(n, bool) or not float(n).is_integer():
+                raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
+            if int(n) < MIN_CELLS:
+                raise GridError(
+                    f"shape[{axis}]={int(n)} is too few cells; need at least {MIN_CELLS} per axis"
+                )
+            checked.append(int(n))
+        boundary = (self.boundary,) * ndim if isinstance(self.boundary, str) else tuple(self.boundary)
+        if len(boundary) != ndim:
+            raise GridError(
+                f"boundary must be one name or one per axis ({ndim}); got {len(boundary)}: {boundary!r}"
+            )
+        for axis, name in enumerate(boundary):
+            if name not in BOUNDARIES:
+                raise GridError(
+                    f"unknown boundary {name!r} on axis {axis}; expected one of {', '.join(BOUNDARIES)}"
+                )
+        object.__setattr__(self, "lower", lower)
+        object.__setattr__(self, "upper", upper)
+        object.__setattr__(self, "shape", tuple(checked))
+        object.__setattr__(self, "boundary", boundary)
+
+    # -- geometry ---------------------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Total number of cells."""
+        return int(np.prod(self.shape))
+
+    @property
+    def length(self) -> tuple[float, ...]:
+        """Box side lengths ``upper - lower``."""
+        return tuple(hi - lo for lo, hi in zip(self.lower, self.upper))
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """Cell widths per axis."""
+        return tuple(ln / n for ln, n in zip(self.length, self.shape))
+
+    @property
+    def cell_volume(self) -> float:
+        """Volume (length, area) of one cell."""
+        return float(np.prod(self.spacing))
+
+    @property
+    def periodic(self) -> tuple[bool, ...]:
+        """Per axis, whether it is periodic."""
+        return tuple(b == "periodic" for b in self.boundary)
+
+    @cached_property
+    def axes(self) -> tuple[np.ndarray, ...]:
+        """Cell-centre coordinates, one 1-D array per axis."""
+        return tuple(
+            lo + (np.arange(n) + 0.5) * h for lo, n, h in zip(self.lower, self.shape, self.spacing)
+        )
+
+    def mesh(self) -> np.ndarray:
+        """Cell centres as an array of shape ``(ndim, *shape)``."""
+        return np.stack(np.meshgrid(*self.axes, indexing="ij"))
+
+    def coarsened(self) -> Grid:
+        """The grid with every cell merged with its neighbours in pairs along each axis."""
+        if any(n % 2 for n in self.shape):
+            raise GridError(f"coarsening needs an even number of cells per axis; got shape {self.shape}")
+        return Grid(self.lower, self.upper, tuple(n // 2 for n in self.shape), self.boundary)
+
+    def refined(self, factor: int = 2) -> Grid:
+        """The grid with ``factor`` times as many cells per axis."""
+        return Grid(self.lower, self.upper, tuple(n * factor for n in self.shape), self.boundary)
+
+    def point(self, index: Sequence[int]) -> tuple[float, ...]:
+        """Coordinates of the centre of the cell with multi-index ``index``."""
+        return tuple(float(ax[i]) for ax, i in zip(self.axes, index))
+
+    def wrap(self, x: np.ndarray) -> np.ndarray:
+        """Map coordinates ``(ndim, ...)`` of periodic axes back into ``[lower, upper)``."""
+        x = np.array(x, dtype=float, copy=True)
+        for axis, per in enumerate(self.periodic):
+            if per:
+                lo, ln = self.lower[axis], self.length[axis]
+                x[axis] = lo + np.mod(x[axis] - lo, ln)
+        return x
+
+    def __repr__(self) -> str:
+        return (
+            f"Grid(lower={self.lower}, upper={self.upper}, shape={self.shape}, "
+            f"boundary={self.boundary})"
+        )

@@ -1,0 +1,66 @@
+"""Null vectors of grid generators: the discrete stationary density.
+
+``L`` has columns summing to zero and non-negative off-diagonal entries, so its
+null space on a connected grid is spanned by one positive vector.  The vector is
+found by replacing the equation of one cell ``i0`` by ``p[i0] = 1`` and solving.
+That is only well conditioned if ``i0`` carries a good share of the mass, so
+``i0`` is the most probable cell of a coarse-grid estimate, never a fixed cell.
+The cell is ordered last in a nested-dissection ordering: eliminating the rest
+first is Gaussian elimination on a non-singular M-matrix, which is stable
+without pivoting, and the pinned row is then a unit row.
+Small systems use the bordered matrix ``[[L, 1], [1ᵀ, 0]]`` with partial pivoting.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._kernels.ordering import nested_dissection
+
+SMALL_SYSTEM = 4096  # cells; below this the bordered system is solved directly
+
+
+@lru_cache(maxsize=16)
+def grid_ordering(shape: tuple[int, ...]) -> np.ndarray:
+    """Nested-dissection ordering of the cells of a grid (natural order in 1-D)."""
+    n = int(np.prod(shape))
+    if len(shape) == 1:
+        return np.arange(n)
+    padded = np.ones(3, dtype=np.int64)
+    padded[: len(shape)] = shape
+    out = np.empty(n, dtype=np.int64)
+    nested_dissection(padded, out)
+    return out
+
+
+def bordered_null_vector(L: sp.spmatrix) -> np.ndarray:
+    """Solve ``L p = 0, Σp = 1`` through the bordered system (small problems)."""
+    n = L.shape[0]
+    ones = np.ones((n, 1))
+    B = sp.bmat([[L, sp.csc_matrix(ones)], [sp.csc_matrix(ones.T), None]], format="csc")
+    rhs = np.zeros(n + 1)
+    rhs[-1] = 1.0
+    return spla.splu(B).solve(rhs)[:n]
+
+
+def pinned_null_vector(L: sp.csc_matrix, shape: tuple[int, ...], pin: int) -> np.ndarray:
+    """Solve ``L p = 0`` with ``p[pin] = 1`` (see the module docstring)."""
+    n = L.shape[0]
+    order = grid_ordering(shape)
+    order = np.concatenate((order[order != pin], [pin]))
+    A = L.tocsr(copy=True)
+    start, stop = A.indptr[pin], A.indptr[pin + 1]
+    A.data[start:stop] = np.where(A.indices[start:stop] == pin, 1.0, 0.0)
+    A.eliminate_zeros()
+    Ap = A[order][:, order].tocsc()
+    lu = spla.splu(Ap, permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                   options={"SymmetricMode": True})
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0
+    p = np.empty(n)
+    p[order] = lu.solve(rhs)
+    return p

@@ -1,0 +1,207 @@
+"""Fokker--Planck problems: a grid plus drift and diffusion fields (Itô form).
+
+The equation (THEORY.md §1) is
+
+.. math::  \\partial_t p = -\\partial_i (A_i p) + \\partial_i \\partial_j (D_{ij} p),
+
+with drift ``A`` and symmetric positive-semidefinite diffusion tensor ``D = ½ B Bᵀ``.
+Fields are evaluated once on the grid and kept as arrays.  Callables are kept as
+well: the discretisation integrates ``D⁻¹A`` along grid edges by Gauss--Legendre
+quadrature, which makes the discrete stationary state of gradient systems exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import FieldError
+from .grid import Grid
+from .interpolate import resample
+
+FieldSpec = Union[Callable[[np.ndarray], np.ndarray], ArrayLike, float]
+
+SYMMETRY_RTOL = 1e-10  # round-off in a user's tensor assembly, far below any physical asymmetry
+PSD_RTOL = 1e-12  # eigenvalues above -PSD_RTOL * max|eigenvalue| are round-off of a PSD tensor
+
+
+def _where(grid: Grid, flat_index: int) -> str:
+    idx = np.unravel_index(int(flat_index), grid.shape)
+    x = grid.point(idx)
+    return f"x=({', '.join(f'{v:.6g}' for v in x)}) (cell {tuple(int(i) for i in idx)})"
+
+
+def normalize_drift(value, ndim: int, pts: tuple[int, ...], name: str = "drift") -> np.ndarray:
+    """Return drift values as an array of shape ``(ndim, *pts)``."""
+    arr = np.asarray(value, dtype=float)
+    if ndim == 1 and arr.shape == pts:
+        arr = arr[None]
+    if arr.shape != (ndim, *pts):
+        raise FieldError(
+            f"{name} must have shape {(ndim, *pts)} (ndim, *points); got {arr.shape}"
+        )
+    return arr
+
+
+def normalize_diffusion(value, ndim: int, pts: tuple[int, ...], name: str = "diffusion"):
+    """Return ``(D, constant)`` with D of shape ``(ndim, ndim)`` if constant else ``(ndim, ndim, *pts)``."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return arr * np.eye(ndim), True
+    if arr.shape == (ndim, ndim):
+        return arr.copy(), True
+    if arr.shape == pts:  # scalar field: isotropic diffusion d(x) I
+        return np.einsum("ij,...->ij...", np.eye(ndim), arr), False
+    if arr.shape == (ndim, ndim, *pts):
+        return arr, False
+    raise FieldError(
+        f"{name} must be a scalar, an ({ndim}, {ndim}) matrix, a field of shape {pts} or a "
+        f"tensor field of shape {(ndim, ndim, *pts)}; got shape {arr.shape}"
+    )
+
+
+def check_finite(arr: np.ndarray, grid: Grid, name: str, lead: int) -> None:
+    """Raise if ``arr`` (``lead`` component axes, then the cells) has a non-finite entry."""
+    flat = arr.reshape(int(np.prod(arr.shape[:lead], dtype=int)), -1)
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return
+    cells = bad.any(axis=0)
+    cell = int(np.argmax(cells))
+    comp = int(np.argmax(bad[:, cell]))
+    where = _where(grid, cell) if flat.shape[1] == grid.size else "every point"
+    index = tuple(int(i) for i in np.unravel_index(comp, arr.shape[:lead]))
+    raise FieldError(
+        f"{name} is not finite at {where}: component {index} is {flat[comp, cell]}; "
+        f"{int(cells.sum())} of {flat.shape[1]} cells are affected"
+    )
+
+
+def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> np.ndarray:
+    """Raise unless ``D`` is symmetric positive semidefinite everywhere; return eigenvalues.
+
+    ``D`` has shape ``(ndim, ndim)`` or ``(ndim, ndim, *shape)``.
+    """
+    ndim = D.shape[0]
+    mats = np.moveaxis(D.reshape(ndim, ndim, -1), -1, 0)  # (n, ndim, ndim)
+    scale = np.max(np.abs(mats)) if mats.size else 0.0
+    asym = np.max(np.abs(mats - np.swapaxes(mats, 1, 2))) if mats.size else 0.0
+    if asym > SYMMETRY_RTOL * max(scale, 1e-300):
+        k = int(np.argmax(np.abs(mats - np.swapaxes(mats, 1, 2)).reshape(len(mats), -1).max(axis=1)))
+        where = _where(grid, k) if grid is not None and D.ndim > 2 else "every point"
+        raise FieldError(
+            f"{name} must be symmetric; got |D - D^T| = {asym:.3g} at {where}"
+        )
+    eig = np.linalg.eigvalsh(mats)
+    low = eig[:, 0]
+    k = int(np.argmin(low))
+    if low[k] < -PSD_RTOL * max(scale, 1e-300):
+        where = _where(grid, k) if grid is not None and D.ndim > 2 else "every point"
+        raise FieldError(
+            f"{name} must be positive semidefinite; got eigenvalue {low[k]:.6g} at {where}"
+        )
+    return eig
+
+
+@dataclass(frozen=True, eq=False)
+class FokkerPlanck:
+    """A Fokker--Planck problem on a grid (Itô form, SDE time).
+
+    Parameters
+    ----------
+    grid : Grid
+        Where the density lives.
+    drift : callable or array_like
+        ``A(x)``: a vectorised callable taking ``x`` of shape ``(ndim, *pts)`` and
+        returning ``(ndim, *pts)``, or an array of shape ``(ndim, *grid.shape)``
+        (in 1-D also ``grid.shape``).
+    diffusion : float, array_like or callable
+        ``D(x)``: a scalar (``D = d I``), a constant ``(ndim, ndim)`` matrix, an array of
+        shape ``(ndim, ndim, *grid.shape)`` or ``grid.shape`` (isotropic field), or a
+        callable returning one of those for points ``(ndim, *pts)``.  Must be symmetric
+        positive semidefinite.
+
+    Examples
+    --------
+    A two-dimensional Ornstein--Uhlenbeck process with a rotational drift:
+
+    >>> import numpy as np, fpsolve as fp
+    >>> K = np.array([[1.0, 1.5], [-0.5, 1.0]])
+    >>> grid = fp.Grid((-6, -6), (6, 6), (64, 64))
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -np.einsum("ij,j...->i...", K, x),
+    ...                           diffusion=np.diag([0.5, 0.25]))
+    >>> problem.diffusion_field.shape
+    (2, 2)
+    """
+
+    grid: Grid
+    drift: FieldSpec
+    diffusion: FieldSpec
+    drift_field: np.ndarray = field(init=False, repr=False)
+    diffusion_field: np.ndarray = field(init=False, repr=False)
+    constant_diffusion: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        grid = self.grid
+        if not isinstance(grid, Grid):
+            raise FieldError(f"grid must be an fpsolve.Grid; got {type(grid).__name__}")
+        x = grid.mesh()
+        drift_value = self.drift(x) if callable(self.drift) else self.drift
+        A = normalize_drift(drift_value, grid.ndim, grid.shape)
+        check_finite(A, grid, "drift", 1)
+        diff_value = self.diffusion(x) if callable(self.diffusion) else self.diffusion
+        D, constant = normalize_diffusion(diff_value, grid.ndim, grid.shape)
+        check_finite(D, grid, "diffusion", 2)
+        check_psd(D, grid)
+        object.__setattr__(self, "drift_field", A)
+        object.__setattr__(self, "diffusion_field", D)
+        object.__setattr__(self, "constant_diffusion", constant)
+
+    @property
+    def callable_fields(self) -> bool:
+        """Whether both fields can be evaluated off the grid (needed for exact edge integrals)."""
+        return callable(self.drift) and (callable(self.diffusion) or self.constant_diffusion)
+
+    def fields_at(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drift ``(ndim, *pts)`` and diffusion (``(ndim, ndim)`` or ``(ndim, ndim, *pts)``) at ``x``.
+
+        Only for callable fields (a constant diffusion counts as callable).
+        """
+        if not self.callable_fields:
+            raise FieldError("fields_at needs callable drift and diffusion; this problem holds arrays")
+        ndim = self.grid.ndim
+        pts = x.shape[1:]
+        A = normalize_drift(self.drift(x), ndim, pts)
+        if self.constant_diffusion:
+            D = self.diffusion_field
+        else:
+            D, _ = normalize_diffusion(self.diffusion(x), ndim, pts)
+        return A, D
+
+    def diffusion_at_cells(self) -> np.ndarray:
+        """Diffusion tensor at every cell, shape ``(ndim, ndim, *shape)``."""
+        D = self.diffusion_field
+        if self.constant_diffusion:
+            return np.broadcast_to(D.reshape(*D.shape, *([1] * self.grid.ndim)),
+                                   (*D.shape, *self.grid.shape))
+        return D
+
+    def on(self, grid: Grid) -> FokkerPlanck:
+        """The same problem on another grid over the same box.
+
+        Callable fields are re-evaluated; array fields are resampled with fourth-order
+        Lagrange interpolation (so a coarsened problem keeps the fine problem's accuracy).
+        """
+        if grid == self.grid:
+            return self
+        if grid.lower != self.grid.lower or grid.upper != self.grid.upper or grid.boundary != self.grid.boundary:
+            raise FieldError(f"grid must cover the same box with the same boundaries; got {grid}")
+        drift = self.drift if callable(self.drift) else resample(self.drift_field, self.grid, grid, lead=1)
+        if callable(self.diffusion) or self.constant_diffusion:
+            diffusion = self.diffusion if callable(self.diffusion) else self.diffusion_field
+        else:
+            diffusion = resample(self.diffusion_field, self.grid, grid, lead=2)
+        return FokkerPlanck(grid, drift, diffusion)

@@ -1,0 +1,42 @@
+import subprocess
+import sys
+
+import pytest
+
+import fpsolve as fp
+from fpsolve.cli import main
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fpsolve {fp.__version__}"
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_demo_writes_figure_and_reports_entropy_production(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--cells", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "entropy production sigma" in out and "(exact 1.56250000)" in out
+    figure = tmp_path / "demo_density_current.png"
+    assert figure.exists() and figure.stat().st_size > 10_000
+    assert str(figure.resolve()) in out
+
+
+def test_demo_rejects_bad_cell_count(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--cells", "15"])
+    assert "--cells must be an even number >= 16; got 15" in capsys.readouterr().err
+
+
+def test_console_script_entry_point():
+    result = subprocess.run([sys.executable, "-m", "fpsolve.cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "fpsolve" in result.stdout
+
+
+def test_import_does_not_load_matplotlib():
+    code = "import sys, fpsolve; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"

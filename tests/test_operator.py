@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fpsolve as fp
+from fpsolve._kernels import fv
+from fpsolve.solve.operator import assemble
+
+ROUNDOFF = 1e-12  # relative: sums of O(1) rates in double precision
+DECOMPOSITION_RTOL = 1e-9  # Selling's formula is exact in integer arithmetic; products of O(κ) terms
+
+
+def _selling(D: np.ndarray):
+    ndim = D.shape[0]
+    K = 3 if ndim == 2 else 6
+    vec = np.empty((1, K, ndim), dtype=np.int64)
+    w = np.empty((1, K))
+    failed = (fv.selling_2d if ndim == 2 else fv.selling_3d)(D[None].copy(), vec, w)
+    return failed, vec[0], w[0]
+
+
+def _random_spd(ndim, seed, anisotropy):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(ndim, ndim)))
+    eig = np.geomspace(1.0, anisotropy, ndim)
+    return Q @ np.diag(eig) @ Q.T
+
+
+@settings(max_examples=60, deadline=None)
+@given(ndim=st.sampled_from([2, 3]), seed=st.integers(0, 2**31), anisotropy=st.floats(1.0, 1e4))
+def test_selling_reconstructs_tensor_with_nonnegative_weights(ndim, seed, anisotropy):
+    D = _random_spd(ndim, seed, anisotropy)
+    failed, vec, w = _selling(D)
+    assert failed == 0
+    assert np.all(w >= 0)
+    rebuilt = np.einsum("k,ki,kj->ij", w, vec, vec)
+    np.testing.assert_allclose(rebuilt, D, atol=DECOMPOSITION_RTOL * np.abs(D).max())
+
+
+def test_selling_diagonal_tensor_gives_axis_stencil():
+    failed, vec, w = _selling(np.diag([2.0, 3.0]))
+    used = {tuple(v) for v, wk in zip(vec, w) if wk > 0}
+    assert failed == 0 and used == {(1, 0), (0, 1)}
+
+
+def test_selling_strong_correlation_uses_wide_offsets():
+    # D_xx < |D_xy|: no non-negative split on axes and diagonals, needs offsets like (1, 2)
+    D = np.array([[1.0, 1.5], [1.5, 2.5]])
+    failed, vec, w = _selling(D)
+    assert failed == 0 and np.abs(vec[w > 0]).max() > 1
+
+
+def _problem(boundary="reflecting", diffusion=None, n=12):
+    grid = fp.Grid((-2, -2), (2, 2), (n, n), boundary)
+    rot = np.array([[0.3, 1.0], [-1.0, 0.3]])
+    D = diffusion if diffusion is not None else np.array([[0.5, 0.2], [0.2, 0.3]])
+    return fp.FokkerPlanck(grid, drift=lambda x: -np.einsum("ij,j...->i...", rot, x) + np.sin(x), diffusion=D)
+
+
+@pytest.mark.parametrize("boundary", ["reflecting", "periodic", ("periodic", "reflecting")])
+def test_generator_conserves_mass_and_is_m_matrix(boundary):
+    L = assemble(_problem(boundary)).matrix
+    column_sums = np.asarray(L.sum(axis=0)).ravel()
+    assert np.abs(column_sums).max() <= ROUNDOFF * np.abs(L.diagonal()).max()
+    off = L - __import__("scipy.sparse", fromlist=["diags"]).diags(L.diagonal())
+    assert off.min() >= 0.0
+    assert np.all(L.diagonal() < 0)
+
+
+def test_state_dependent_anisotropic_diffusion_stays_m_matrix():
+    def diffusion(x):
+        c, s = np.cos(x[0]), np.sin(x[0])
+        lam1, lam2 = 1.0 + x[1] ** 2, 0.05
+        return np.stack(
+            (np.stack((lam1 * c * c + lam2 * s * s, (lam1 - lam2) * c * s)),
+             np.stack(((lam1 - lam2) * c * s, lam1 * s * s + lam2 * c * c)))
+        )
+
+    op = assemble(_problem(diffusion=diffusion, n=24))
+    L = op.matrix
+    assert np.abs(np.asarray(L.sum(axis=0))).max() <= ROUNDOFF * np.abs(L.diagonal()).max()
+    assert op.rate.min() >= 0.0
+    assert len(op.offsets) > 2  # the rotating tensor needs more than the axis offsets
+
+
+def test_edge_fluxes_are_divergence_free_at_stationarity():
+    state = fp.stationary(_problem(n=32), order=2, check_boundary=False)
+    divergence = np.zeros(state.grid.shape)
+    for offset, flow in state.edge_flux.items():
+        divergence += flow
+        divergence -= np.roll(flow, shift=offset, axis=(0, 1))
+    scale = max(np.abs(f).max() for f in state.edge_flux.values())
+    assert np.abs(divergence).max() <= 1e-10 * scale
+
+
+def test_singular_diffusion_rejected_by_solver():
+    grid = fp.Grid((-1, -1), (1, 1), (8, 8))
+    problem = fp.FokkerPlanck(grid, lambda x: -x, np.diag([1.0, 0.0]))
+    with pytest.raises(fp.FieldError, match="positive definite on the grid.*smallest eigenvalue 0"):
+        fp.stationary(problem)
