@@ -1,8 +1,47 @@
-"""fpsolve: Fokker-Planck solvers for stochastic gradient descent as a physical process."""
+"""fpsolve: Fokker-Planck solvers for stochastic gradient descent as a physical process.
+
+Public names are re-exported here.  Submodules load on first use (PEP 562), so
+``import fpsolve`` stays fast and Numba and SciPy load only when a solver needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
-from .solve import FokkerPlanck, Grid, SolveInfo, StationaryState, closed_form_1d, stationary
+
+_LAZY = {
+    "Grid": "fpsolve.solve.grid",
+    "FokkerPlanck": "fpsolve.solve.problem",
+    "SolveInfo": "fpsolve.solve.stationary",
+    "StationaryState": "fpsolve.solve.stationary",
+    "closed_form_1d": "fpsolve.solve.stationary",
+    "stationary": "fpsolve.solve.stationary",
+}
+_SUBMODULES = {"plot", "cli", "solve", "demo"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import plot, solve
+    from .solve.grid import Grid
+    from .solve.problem import FokkerPlanck
+    from .solve.stationary import SolveInfo, StationaryState, closed_form_1d, stationary
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fpsolve.{name}")
+    raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __all__ = [
     "BoundaryMassWarning",

@@ -40,3 +40,9 @@ def test_import_does_not_load_matplotlib():
     code = "import sys, fpsolve; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+def test_unknown_attribute_is_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'Gird'"):
+        fp.Gird  # noqa: B018
+    assert "stationary" in dir(fp)

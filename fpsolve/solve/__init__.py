@@ -1,7 +1,34 @@
-"""Grid solvers: grids, problems, operator assembly, stationary states."""
+"""Grid solvers: grids, problems, operator assembly, stationary states.
 
-from .grid import Grid
-from .problem import FokkerPlanck
-from .stationary import SolveInfo, StationaryState, closed_form_1d, stationary
+Names load on first use (PEP 562): a ``Grid`` needs neither SciPy nor Numba.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_LAZY = {
+    "Grid": ".grid",
+    "FokkerPlanck": ".problem",
+    "SolveInfo": ".stationary",
+    "StationaryState": ".stationary",
+    "closed_form_1d": ".stationary",
+    "stationary": ".stationary",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .grid import Grid
+    from .problem import FokkerPlanck
+    from .stationary import SolveInfo, StationaryState, closed_form_1d, stationary
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fpsolve.solve' has no attribute {name!r}")
+
 
 __all__ = ["FokkerPlanck", "Grid", "SolveInfo", "StationaryState", "closed_form_1d", "stationary"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 
 from .grid import Grid
 
@@ -19,11 +18,13 @@ STENCIL = 4  # points per axis: cubic Lagrange, fourth order
 
 
 @lru_cache(maxsize=64)
-def lagrange_matrix(n_src: int, n_dst: int, periodic: bool) -> sp.csr_matrix:
+def lagrange_matrix(n_src: int, n_dst: int, periodic: bool):
     """Sparse ``(n_dst, n_src)`` matrix interpolating centres of ``n_src`` cells to ``n_dst`` cells.
 
     Coordinates are in units of the box length: cell ``k`` of ``n`` sits at ``(k + ½) / n``.
     """
+    import scipy.sparse as sp  # deferred: building a problem from callables needs no SciPy
+
     t = (np.arange(n_dst) + 0.5) * n_src / n_dst - 0.5  # destination centres in source index units
     first = np.floor(t).astype(int) - (STENCIL // 2 - 1)
     if not periodic:

@@ -137,12 +137,12 @@ class Operator:
         sign = np.sign(self.disp[np.arange(len(self.disp)), first])
         canonical = self.disp * sign[:, None]
         origin = np.where(sign > 0, self.src, self.dst)
-        keys, which = np.unique(canonical, axis=0, return_inverse=True)
+        key = _encode(canonical)
         out = {}
-        for m, key in enumerate(keys):
-            sel = which.ravel() == m
+        for k in np.unique(key):
+            sel = key == k
             net = np.bincount(origin[sel], weights=sign[sel] * flow[sel], minlength=self.grid.size)
-            out[tuple(int(c) for c in key)] = net.reshape(self.grid.shape)
+            out[tuple(int(c) for c in canonical[np.argmax(sel)])] = net.reshape(self.grid.shape)
         return out
 
     def log_ratio_1d(self) -> np.ndarray:
@@ -180,20 +180,29 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray]:
     return vec, w
 
 
+_KEY_BITS = 16  # offsets are far below 2**15 cells
+
+
+def _encode(vectors: np.ndarray) -> np.ndarray:
+    """One int64 key per integer vector (last axis), for fast grouping."""
+    key = np.zeros(vectors.shape[:-1], dtype=np.int64)
+    for d in range(vectors.shape[-1]):
+        key = key * (1 << _KEY_BITS) + (vectors[..., d] + (1 << (_KEY_BITS - 1)))
+    return key
+
+
 def _offset_index(vec: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct offsets in use (m, ndim) and, per (cell, k), the row of each (-1 if unused)."""
     used = w > 0
     ndim = vec.shape[2]
-    bias = 1 << 15
-    key = np.zeros(vec.shape[:2], dtype=np.int64)
-    for d in range(ndim):
-        key = key * (1 << 16) + (vec[:, :, d] + bias)
+    bias = 1 << (_KEY_BITS - 1)
+    key = _encode(vec)
     uniq, inverse = np.unique(key[used], return_inverse=True)
     offsets = np.empty((len(uniq), ndim), dtype=np.int64)
     rest = uniq.copy()
     for d in reversed(range(ndim)):
-        offsets[:, d] = rest % (1 << 16) - bias
-        rest //= 1 << 16
+        offsets[:, d] = rest % (1 << _KEY_BITS) - bias
+        rest //= 1 << _KEY_BITS
     index = np.full(vec.shape[:2], -1, dtype=np.int64)
     index[used] = inverse
     return offsets, index

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -85,7 +86,8 @@ class StationaryState:
         Probability current ``J = A p − ∇·(D p)`` at the cell centres (SDE time).
     edge_flux : dict
         Net probability flow per unit time from each cell ``a`` to ``a + offset`` for every
-        stencil offset (for axis offsets: face flux times face area).  Exactly divergence free.
+        stencil offset (for axis offsets: face flux times face area), from the second-order
+        conservative solution: exactly divergence free.  Computed on first access.
     entropy_production : float
         ``σ = ∫ Jᵀ D⁻¹ J / p dx`` (SDE time), zero in equilibrium.
     residual : float
@@ -100,12 +102,17 @@ class StationaryState:
     problem: FokkerPlanck
     density: np.ndarray
     current: np.ndarray
-    edge_flux: dict
     entropy_production: float
     residual: float
     status: str
     info: SolveInfo
     operator: Operator = field(repr=False)
+    discrete_density: np.ndarray = field(repr=False)
+
+    @cached_property
+    def edge_flux(self) -> dict[tuple[int, ...], np.ndarray]:
+        """Net flow per unit time from cell ``a`` to ``a + offset``, keyed by offset."""
+        return self.operator.edge_flux(self.discrete_density)
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -380,12 +387,12 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         problem=problem,
         density=density,
         current=current,
-        edge_flux=fine.operator.edge_flux(p_h),
         entropy_production=sigma,
         residual=fine.residual,
         status="converged",
         info=info,
         operator=fine.operator,
+        discrete_density=p_h,
     )
 
 
