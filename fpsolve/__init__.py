@@ -15,10 +15,10 @@ from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, So
 _LAZY = {
     "Grid": "fpsolve.solve.grid",
     "FokkerPlanck": "fpsolve.solve.problem",
-    "SolveInfo": "fpsolve.solve.stationary",
-    "StationaryState": "fpsolve.solve.stationary",
-    "closed_form_1d": "fpsolve.solve.stationary",
-    "stationary": "fpsolve.solve.stationary",
+    "SolveInfo": "fpsolve.solve.steady_state",
+    "StationaryState": "fpsolve.solve.steady_state",
+    "closed_form_1d": "fpsolve.solve.steady_state",
+    "stationary": "fpsolve.solve.steady_state",
 }
 _SUBMODULES = {"plot", "cli", "solve", "demo"}
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plot, solve
     from .solve.grid import Grid
     from .solve.problem import FokkerPlanck
-    from .solve.stationary import SolveInfo, StationaryState, closed_form_1d, stationary
+    from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
 def __getattr__(name: str):

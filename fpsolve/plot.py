@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .solve.stationary import StationaryState
+    from .solve.steady_state import StationaryState
 
 
 def _pyplot():

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 _LAZY = {
     "Grid": ".grid",
     "FokkerPlanck": ".problem",
-    "SolveInfo": ".stationary",
-    "StationaryState": ".stationary",
-    "closed_form_1d": ".stationary",
-    "stationary": ".stationary",
+    "SolveInfo": ".steady_state",
+    "StationaryState": ".steady_state",
+    "closed_form_1d": ".steady_state",
+    "stationary": ".steady_state",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
     from .problem import FokkerPlanck
-    from .stationary import SolveInfo, StationaryState, closed_form_1d, stationary
+    from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
 def __getattr__(name: str):

@@ -47,20 +47,40 @@ def bordered_null_vector(L: sp.spmatrix) -> np.ndarray:
     return spla.splu(B).solve(rhs)[:n]
 
 
-def pinned_null_vector(L: sp.csc_matrix, shape: tuple[int, ...], pin: int) -> np.ndarray:
+class PinnedLU:
+    """LU factors of ``L`` with the equation of cell ``pin`` replaced by ``p[pin] = 1``.
+
+    ``null_vector()`` gives the (unnormalised) stationary vector; ``solve(r)`` solves
+    ``L e = r`` for any consistent ``r`` (``Σ r = 0``) with ``e[pin] = 0``.
+    """
+
+    def __init__(self, L: sp.spmatrix, shape: tuple[int, ...], pin: int):
+        order = grid_ordering(shape)
+        self.order = np.concatenate((order[order != pin], [pin]))
+        self.pin = pin
+        A = sp.csr_matrix(L, copy=True)
+        start, stop = A.indptr[pin], A.indptr[pin + 1]
+        A.data[start:stop] = np.where(A.indices[start:stop] == pin, 1.0, 0.0)
+        A.eliminate_zeros()
+        Ap = A[self.order][:, self.order].tocsc()
+        self.lu = spla.splu(Ap, permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                            options={"SymmetricMode": True})
+
+    def null_vector(self) -> np.ndarray:
+        rhs = np.zeros(len(self.order))
+        rhs[-1] = 1.0
+        p = np.empty(len(self.order))
+        p[self.order] = self.lu.solve(rhs)
+        return p
+
+    def solve(self, r: np.ndarray) -> np.ndarray:
+        rhs = r[self.order]
+        rhs[-1] = 0.0
+        e = np.empty_like(r)
+        e[self.order] = self.lu.solve(rhs)
+        return e
+
+
+def pinned_null_vector(L: sp.spmatrix, shape: tuple[int, ...], pin: int) -> np.ndarray:
     """Solve ``L p = 0`` with ``p[pin] = 1`` (see the module docstring)."""
-    n = L.shape[0]
-    order = grid_ordering(shape)
-    order = np.concatenate((order[order != pin], [pin]))
-    A = L.tocsr(copy=True)
-    start, stop = A.indptr[pin], A.indptr[pin + 1]
-    A.data[start:stop] = np.where(A.indices[start:stop] == pin, 1.0, 0.0)
-    A.eliminate_zeros()
-    Ap = A[order][:, order].tocsc()
-    lu = spla.splu(Ap, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                   options={"SymmetricMode": True})
-    rhs = np.zeros(n)
-    rhs[-1] = 1.0
-    p = np.empty(n)
-    p[order] = lu.solve(rhs)
-    return p
+    return PinnedLU(L, shape, pin).null_vector()

@@ -43,7 +43,8 @@ import numpy as np
 from ..errors import BoundaryMassWarning, SolverError
 from .grid import Grid
 from .interpolate import resample
-from .linalg import SMALL_SYSTEM, bordered_null_vector, pinned_null_vector
+from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
+from .multigrid import Level, make_level, solve_level
 from .operator import Operator, _solve_small, assemble
 from .problem import FokkerPlanck
 
@@ -53,6 +54,10 @@ BOUNDARY_MASS_TOL = 1e-6  # probability in the wall layer of cells above which t
 DETAILED_BALANCE_RTOL = 1e-10  # net edge flow / one-way flow below this: detailed balance
 LIMITER = 0.5  # Richardson correction is kept within ±LIMITER * p_h per cell
 MIN_COARSE_CELLS = 8  # per axis, for the half-resolution solve used in extrapolation
+DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D or odd grids) are solved by sparse LU
+MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
+CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
+OVERSHOOT_CAP = 4.0  # a resolved peak on the finer grid exceeds the coarse maximum by O(h²) only
 TINY = np.finfo(float).tiny
 
 
@@ -176,6 +181,8 @@ class _Level:
     coarse: _Level | None
     assembly_seconds: float
     solve_seconds: float
+    levels: list = field(default_factory=list)  # multigrid levels from this one down
+    lu: PinnedLU | None = None  # factors, on levels solved directly
 
 
 def _zero_current_1d(op: Operator) -> np.ndarray:
@@ -203,21 +210,65 @@ def _relative_residual(L, p: np.ndarray) -> float:
     return float(np.max(np.abs(L @ p)) / scale) if scale > 0 else float("inf")
 
 
-def _solve_discrete(problem: FokkerPlanck) -> _Level:
+def _interpolate_density(p: np.ndarray, src: Grid, dst: Grid) -> np.ndarray:
+    """Fourth-order interpolation of ``log p`` (positive result), capped at ``OVERSHOOT_CAP``
+    times ``max p``: in far tails where ``p`` underflows, one-sided stencils can overshoot."""
+    log_p = resample(np.log(np.maximum(p, TINY)), src, dst)
+    return np.exp(np.minimum(log_p, np.log(OVERSHOOT_CAP * p.max())))
+
+
+def _coarsenable(grid: Grid) -> bool:
+    return grid.ndim > 1 and all(n % 2 == 0 and n // 2 >= MIN_LEVEL_CELLS for n in grid.shape)
+
+
+def _direct(problem: FokkerPlanck, op: Operator) -> tuple[np.ndarray, PinnedLU | None, int | None, str]:
     grid = problem.grid
+    if grid.size <= SMALL_SYSTEM:
+        p = bordered_null_vector(op.matrix)
+        if grid.ndim == 1:
+            return p, None, None, "bordered sparse LU"
+        pin = int(np.argmax(np.abs(p)))  # factor once more, pinned, to serve as a coarse solver
+        lu = PinnedLU(op.matrix, grid.shape, pin)
+        return p, lu, pin, "bordered sparse LU"
+    estimate = _solve_discrete(problem.on(_estimate_grid(grid)))
+    pin = _pin_from(estimate, grid)
+    lu = PinnedLU(op.matrix, grid.shape, pin)
+    return lu.null_vector(), lu, pin, "pinned sparse LU (nested dissection)"
+
+
+def _solve_discrete(problem: FokkerPlanck) -> _Level:
+    """The discrete stationary density: closed form in 1-D, direct LU on small or odd grids,
+    multigrid-preconditioned GMRES on a hierarchy of rediscretised problems otherwise."""
+    grid = problem.grid
+    coarse = None
+    pinned = None
+    lu = None
+    levels: list[Level] = []
+    if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
+        coarse = _solve_discrete(problem.on(grid.coarsened()))
     t0 = time.perf_counter()
     op = assemble(problem)
     t1 = time.perf_counter()
-    coarse = None
-    pinned = None
     if grid.ndim == 1 and not grid.periodic[0]:
         p, method = _zero_current_1d(op), "closed-form 1-D zero current"
-    elif grid.size <= SMALL_SYSTEM:
-        p, method = bordered_null_vector(op.matrix), "bordered sparse LU"
+    elif coarse is None:
+        p, lu, pinned, method = _direct(problem, op)
+        if lu is not None:
+            levels = [make_level(grid, op.matrix, None)]
     else:
-        coarse = _solve_discrete(problem.on(_estimate_grid(grid)))
-        pinned = _pin_from(coarse, grid)
-        p, method = pinned_null_vector(op.matrix, grid.shape, pinned), "pinned sparse LU (nested dissection)"
+        cg = coarse.problem.grid
+        x0 = _interpolate_density(coarse.p.reshape(cg.shape), cg, grid).ravel()
+        levels = [make_level(grid, op.matrix, cg)] + coarse.levels
+        coarsest = coarse
+        while coarsest.coarse is not None:
+            coarsest = coarsest.coarse
+        p, iterations, converged = solve_level(levels, coarsest.lu.solve, x0)
+        method = f"multigrid-preconditioned GMRES ({len(levels)} levels, {iterations} iterations)"
+        if not (converged and np.all(np.isfinite(p))
+                and _relative_residual(op.matrix, np.abs(p)) <= CONVERGED_RESIDUAL):
+            pinned = int(np.argmax(np.abs(np.nan_to_num(p)))) if np.any(np.isfinite(p)) else _pin_from(coarse, grid)
+            p = PinnedLU(op.matrix, grid.shape, pinned).null_vector()
+            method = f"pinned sparse LU (multigrid did not converge in {iterations} iterations)"
     t2 = time.perf_counter()
     if not np.all(np.isfinite(p)):
         raise SolverError(f"the linear solve returned non-finite values ({method}, {grid.size} cells)")
@@ -238,7 +289,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
             f"stationary solve did not converge: relative residual {residual:.3g} exceeds "
             f"{RESIDUAL_TOL:g} ({method}, {grid.size} cells)"
         )
-    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1)
+    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu)
 
 
 # -- public entry point ----------------------------------------------------------------
@@ -348,7 +399,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         cg = coarse.problem.grid
         p_c = coarse.p.reshape(cg.shape)
         J_c = coarse.operator.current(p_c)
-        interp = np.exp(resample(np.log(np.maximum(p_c, TINY)), cg, grid))
+        interp = _interpolate_density(p_c, cg, grid)
         correction = (p_h - interp) / 3.0
         bound = LIMITER * p_h
         limited = int(np.count_nonzero(np.abs(correction) > bound))

@@ -1,0 +1,131 @@
+"""Multigrid-preconditioned GMRES for the stationary density on a grid hierarchy.
+
+Each level is the same Fokker--Planck problem rediscretised on a grid with half
+as many cells per axis, so every coarse operator is again a conservative
+M-matrix generator (Galerkin products of advection-dominated operators are not,
+and cycles built on them diverge).  One cycle on level ``k``:
+
+1. a forward Gauss--Seidel sweep from zero on ``A_k e = r``;
+2. the coarse-grid correction: the residual is restricted by full weighting
+   (``R = Pᵀ / 2^d``), the coarse equation is solved (directly on the coarsest
+   level; by ``W_CYCLES`` recursive cycles elsewhere) and prolongated with
+   cell-centred multilinear interpolation ``P``;
+3. a backward Gauss--Seidel sweep.
+
+The cycle is a fixed linear map, used as a preconditioner in GMRES.  The systems
+are singular (``1ᵀ A = 0``) but every right-hand side met is consistent
+(``1ᵀ r = 0`` is preserved by ``A``, ``R`` and ``P``), and the coarsest level is
+solved through the pinned LU factorisation, which solves any consistent system.
+Levels are solved from the coarsest up (nested iteration): each level starts
+from the fourth-order interpolation of the level below, so a few GMRES
+iterations reach round-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._kernels.smooth import gauss_seidel_backward, gauss_seidel_forward
+from .grid import Grid
+
+W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
+RESIDUAL_RTOL = 1e-12  # stop when |A p|_2 <= RESIDUAL_RTOL * max|diag A| * max|p|; this bounds the
+#                        max-norm residual too.  (x0 is already close, so a tolerance relative to
+#                        the initial residual could sit below round-off.)
+GMRES_RESTART = 30
+GMRES_MAX_RESTARTS = 4
+
+
+def _prolong_1d(m: int, periodic: bool) -> sp.csr_matrix:
+    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` cells (rows sum to one)."""
+    i = np.arange(2 * m)
+    c = i // 2
+    other = np.where(i % 2 == 0, c - 1, c + 1)
+    if periodic:
+        other = np.mod(other, m)
+        rows = np.concatenate((i, i))
+        cols = np.concatenate((c, other))
+        vals = np.concatenate((np.full(2 * m, 0.75), np.full(2 * m, 0.25)))
+    else:
+        inside = (other >= 0) & (other < m)
+        rows = np.concatenate((i, i[inside]))
+        cols = np.concatenate((c, other[inside]))
+        vals = np.concatenate((np.where(inside, 0.75, 1.0), np.full(int(inside.sum()), 0.25)))
+    return sp.csr_matrix((vals, (rows, cols)), shape=(2 * m, m))
+
+
+def prolongation(coarse: Grid) -> sp.csr_matrix:
+    """Multilinear cell-centred prolongation from ``coarse`` to the grid with twice the cells."""
+    P = None
+    for m, per in zip(coarse.shape, coarse.periodic):
+        P1 = _prolong_1d(m, per)
+        P = P1 if P is None else sp.kron(P, P1, format="csr")
+    return P
+
+
+@dataclass
+class Level:
+    """One level of the hierarchy: its operator in CSR form and the transfer from the level below."""
+
+    grid: Grid
+    A: sp.csr_matrix
+    inv_diag: np.ndarray
+    P: sp.csr_matrix | None = None  # from the next coarser level to this one
+    R: sp.csr_matrix | None = None
+
+
+def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
+    A = sp.csr_matrix(L)
+    P = prolongation(coarse) if coarse is not None else None
+    R = (P.T / 2**grid.ndim).tocsr() if P is not None else None
+    return Level(grid, A, 1.0 / A.diagonal(), P, R)
+
+
+class Cycle:
+    """The multigrid cycle on ``levels[k:]`` (finest first) as a callable ``r -> e``."""
+
+    def __init__(self, levels: list[Level], coarse_solve):
+        self.levels = levels
+        self.coarse_solve = coarse_solve  # consistent solve on levels[-1]
+
+    def __call__(self, r: np.ndarray, k: int = 0) -> np.ndarray:
+        levels = self.levels
+        if k == len(levels) - 1:
+            return self.coarse_solve(r)
+        lv = levels[k]
+        A = lv.A
+        e = np.zeros_like(r)
+        gauss_seidel_forward(A.indptr, A.indices, A.data, lv.inv_diag, e, r)
+        rc = lv.R @ (r - A @ e)
+        ec = self(rc, k + 1)
+        if k + 1 < len(levels) - 1:
+            for _ in range(W_CYCLES - 1):
+                ec += self(rc - levels[k + 1].A @ ec, k + 1)
+        e += lv.P @ ec
+        gauss_seidel_backward(A.indptr, A.indices, A.data, lv.inv_diag, e, r)
+        return e
+
+
+def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
+    """GMRES on ``levels[0].A p = 0`` from ``x0`` preconditioned by the cycle.
+
+    Returns ``(p, iterations, converged)``; ``p`` is not normalised.
+    """
+    A = levels[0].A
+    cycle = Cycle(levels, coarse_solve)
+    M = spla.LinearOperator(A.shape, matvec=lambda r: cycle(np.asarray(r, dtype=float).ravel()),
+                            dtype=float)
+    r0 = -(A @ x0)
+    count = [0]
+
+    def tick(_):
+        count[0] += 1
+
+    atol = RESIDUAL_RTOL * float(np.abs(A.diagonal()).max()) * float(np.abs(x0).max())
+    e, info = spla.gmres(A, r0, M=M, rtol=0.0, atol=atol, restart=GMRES_RESTART,
+                         maxiter=GMRES_MAX_RESTARTS, callback=tick, callback_type="pr_norm")
+    return x0 + e, count[0], info == 0
