@@ -45,7 +45,7 @@ def test_pinned_cell_is_the_most_probable_cell_not_a_fixed_one():
     pinned = np.unravel_index(state.info.pinned_cell, grid.shape)
     assert np.allclose(grid.point(pinned), centre, atol=2 * grid.spacing[0])
     np.testing.assert_allclose(state.mean(), centre, atol=1e-6)
-    np.testing.assert_allclose(state.covariance(), 0.3 * np.eye(2), rtol=1e-6)
+    np.testing.assert_allclose(state.covariance(), 0.3 * np.eye(2), atol=1e-7)  # spectral midpoint sums
 
 
 def test_multigrid_failure_falls_back_to_direct_solve(monkeypatch):
