@@ -60,3 +60,19 @@ def test_multigrid_failure_falls_back_to_direct_solve(monkeypatch):
     state = fp.stationary(problem, order=2)
     assert "multigrid did not converge in 7 iterations" in state.info.method
     np.testing.assert_allclose(state.density, reference.density, rtol=1e-9, atol=1e-12 * reference.density.max())
+
+
+MULTIGRID_AGREEMENT = 1e-10  # GMRES stops at residual 1e-12 (relative); the gap is conditioning
+
+
+@pytest.mark.parametrize("boundary", ["reflecting", ("periodic", "reflecting")])
+def test_multigrid_matches_direct_solve(boundary):
+    grid = fp.Grid((-4, -4), (4, 4), (256, 256), boundary)
+    problem = fp.FokkerPlanck(
+        grid, drift=lambda x: np.stack((np.sin(x[0] * np.pi / 4) + 0.5 * x[1], -x[1] - 0.5 * np.cos(x[0]))),
+        diffusion=np.array([[0.4, 0.25], [0.25, 0.3]]))
+    level = stationary_module._solve_discrete(problem)
+    assert level.method.startswith("multigrid-preconditioned GMRES (2 levels")
+    direct = PinnedLU(level.operator.matrix, grid.shape, int(np.argmax(level.p))).null_vector()
+    direct /= direct.sum() * grid.cell_volume
+    np.testing.assert_allclose(level.p, direct, rtol=0, atol=MULTIGRID_AGREEMENT * direct.max())

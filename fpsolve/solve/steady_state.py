@@ -7,11 +7,14 @@ Method
 ------
 1. The problem is discretised by the conservative exponentially fitted scheme of
    :mod:`fpsolve.solve.operator` (second order, M-matrix).
-2. The discrete stationary density is its normalised null vector
-   (:mod:`fpsolve.solve.linalg`); the cell that fixes the scale is the most
-   probable cell of the same problem solved on a grid of half the resolution.
-   One-dimensional problems with reflecting walls have zero current, and their
-   discrete state is computed in closed form (a cumulative sum), in O(n).
+2. The discrete stationary density is its normalised null vector.  Large 2-D and
+   3-D grids are solved by multigrid-preconditioned GMRES on a hierarchy of
+   rediscretised problems, coarsest first (:mod:`fpsolve.solve.multigrid`);
+   small, odd-sized and periodic 1-D grids by sparse LU with the scale fixed at
+   the most probable cell of a half-resolution solution
+   (:mod:`fpsolve.solve.linalg`).  One-dimensional problems with reflecting walls
+   have zero current, and their discrete state is computed in closed form (a
+   cumulative sum), in O(n).
 3. ``order=4`` (the default where every axis has an even number of cells)
    removes the ``h²`` error term by Richardson extrapolation with that
    half-resolution solution, brought onto the fine grid by fourth-order
