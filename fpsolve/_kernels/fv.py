@@ -181,26 +181,28 @@ def _target(a, v, sign, shape, strides, periodic, disp):
 
 
 @jit
-def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, src, dst, rate, disp):
+def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, src, dst, rate, disp, n):
     """Fill the jump list; returns the number of jumps.
 
     ``index[a, k]`` is the row of ``offsets``/``beta`` holding ``vec[a, k]`` (-1: weight zero).
     Jump ``a -> a + s v`` has rate ``w B(-β)`` with ``β = ∫ D⁻¹A·dx`` along the jump; a jump
     mirrored at a reflecting wall uses the trapezoid rule on ``G = D⁻¹A`` (ndim, n) at its ends.
     ``disp`` (cap, ndim) receives each jump's displacement in grid units.
-    Output arrays need room for ``2 * n * K`` jumps.
+    ``vec``, ``w`` and ``index`` hold one row per cell, or a single row shared by all ``n``
+    cells (constant diffusion).  Output arrays need room for ``2 * n * K`` jumps.
     """
-    n = vec.shape[0]
     K = vec.shape[1]
+    per_cell = 1 if vec.shape[0] > 1 else 0
     ndim = shape.shape[0]
     count = 0
     step = np.empty(ndim, dtype=np.int64)
     for a in range(n):
+        row = a * per_cell
         for k in range(K):
-            m = index[a, k]
+            m = index[row, k]
             if m < 0:
                 continue
-            weight = w[a, k]
+            weight = w[row, k]
             for s in (1, -1):
                 b, mirrored = _target(a, offsets[m], s, shape, strides, periodic, step)
                 if b == a:

@@ -153,7 +153,8 @@ class Operator:
 
 
 def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray]:
-    """Selling's decomposition of the index-scaled diffusion at every cell: (vec, w)."""
+    """Selling's decomposition of the index-scaled diffusion: (vec, w), one row per cell, or a
+    single row for constant diffusion."""
     grid = problem.grid
     ndim, n = grid.ndim, grid.size
     h = np.asarray(grid.spacing)
@@ -174,9 +175,6 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray]:
                 f"diffusion could not be decomposed on {failed} cells (anisotropy beyond "
                 f"2**{fv.SELLING_MAX_ITER}); check the diffusion field or the grid spacing"
             )
-    if cells == 1:
-        vec = np.broadcast_to(vec, (n, *vec.shape[1:]))
-        w = np.broadcast_to(w, (n, w.shape[1]))
     return vec, w
 
 
@@ -250,13 +248,12 @@ def assemble(problem: FokkerPlanck) -> Operator:
     rate = np.empty(cap)
     disp = np.empty((cap, grid.ndim), dtype=np.int64)
     G = _solve_small(problem.diffusion_field, problem.drift_field).reshape(grid.ndim, -1)
-    count = fv.build_jumps(shape, strides, periodic, np.ascontiguousarray(vec), np.ascontiguousarray(w),
-                           index, offsets, beta, np.ascontiguousarray(G), np.asarray(grid.spacing),
-                           src, dst, rate, disp)
+    count = fv.build_jumps(shape, strides, periodic, vec, w, index, offsets, beta,
+                           np.ascontiguousarray(G), np.asarray(grid.spacing), src, dst, rate, disp, n)
     src, dst, rate, disp = src[:count], dst[:count], rate[:count], disp[:count]
     indptr = np.empty(n + 1, dtype=np.int64)
     indices = np.empty(n + count, dtype=np.int64)
     data = np.empty(n + count)
     fv.jumps_to_csc(n, src, dst, rate, indptr, indices, data)
     matrix = sp.csc_matrix((data, indices, indptr), shape=(n, n))
-    return Operator(grid, matrix, offsets, src, dst, rate, disp, w, beta)
+    return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta)
