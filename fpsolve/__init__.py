@@ -18,6 +18,10 @@ _LAZY = {
     "SolveInfo": "fpsolve.solve.steady_state",
     "StationaryState": "fpsolve.solve.steady_state",
     "closed_form_1d": "fpsolve.solve.steady_state",
+    "Evolution": "fpsolve.solve.evolve",
+    "evolve": "fpsolve.solve.evolve",
+    "mean_first_passage_time": "fpsolve.solve.evolve",
+    "spectral_gap": "fpsolve.solve.evolve",
     "stationary": "fpsolve.solve.steady_state",
 }
 _SUBMODULES = {"plot", "cli", "solve", "demo"}
@@ -26,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plot, solve
     from .solve.grid import Grid
     from .solve.problem import FokkerPlanck
+    from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
     from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
@@ -54,6 +59,10 @@ __all__ = [
     "SolverError",
     "StationaryState",
     "__version__",
+    "Evolution",
     "closed_form_1d",
+    "evolve",
+    "mean_first_passage_time",
+    "spectral_gap",
     "stationary",
 ]

@@ -149,45 +149,62 @@ def selling_3d(Dh, vec, w):
     return failed
 
 
-@jit
-def _target(a, v, sign, shape, strides, periodic, disp):
-    """Flat index of the cell reached from a by the jump sign * v, and its displacement.
+REFLECTING = 0
+PERIODIC = 1
+ABSORBING = 2
 
-    Periodic axes wrap.  On a reflecting axis a jump that would leave the box is
-    mirrored at the wall (the reflected path of the jump process); ``mirrored``
-    tells whether that happened.  Returns (target, mirrored).
+
+@jit
+def _target(a, v, sign, shape, strides, kind, disp):
+    """Where the jump ``sign * v`` from cell ``a`` lands.
+
+    ``kind`` per axis: REFLECTING, PERIODIC or ABSORBING.  Periodic axes wrap.  On a
+    reflecting axis a jump that would leave the box is mirrored at the wall (the
+    reflected path of the jump process).  A jump through an absorbing wall leaves the
+    box: it returns ``exit = 2 * axis + side`` (side 0: lower wall) and the fraction
+    ``t`` of the jump that lies inside the box.  Returns (target, mirrored, exit, t);
+    ``disp`` receives the displacement in grid units.
     """
     ndim = shape.shape[0]
     rem = a
     b = 0
     mirrored = False
+    exit_code = -1
+    t = 1.0
     for d in range(ndim):
         i = rem // strides[d]
         rem -= i * strides[d]
         j = i + sign * v[d]
+        disp[d] = sign * v[d]
         if j < 0 or j >= shape[d]:
-            if periodic[d]:
+            if kind[d] == PERIODIC:
                 j = j % shape[d]
+            elif kind[d] == ABSORBING:
+                side = 0 if j < 0 else 1
+                inside = (i + 0.5 if side == 0 else shape[d] - 0.5 - i) / abs(v[d])
+                if inside < t:
+                    t = inside
+                    exit_code = 2 * d + side
+                j = i
             else:
                 mirrored = True
                 j = -1 - j if j < 0 else 2 * shape[d] - 1 - j
                 j = min(max(j, 0), shape[d] - 1)
-        if periodic[d]:
-            disp[d] = sign * v[d]
-        else:
-            disp[d] = j - i
+                disp[d] = j - i
         b += j * strides[d]
-    return b, mirrored
+    return b, mirrored, exit_code, t
 
 
 @jit
-def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, src, dst, rate, disp, n):
+def build_jumps(shape, strides, kind, vec, w, index, offsets, beta, G, h, src, dst, rate, disp, n):
     """Fill the jump list; returns the number of jumps.
 
     ``index[a, k]`` is the row of ``offsets``/``beta`` holding ``vec[a, k]`` (-1: weight zero).
     Jump ``a -> a + s v`` has rate ``w B(-β)`` with ``β = ∫ D⁻¹A·dx`` along the jump; a jump
     mirrored at a reflecting wall uses the trapezoid rule on ``G = D⁻¹A`` (ndim, n) at its ends.
-    ``disp`` (cap, ndim) receives each jump's displacement in grid units.
+    A jump through an absorbing wall (``p = 0`` on the wall) has ``dst = -1 - exit`` and rate
+    ``(w / t) B(-β t)``: the Scharfetter--Gummel flux over the part ``t`` inside the box, with
+    ``β`` from ``G`` at the cell.  ``disp`` (cap, ndim) receives displacements in grid units.
     ``vec``, ``w`` and ``index`` hold one row per cell, or a single row shared by all ``n``
     cells (constant diffusion).  Output arrays need room for ``2 * n * K`` jumps.
     """
@@ -204,7 +221,18 @@ def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, sr
                 continue
             weight = w[row, k]
             for s in (1, -1):
-                b, mirrored = _target(a, offsets[m], s, shape, strides, periodic, step)
+                b, mirrored, exit_code, t = _target(a, offsets[m], s, shape, strides, kind, step)
+                if exit_code >= 0:
+                    bt = 0.0
+                    for d in range(ndim):
+                        bt += G[d, a] * step[d] * h[d]
+                    src[count] = a
+                    dst[count] = -1 - exit_code
+                    rate[count] = (weight / t) * bernoulli(-bt * t)
+                    for d in range(ndim):
+                        disp[count, d] = step[d]
+                    count += 1
+                    continue
                 if b == a:
                     continue
                 if mirrored:
@@ -226,8 +254,9 @@ def build_jumps(shape, strides, periodic, vec, w, index, offsets, beta, G, h, sr
 def jumps_to_csc(n, src, dst, rate, indptr, indices, data):
     """Generator matrix in CSC form (column a: the diagonal, then the jumps out of a).
 
-    ``src`` must be sorted.  Every column sums to zero.  ``indptr`` has n + 1 entries,
-    ``indices``/``data`` room for ``n + len(src)``.
+    ``src`` must be sorted.  Jumps out of the box (``dst < 0``) only enter the diagonal, so
+    every column sums to minus its exit rate (zero without absorbing walls).  ``indptr`` has
+    n + 1 entries, ``indices``/``data`` room for ``n + len(src)``.
     """
     nj = src.shape[0]
     j = 0
@@ -239,10 +268,11 @@ def jumps_to_csc(n, src, dst, rate, indptr, indices, data):
         pos += 1
         total = 0.0
         while j < nj and src[j] == a:
-            indices[pos] = dst[j]
-            data[pos] = rate[j]
             total += rate[j]
-            pos += 1
+            if dst[j] >= 0:
+                indices[pos] = dst[j]
+                data[pos] = rate[j]
+                pos += 1
             j += 1
         data[diag] = -total
     indptr[n] = pos
@@ -261,4 +291,5 @@ def cell_current(src, dst, rate, disp, h, p, out):
         for c in range(ndim):
             g = f * disp[j, c] * h[c]
             out[c, src[j]] += g
-            out[c, dst[j]] += g
+            if dst[j] >= 0:
+                out[c, dst[j]] += g

@@ -14,12 +14,17 @@ _LAZY = {
     "SolveInfo": ".steady_state",
     "StationaryState": ".steady_state",
     "closed_form_1d": ".steady_state",
+    "Evolution": ".evolve",
+    "evolve": ".evolve",
+    "mean_first_passage_time": ".evolve",
+    "spectral_gap": ".evolve",
     "stationary": ".steady_state",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
     from .problem import FokkerPlanck
+    from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
     from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
@@ -31,4 +36,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'fpsolve.solve' has no attribute {name!r}")
 
 
-__all__ = ["FokkerPlanck", "Grid", "SolveInfo", "StationaryState", "closed_form_1d", "stationary"]
+__all__ = ["Evolution", "FokkerPlanck", "Grid", "SolveInfo", "StationaryState", "closed_form_1d",
+           "evolve", "mean_first_passage_time", "spectral_gap", "stationary"]

@@ -132,17 +132,33 @@ class Operator:
         these are the face fluxes times the face area; the flows are exactly divergence free
         for a stationary density.
         """
-        flow = self.rate * np.ascontiguousarray(p, dtype=float).ravel()[self.src] * self.grid.cell_volume
-        first = np.argmax(self.disp != 0, axis=1)
-        sign = np.sign(self.disp[np.arange(len(self.disp)), first])
-        canonical = self.disp * sign[:, None]
-        origin = np.where(sign > 0, self.src, self.dst)
+        inside = self.dst >= 0
+        flow = (self.rate * np.ascontiguousarray(p, dtype=float).ravel()[self.src] * self.grid.cell_volume)[inside]
+        disp, src, dst = self.disp[inside], self.src[inside], self.dst[inside]
+        first = np.argmax(disp != 0, axis=1)
+        sign = np.sign(disp[np.arange(len(disp)), first])
+        canonical = disp * sign[:, None]
+        origin = np.where(sign > 0, src, dst)
         key = _encode(canonical)
         out = {}
         for k in np.unique(key):
             sel = key == k
             net = np.bincount(origin[sel], weights=sign[sel] * flow[sel], minlength=self.grid.size)
             out[tuple(int(c) for c in canonical[np.argmax(sel)])] = net.reshape(self.grid.shape)
+        return out
+
+    def exit_flows(self, p: np.ndarray) -> dict[str, float]:
+        """Probability per unit time leaving through each absorbing wall, keyed ``"axis0-lower"``…"""
+        out = {}
+        exits = self.dst < 0
+        if not exits.any():
+            return out
+        code = -1 - self.dst[exits]
+        flow = self.rate[exits] * np.ascontiguousarray(p, dtype=float).ravel()[self.src[exits]]
+        for axis, b in enumerate(self.grid.boundary):
+            if b == "absorbing":
+                for side, name in enumerate(("lower", "upper")):
+                    out[f"axis{axis}-{name}"] = float(flow[code == 2 * axis + side].sum() * self.grid.cell_volume)
         return out
 
     def log_ratio_1d(self) -> np.ndarray:
@@ -241,19 +257,21 @@ def assemble(problem: FokkerPlanck) -> Operator:
         raise FieldError("drift integrated along grid edges is not finite; check the drift field")
     shape = np.asarray(grid.shape, dtype=np.int64)
     strides = np.asarray([int(np.prod(grid.shape[d + 1:])) for d in range(grid.ndim)], dtype=np.int64)
-    periodic = np.asarray(grid.periodic, dtype=np.bool_)
+    kind = np.asarray([{"reflecting": fv.REFLECTING, "periodic": fv.PERIODIC,
+                        "absorbing": fv.ABSORBING}[b] for b in grid.boundary], dtype=np.int64)
     cap = 2 * n * vec.shape[1]
     src = np.empty(cap, dtype=np.int64)
     dst = np.empty(cap, dtype=np.int64)
     rate = np.empty(cap)
     disp = np.empty((cap, grid.ndim), dtype=np.int64)
     G = _solve_small(problem.diffusion_field, problem.drift_field).reshape(grid.ndim, -1)
-    count = fv.build_jumps(shape, strides, periodic, vec, w, index, offsets, beta,
+    count = fv.build_jumps(shape, strides, kind, vec, w, index, offsets, beta,
                            np.ascontiguousarray(G), np.asarray(grid.spacing), src, dst, rate, disp, n)
     src, dst, rate, disp = src[:count], dst[:count], rate[:count], disp[:count]
     indptr = np.empty(n + 1, dtype=np.int64)
     indices = np.empty(n + count, dtype=np.int64)
     data = np.empty(n + count)
     fv.jumps_to_csc(n, src, dst, rate, indptr, indices, data)
-    matrix = sp.csc_matrix((data, indices, indptr), shape=(n, n))
+    nnz = indptr[n]
+    matrix = sp.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(n, n))
     return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta)

@@ -1,0 +1,431 @@
+"""Time evolution of Fokker--Planck problems: relaxation, absorption, first passage.
+
+``evolve(problem, p0, times)`` integrates ``dp/dt = L p`` with the conservative
+operator of :mod:`fpsolve.solve.operator`.
+
+Time stepping
+-------------
+TR-BDF2 (Bank et al. 1985; Hosea & Shampine 1996): a trapezoidal stage to
+``t + γΔt`` followed by a BDF2 stage, ``γ = 2 − √2``.  It is L-stable and second
+order, and both stages use the same matrix ``I − (γ/2) Δt L``, so one sparse LU
+factorisation serves every step of a given size.  The step is adapted to keep the
+local error estimate ``2kΔt (f_n/γ − f_γ/(γ(1−γ)) + f_{n+1}/(1−γ))`` (``f = L p``,
+``k = (−3γ² + 4γ − 2) / (12 (2 − γ))``) below ``tolerance`` in the L1 norm
+(probability units); step sizes are taken from a ladder ``dt0 · 2^j`` and their
+factorisations cached, so adapting costs few factorisations.  A step whose density
+has negative values beyond round-off is rejected and retried smaller.
+
+``method="expm"`` computes ``exp(L t) p0`` with :func:`scipy.sparse.linalg.expm_multiply`:
+exact in time, for small problems and as a cross-check.
+
+With reflecting and periodic walls the columns of ``L`` sum to zero and mass is
+conserved to round-off.  Absorbing walls (``p = 0`` on the wall) remove mass: the
+result carries the survival probability and the probability absorbed through each
+wall.  :func:`mean_first_passage_time` solves the backward equation ``Lᵀ τ = −1``
+directly, and :func:`spectral_gap` finds the slowest relaxation rate from the
+leading eigenvalues of ``L`` by shift-invert Arnoldi.
+"""
+
+from __future__ import annotations
+
+import sys
+import time as _time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..errors import FieldError, SolverError
+from .grid import Grid
+from .linalg import grid_ordering
+from .operator import Operator, assemble
+from .problem import FokkerPlanck
+
+GAMMA = 2.0 - np.sqrt(2.0)
+ERROR_CONSTANT = (-3 * GAMMA**2 + 4 * GAMMA - 2) / (12 * (2 - GAMMA))
+SAFETY = 0.9  # step-size controller safety factor
+NEGATIVE_RTOL = 1e-10  # negative values below -NEGATIVE_RTOL * max(p) reject a step
+MASS_RTOL = 1e-6  # p0 whose mass differs from 1 by more than this is normalised with a warning
+MAX_STEPS = 1_000_000
+MIN_LADDER = -40  # dt0 * 2**MIN_LADDER: smallest step before giving up
+CACHE_SIZE = 6  # factorisations kept (step sizes of the ladder in use)
+EXPM_MAX_CELLS = 20_000  # method="expm" refuses larger problems
+
+ProblemSpec = Union[FokkerPlanck, Callable[[float], FokkerPlanck]]
+
+
+@dataclass(frozen=True, eq=False)
+class Evolution:
+    """A density evolved in time (SDE time).
+
+    Attributes
+    ----------
+    grid, problem
+    times : ndarray (n_times,)
+    densities : ndarray (n_times, *grid.shape)
+    mass : ndarray (n_times,)
+        Total probability in the box; equals ``survival`` with absorbing walls, 1 otherwise.
+    survival : ndarray (n_times,)
+    absorbed : dict
+        Per absorbing wall (``"axis0-lower"``, ...), the probability absorbed up to each time.
+    n_steps, n_rejected, n_factorizations : int
+    method : str
+    tolerance : float
+    seconds : float
+    """
+
+    grid: Grid
+    problem: ProblemSpec
+    times: np.ndarray
+    densities: np.ndarray
+    mass: np.ndarray
+    absorbed: dict = field(default_factory=dict)
+    n_steps: int = 0
+    n_rejected: int = 0
+    n_factorizations: int = 0
+    method: str = "tr-bdf2"
+    tolerance: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def survival(self) -> np.ndarray:
+        """Probability not yet absorbed."""
+        return self.mass
+
+    def total_variation(self, reference) -> np.ndarray:
+        """Total-variation distance to ``reference`` (a density array or a StationaryState) over time."""
+        q = _reference_density(reference, self.grid)
+        return 0.5 * np.abs(self.densities - q).reshape(len(self.times), -1).sum(axis=1) * self.grid.cell_volume
+
+    def kl_divergence(self, reference) -> np.ndarray:
+        """``KL(p(t) || reference)`` over time (``inf`` where ``p > 0`` and the reference is 0)."""
+        q = _reference_density(reference, self.grid).ravel()
+        out = np.empty(len(self.times))
+        V = self.grid.cell_volume
+        for k, p in enumerate(self.densities.reshape(len(self.times), -1)):
+            mask = p > 0
+            if np.any(q[mask] <= 0):
+                out[k] = np.inf
+                continue
+            out[k] = float(np.sum(p[mask] * np.log(p[mask] / q[mask])) * V)
+        return out
+
+    def mean(self) -> np.ndarray:
+        """Mean position over time, shape (n_times, ndim) (of the surviving mass)."""
+        x = self.grid.mesh().reshape(self.grid.ndim, -1)
+        w = self.densities.reshape(len(self.times), -1) * self.grid.cell_volume
+        return (w @ x.T) / w.sum(axis=1, keepdims=True)
+
+    def covariance(self) -> np.ndarray:
+        """Covariance over time, shape (n_times, ndim, ndim) (of the surviving mass)."""
+        x = self.grid.mesh().reshape(self.grid.ndim, -1)
+        w = self.densities.reshape(len(self.times), -1) * self.grid.cell_volume
+        w = w / w.sum(axis=1, keepdims=True)
+        m = w @ x.T
+        second = np.einsum("tn,in,jn->tij", w, x, x)
+        return second - np.einsum("ti,tj->tij", m, m)
+
+
+def _reference_density(reference, grid: Grid) -> np.ndarray:
+    q = getattr(reference, "density", reference)
+    q = np.asarray(q, dtype=float)
+    if q.shape != grid.shape:
+        raise ValueError(f"reference must have the grid's shape {grid.shape}; got {q.shape}")
+    return q
+
+
+def _initial_density(p0, grid: Grid) -> np.ndarray:
+    values = p0(grid.mesh()) if callable(p0) else p0
+    p = np.array(values, dtype=float)
+    if p.shape != grid.shape:
+        raise ValueError(f"p0 must have the grid's shape {grid.shape}; got {p.shape}")
+    bad = ~np.isfinite(p)
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), grid.shape)
+        raise ValueError(f"p0 is not finite at cell {tuple(int(i) for i in idx)}: {p[idx]}")
+    if p.min() < 0:
+        idx = np.unravel_index(int(np.argmin(p)), grid.shape)
+        raise ValueError(f"p0 must be non-negative; got {p[idx]:.3g} at cell {tuple(int(i) for i in idx)}")
+    mass = p.sum() * grid.cell_volume
+    if mass <= 0:
+        raise ValueError("p0 has zero mass")
+    if abs(mass - 1.0) > MASS_RTOL:
+        warnings.warn(f"p0 has mass {mass:.6g}, not 1; it was normalised", UserWarning, stacklevel=3)
+    return p / mass
+
+
+def _check_times(times) -> np.ndarray:
+    t = np.asarray(times, dtype=float).ravel()
+    if t.size < 1 or not np.all(np.isfinite(t)):
+        raise ValueError(f"times must be a non-empty sequence of finite numbers; got {times!r}")
+    if np.any(np.diff(t) <= 0):
+        k = int(np.argmax(np.diff(t) <= 0))
+        raise ValueError(f"times must be strictly increasing; got times[{k}]={t[k]} >= times[{k + 1}]={t[k + 1]}")
+    if t[0] < 0:
+        raise ValueError(f"times must start at 0 or later; got {t[0]}")
+    return t
+
+
+class _Factorisations:
+    """LU factors of ``I − c dt L`` per step size (nested-dissection ordering, no pivoting:
+    the matrix is a non-singular M-matrix)."""
+
+    def __init__(self, L: sp.csc_matrix, shape):
+        self.L = sp.csc_matrix(L)
+        self.order = grid_ordering(tuple(shape))
+        self.inverse = np.empty_like(self.order)
+        self.inverse[self.order] = np.arange(len(self.order))
+        self.Lp = self.L[self.order][:, self.order].tocsc()
+        self.cache: dict[float, object] = {}
+        self.count = 0
+
+    def solve(self, dt: float, rhs: np.ndarray) -> np.ndarray:
+        lu = self.cache.get(dt)
+        if lu is None:
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.pop(next(iter(self.cache)))
+            A = (sp.identity(self.L.shape[0], format="csc") - (0.5 * GAMMA * dt) * self.Lp).tocsc()
+            lu = spla.splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            self.cache[dt] = lu
+            self.count += 1
+        out = np.empty_like(rhs)
+        out[self.order] = lu.solve(rhs[self.order])
+        return out
+
+
+def _trbdf2_step(solve_g, solve_1, L0, Lg, L1, p: np.ndarray, dt: float):
+    """One TR-BDF2 step; ``solve_g``/``solve_1`` solve with ``I − (γ/2) dt L`` at the stage
+    times (the same factors when the fields are constant).  Returns (p1, error estimate)."""
+    c = 0.5 * GAMMA * dt
+    f0 = L0 @ p
+    p_g = solve_g(p + c * f0)
+    p1 = solve_1((p_g - (1 - GAMMA) ** 2 * p) / (GAMMA * (2 - GAMMA)))
+    f_g = Lg @ p_g
+    f1 = L1 @ p1
+    err = 2 * ERROR_CONSTANT * dt * (f0 / GAMMA - f_g / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA))
+    return p1, err
+
+
+def _progress(total: float, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="t", desc="evolve", leave=False,
+                bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} [{elapsed}<{remaining}]")
+
+
+def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", tolerance: float = 1e-6,
+           dt0: float | None = None, progress: bool | None = None) -> Evolution:
+    """Evolve the density ``p0`` under ``problem`` and record it at ``times``.
+
+    Parameters
+    ----------
+    problem : FokkerPlanck or callable
+        The problem, or ``t -> FokkerPlanck`` for time-dependent fields (a learning-rate
+        schedule, an annealed temperature); the grid must not change with ``t``.
+    p0 : array (grid.shape) or callable
+        Initial density at ``times[0]`` (a callable gets the mesh ``(ndim, *shape)``).
+        Normalised, with a warning, if its mass is not 1; negative or non-finite values raise.
+    times : sequence of float
+        Strictly increasing output times (SDE time); the first is the start.
+    method : {"tr-bdf2", "expm"}
+        Adaptive TR-BDF2, or the exact matrix exponential (constant fields, small grids).
+    tolerance : float
+        Local error per step in L1 (probability) units.
+    dt0 : float, optional
+        First step (default: from the operator's time scale).
+    progress : bool, optional
+        Show a progress bar; default: when standard error is a terminal.
+
+    Returns
+    -------
+    Evolution
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-6.0, 6.0, 200)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    >>> run = fp.evolve(problem, lambda x: np.exp(-(x[0] - 2) ** 2 / 0.02), [0.0, 1.0, 5.0])
+    >>> run.densities.shape
+    (3, 200)
+    """
+    if method not in ("tr-bdf2", "expm"):
+        raise ValueError(f"method must be 'tr-bdf2' or 'expm'; got {method!r}")
+    if not (np.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
+    times = _check_times(times)
+    dynamic = not isinstance(problem, FokkerPlanck)
+    if dynamic and not callable(problem):
+        raise TypeError(f"problem must be a FokkerPlanck or a callable t -> FokkerPlanck; got {type(problem).__name__}")
+    at = (lambda t: problem(t)) if dynamic else (lambda t: problem)
+    first = at(float(times[0]))
+    if not isinstance(first, FokkerPlanck):
+        raise TypeError(f"problem(t) must return a FokkerPlanck; got {type(first).__name__}")
+    grid = first.grid
+    p = _initial_density(p0, grid).ravel()
+    start = _time.perf_counter()
+    op = assemble(first)
+    walls = list(op.exit_flows(p).keys())
+    absorbed = {w: [0.0] for w in walls}
+    total_absorbed = {w: 0.0 for w in walls}
+    densities = [p.reshape(grid.shape).copy()]
+    n_steps = n_rejected = n_fact = 0
+
+    if method == "expm":
+        if dynamic:
+            raise ValueError("method='expm' needs constant fields; got a time-dependent problem")
+        if grid.size > EXPM_MAX_CELLS:
+            raise ValueError(f"method='expm' is for small grids (at most {EXPM_MAX_CELLS} cells); got {grid.size}")
+        for t_prev, t_next in zip(times[:-1], times[1:]):
+            p_new = spla.expm_multiply(op.matrix * (t_next - t_prev), p)
+            # the probability lost in the interval, split between walls by their exit flows
+            lost = (p.sum() - p_new.sum()) * grid.cell_volume
+            flows = op.exit_flows(0.5 * (p + p_new))
+            total = sum(flows.values()) or 1.0
+            for w in walls:
+                total_absorbed[w] += lost * flows[w] / total
+                absorbed[w].append(total_absorbed[w])
+            if p_new.min() < -NEGATIVE_RTOL * p_new.max():
+                raise SolverError(f"expm_multiply returned negative density {p_new.min():.3g} at t={t_next}")
+            p = np.maximum(p_new, 0.0)
+            densities.append(p.reshape(grid.shape).copy())
+    else:
+        L = op.matrix
+        fact = _Factorisations(L, grid.shape)
+        if dt0 is None:
+            dt0 = 10.0 / float(np.abs(L.diagonal()).max())
+        level = 0
+        t = float(times[0])
+        bar = _progress(float(times[-1] - times[0]), progress)
+        for t_out in times[1:]:
+            while t < t_out - 1e-14 * max(1.0, abs(t_out)):
+                if n_steps > MAX_STEPS:
+                    raise SolverError(f"evolve took more than {MAX_STEPS} steps before t={t_out}")
+                dt = dt0 * 2.0**level
+                partial = t + dt > t_out
+                step = t_out - t if partial else dt
+                if dynamic:
+                    # the stage matrices at t + γ dt and t + dt: two factorisations per step
+                    op_g, op_1 = assemble(at(t + GAMMA * step)), assemble(at(t + step))
+                    fact_g = _Factorisations(op_g.matrix, grid.shape)
+                    fact_1 = _Factorisations(op_1.matrix, grid.shape)
+                    n_fact += 2
+                    p_new, err = _trbdf2_step(lambda r: fact_g.solve(step, r), lambda r: fact_1.solve(step, r),
+                                              L, op_g.matrix, op_1.matrix, p, step)
+                else:
+                    p_new, err = _trbdf2_step(lambda r: fact.solve(step, r), lambda r: fact.solve(step, r),
+                                              L, L, L, p, step)
+                err_norm = float(np.abs(err).sum() * grid.cell_volume)
+                peak = float(np.abs(p_new).max())
+                negative = float(p_new.min()) < -NEGATIVE_RTOL * peak
+                if err_norm > tolerance or negative or not np.isfinite(err_norm):
+                    n_rejected += 1
+                    level -= 1
+                    if level < MIN_LADDER:
+                        raise SolverError(
+                            f"evolve could not meet tolerance {tolerance:g} at t={t:.6g}: step below "
+                            f"{dt0 * 2.0**MIN_LADDER:.3g} (error {err_norm:.3g}, min density {p_new.min():.3g})"
+                        )
+                    continue
+                flows_before = op.exit_flows(p)
+                lost = (p.sum() - p_new.sum()) * grid.cell_volume
+                p = np.maximum(p_new, 0.0)
+                if dynamic:
+                    op, L = op_1, op_1.matrix
+                flows_after = op.exit_flows(p)
+                shares = {w: flows_before[w] + flows_after[w] for w in walls}
+                total = sum(shares.values()) or 1.0
+                for w in walls:  # the step's exact loss, split by the walls' outflow (trapezoid)
+                    total_absorbed[w] += lost * shares[w] / total
+                if bar is not None:
+                    bar.update(step)
+                t += step
+                n_steps += 1
+                if not partial and err_norm < tolerance / 10.0:
+                    level += 1  # error scales as dt^3: doubling keeps it below tolerance
+            densities.append(p.reshape(grid.shape).copy())
+            for w in walls:
+                absorbed[w].append(total_absorbed[w])
+        if bar is not None:
+            bar.close()
+        if not dynamic:
+            n_fact = fact.count
+    dens = np.stack(densities)
+    mass = dens.reshape(len(times), -1).sum(axis=1) * grid.cell_volume
+    if not walls:
+        drift_mass = float(np.abs(mass - 1.0).max())
+        if drift_mass > 1e-10:
+            raise SolverError(f"mass is not conserved: deviation {drift_mass:.3g} with no absorbing wall")
+    return Evolution(grid=grid, problem=problem, times=times, densities=dens, mass=mass,
+                     absorbed={w: np.asarray(v) for w, v in absorbed.items()}, n_steps=n_steps,
+                     n_rejected=n_rejected, n_factorizations=n_fact, method=method,
+                     tolerance=tolerance, seconds=_time.perf_counter() - start)
+
+
+def mean_first_passage_time(problem: FokkerPlanck, start=None) -> np.ndarray | float:
+    """Mean time to reach an absorbing wall, from the backward equation ``Lᵀ τ = −1``.
+
+    Parameters
+    ----------
+    problem : FokkerPlanck
+        Must have at least one absorbing axis.
+    start : None, point or density
+        ``None``: return ``τ`` for every cell (array of ``grid.shape``).  A point
+        (sequence of ndim coordinates): ``τ`` at the cell containing it.  An array of
+        ``grid.shape``: the mean over that initial density.
+    """
+    grid = problem.grid
+    if "absorbing" not in grid.boundary:
+        raise ValueError(f"mean_first_passage_time needs an absorbing wall; got boundary {grid.boundary!r}")
+    op = assemble(problem)
+    tau = spla.spsolve(op.matrix.T.tocsc(), -np.ones(grid.size)).reshape(grid.shape)
+    if not np.all(np.isfinite(tau)) or tau.min() < 0:
+        raise SolverError(f"backward equation gave invalid first-passage times (min {np.nanmin(tau):.3g})")
+    if start is None:
+        return tau
+    arr = np.asarray(start, dtype=float)
+    if arr.shape == grid.shape:
+        p = _initial_density(arr, grid)
+        return float(np.sum(tau * p) * grid.cell_volume)
+    if arr.shape != (grid.ndim,):
+        raise ValueError(f"start must be None, a point of {grid.ndim} coordinates or a density of shape "
+                         f"{grid.shape}; got shape {arr.shape}")
+    idx = []
+    for d in range(grid.ndim):
+        if not grid.lower[d] <= arr[d] <= grid.upper[d]:
+            raise ValueError(f"start point {tuple(arr)} is outside the grid on axis {d}")
+        idx.append(min(grid.shape[d] - 1, int((arr[d] - grid.lower[d]) / grid.spacing[d])))
+    return float(tau[tuple(idx)])
+
+
+def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, np.ndarray]:
+    """The slowest relaxation rate and the leading eigenvalues of the operator.
+
+    Eigenvalues near zero are found by shift-invert Arnoldi; the stationary eigenvalue 0 is
+    dropped (for reflecting/periodic walls), and the gap is ``−max Re λ`` of the rest.
+
+    Returns
+    -------
+    (gap, eigenvalues)
+    """
+    grid = problem.grid
+    if grid.size <= n_eigenvalues + 2:
+        raise ValueError(f"the grid has too few cells ({grid.size}) for {n_eigenvalues} eigenvalues")
+    op = assemble(problem)
+    L = op.matrix.tocsc()
+    scale = float(np.abs(L.diagonal()).max())
+    sigma = 1e-3 * scale / grid.size  # a small positive shift keeps the shifted matrix regular
+    vals = spla.eigs(L, k=n_eigenvalues, sigma=sigma, which="LM", return_eigenvectors=False, tol=1e-12)
+    vals = vals[np.argsort(-vals.real)]
+    conserving = "absorbing" not in grid.boundary
+    rest = vals[1:] if conserving else vals
+    if conserving and abs(vals[0]) > 1e-8 * scale:
+        raise SolverError(f"the operator's leading eigenvalue {vals[0]:.3g} is not 0; mass is not conserved")
+    return float(-rest.real.max()), vals
