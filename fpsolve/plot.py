@@ -85,3 +85,47 @@ def density(state: StationaryState, *, ax=None, current: bool = True, axes: tupl
                  f"stationary density, entropy production σ = {state.entropy_production:.4g}")
     fig.tight_layout()
     return fig
+
+
+def evolution(run, *, reference=None, n_snapshots: int = 4, axes: tuple[int, int] = (0, 1)):
+    """Snapshots of an :class:`~fpsolve.solve.evolve.Evolution` and its relaxation curve.
+
+    The top row shows the density at ``n_snapshots`` recorded times (lines in 1-D, maps of
+    the two ``axes`` otherwise, other axes integrated out); the bottom panel the
+    total-variation distance to ``reference`` (a stationary state or density) when given,
+    else the survival probability, against time on a log scale.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    grid = run.grid
+    picks = np.unique(np.linspace(0, len(run.times) - 1, min(n_snapshots, len(run.times))).astype(int))
+    fig = plt.figure(figsize=(3.0 * len(picks), 6.0))
+    top = [fig.add_subplot(2, len(picks), k + 1) for k in range(len(picks))]
+    for ax, k in zip(top, picks):
+        p = run.densities[k]
+        if grid.ndim == 1:
+            ax.plot(grid.axes[0], p)
+            ax.set_xlabel("$w$")
+        else:
+            i, j = axes
+            drop = tuple(a for a in range(grid.ndim) if a not in (i, j))
+            p2 = p.sum(axis=drop) * float(np.prod([grid.spacing[a] for a in drop])) if drop else p
+            if i > j:
+                p2 = p2.T
+            ax.pcolormesh(grid.axes[i], grid.axes[j], p2.T, shading="auto", cmap="viridis")
+            ax.set_xlabel(f"$w_{i + 1}$")
+            ax.set_ylabel(f"$w_{j + 1}$")
+        ax.set_title(f"t = {run.times[k]:.3g}")
+    bottom = fig.add_subplot(2, 1, 2)
+    if reference is not None:
+        bottom.semilogy(run.times, np.maximum(run.total_variation(reference), 1e-300), "o-", ms=3)
+        bottom.set_ylabel("TV distance to reference")
+    else:
+        bottom.plot(run.times, run.survival, "o-", ms=3)
+        bottom.set_ylabel("survival probability")
+    bottom.set_xlabel("time (SDE units)")
+    fig.tight_layout()
+    return fig

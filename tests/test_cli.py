@@ -46,3 +46,23 @@ def test_unknown_attribute_is_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'Gird'"):
         fp.Gird  # noqa: B018
     assert "stationary" in dir(fp)
+
+
+def test_plots_render(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    grid = fp.Grid((-4, -4), (4, 4), (32, 32))
+    problem = fp.FokkerPlanck(grid, lambda x: -x + np.stack((x[1], -x[0])), 0.5)
+    state = fp.stationary(problem)
+    fig = state.plot()
+    fig.savefig(tmp_path / "density.png")
+    run = fp.evolve(problem, state.density, [0.0, 0.5, 1.0], progress=True)
+    fig2 = fp.plot.evolution(run, reference=state)
+    fig2.savefig(tmp_path / "evolution.png")
+    assert (tmp_path / "density.png").stat().st_size > 5000
+    assert (tmp_path / "evolution.png").stat().st_size > 5000
+    grid1 = fp.Grid(-3, 3, 64)
+    fp.stationary(fp.FokkerPlanck(grid1, lambda x: -x, 1.0), check_boundary=False).plot()
