@@ -40,6 +40,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import FieldError, SolverError
 from .grid import Grid
+from .interpolate import extrapolate_density, resample
 from .linalg import grid_ordering
 from .operator import Operator, assemble
 from .problem import FokkerPlanck
@@ -221,7 +222,7 @@ def _progress(total: float, enabled: bool | None):
 
 
 def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", tolerance: float = 1e-6,
-           dt0: float | None = None, progress: bool | None = None) -> Evolution:
+           dt0: float | None = None, progress: bool | None = None, order: int = 2) -> Evolution:
     """Evolve the density ``p0`` under ``problem`` and record it at ``times``.
 
     Parameters
@@ -242,6 +243,11 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
         First step (default: from the operator's time scale).
     progress : bool, optional
         Show a progress bar; default: when standard error is a terminal.
+    order : {2, 4}
+        Spatial order.  ``4`` also evolves the problem on the grid with half the cells per
+        axis (every axis needs an even number of at least 16 cells) and Richardson-extrapolates
+        each recorded density, as :func:`fpsolve.stationary` does; about 1.3 times the work.
+        The time error is controlled by ``tolerance`` either way.
 
     Returns
     -------
@@ -258,6 +264,11 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     """
     if method not in ("tr-bdf2", "expm"):
         raise ValueError(f"method must be 'tr-bdf2' or 'expm'; got {method!r}")
+    if order not in (2, 4):
+        raise ValueError(f"order must be 2 or 4; got {order!r}")
+    if order == 4:
+        return _evolve_extrapolated(problem, p0, times, method=method, tolerance=tolerance,
+                                    dt0=dt0, progress=progress)
     if not (np.isfinite(tolerance) and tolerance > 0):
         raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
     times = _check_times(times)
@@ -367,6 +378,38 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
                      absorbed={w: np.asarray(v) for w, v in absorbed.items()}, n_steps=n_steps,
                      n_rejected=n_rejected, n_factorizations=n_fact, method=method,
                      tolerance=tolerance, seconds=_time.perf_counter() - start)
+
+
+def _evolve_extrapolated(problem: ProblemSpec, p0, times, **options) -> Evolution:
+    """Fourth order in space: the fine and the half-resolution evolutions, extrapolated."""
+    dynamic = not isinstance(problem, FokkerPlanck)
+    first = problem(float(np.asarray(times, dtype=float).ravel()[0])) if dynamic else problem
+    grid = first.grid
+    if not all(n % 2 == 0 and n >= 16 for n in grid.shape):
+        raise ValueError(f"order=4 needs an even number of at least 16 cells on every axis; got shape {grid.shape}")
+    coarse_grid = grid.coarsened()
+    fine_run = evolve(problem, p0, times, order=2, **options)
+    coarse_problem = (lambda t: problem(t).on(coarse_grid)) if dynamic else problem.on(coarse_grid)
+    if callable(p0):
+        p0_coarse = p0
+    else:  # point values at the coarse centres, to fourth order, from the normalised fine p0
+        p0_coarse = np.maximum(resample(fine_run.densities[0], grid, coarse_grid), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the normalisation was reported for the fine run
+        coarse_run = evolve(coarse_problem, p0_coarse, times, order=2, **options)
+    densities = np.empty_like(fine_run.densities)
+    mass = fine_run.mass + (fine_run.mass - coarse_run.mass) / 3.0
+    for k in range(len(fine_run.times)):
+        p, _ = extrapolate_density(fine_run.densities[k], coarse_run.densities[k], grid, coarse_grid)
+        total = p.sum() * grid.cell_volume
+        densities[k] = p * (mass[k] / total) if total > 0 else p
+    absorbed = {w: v + (v - coarse_run.absorbed[w]) / 3.0 for w, v in fine_run.absorbed.items()}
+    return Evolution(grid=grid, problem=problem, times=fine_run.times, densities=densities, mass=mass,
+                     absorbed=absorbed, n_steps=fine_run.n_steps + coarse_run.n_steps,
+                     n_rejected=fine_run.n_rejected + coarse_run.n_rejected,
+                     n_factorizations=fine_run.n_factorizations + coarse_run.n_factorizations,
+                     method=f"{fine_run.method}, Richardson-extrapolated in space (order 4)",
+                     tolerance=fine_run.tolerance, seconds=fine_run.seconds + coarse_run.seconds)
 
 
 def mean_first_passage_time(problem: FokkerPlanck, start=None) -> np.ndarray | float:

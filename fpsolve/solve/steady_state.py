@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import BoundaryMassWarning, SolverError
 from .grid import Grid
-from .interpolate import resample
+from .interpolate import extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .multigrid import Level, make_level, solve_level
 from .operator import Operator, _solve_small, assemble
@@ -55,12 +55,10 @@ RESIDUAL_TOL = 1e-8  # relative residual of the linear solve; a direct solve giv
 NEGATIVE_RTOL = 1e-12  # negative values above -NEGATIVE_RTOL * max(p) are round-off, set to 0
 BOUNDARY_MASS_TOL = 1e-6  # probability in the wall layer of cells above which the box truncates mass
 DETAILED_BALANCE_RTOL = 1e-10  # net edge flow / one-way flow below this: detailed balance
-LIMITER = 0.5  # Richardson correction is kept within ±LIMITER * p_h per cell
 MIN_COARSE_CELLS = 8  # per axis, for the half-resolution solve used in extrapolation
 DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D or odd grids) are solved by sparse LU
 MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
 CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
-OVERSHOOT_CAP = 4.0  # a resolved peak on the finer grid exceeds the coarse maximum by O(h²) only
 TINY = np.finfo(float).tiny
 
 
@@ -213,13 +211,6 @@ def _relative_residual(L, p: np.ndarray) -> float:
     return float(np.max(np.abs(L @ p)) / scale) if scale > 0 else float("inf")
 
 
-def _interpolate_density(p: np.ndarray, src: Grid, dst: Grid) -> np.ndarray:
-    """Fourth-order interpolation of ``log p`` (positive result), capped at ``OVERSHOOT_CAP``
-    times ``max p``: in far tails where ``p`` underflows, one-sided stencils can overshoot."""
-    log_p = resample(np.log(np.maximum(p, TINY)), src, dst)
-    return np.exp(np.minimum(log_p, np.log(OVERSHOOT_CAP * p.max())))
-
-
 def _coarsenable(grid: Grid) -> bool:
     return grid.ndim > 1 and all(n % 2 == 0 and n // 2 >= MIN_LEVEL_CELLS for n in grid.shape)
 
@@ -260,7 +251,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
             levels = [make_level(grid, op.matrix, None)]
     else:
         cg = coarse.problem.grid
-        x0 = _interpolate_density(coarse.p.reshape(cg.shape), cg, grid).ravel()
+        x0 = interpolate_density(coarse.p.reshape(cg.shape), cg, grid).ravel()
         levels = [make_level(grid, op.matrix, cg)] + coarse.levels
         coarsest = coarse
         while coarsest.coarse is not None:
@@ -401,11 +392,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         cg = coarse.problem.grid
         p_c = coarse.p.reshape(cg.shape)
         J_c = coarse.operator.current(p_c)
-        interp = _interpolate_density(p_c, cg, grid)
-        correction = (p_h - interp) / 3.0
-        bound = LIMITER * p_h
-        limited = int(np.count_nonzero(np.abs(correction) > bound))
-        density = p_h + np.clip(correction, -bound, bound)
+        density, limited = extrapolate_density(p_h, p_c, grid, cg)
         density /= density.sum() * grid.cell_volume
         # extrapolate the velocity J / p (smooth even in the tails), then J = v p
         v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
