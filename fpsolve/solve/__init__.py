@@ -15,10 +15,13 @@ _LAZY = {
     "StationaryState": ".stationary",
     "closed_form_1d": ".stationary",
     "stationary": ".stationary",
+    "GaussianState": ".linear",
+    "linearized": ".linear",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
+    from .linear import GaussianState, linearized
     from .problem import FokkerPlanck
     from .stationary import SolveInfo, StationaryState, closed_form_1d, stationary
 
@@ -31,4 +34,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'fpsolve.solve' has no attribute {name!r}")
 
 
-__all__ = ["FokkerPlanck", "Grid", "SolveInfo", "StationaryState", "closed_form_1d", "stationary"]
+__all__ = [
+    "FokkerPlanck",
+    "GaussianState",
+    "Grid",
+    "SolveInfo",
+    "StationaryState",
+    "closed_form_1d",
+    "linearized",
+    "stationary",
+]
