@@ -19,12 +19,21 @@ _LAZY = {
     "StationaryState": "fpsolve.solve.stationary",
     "closed_form_1d": "fpsolve.solve.stationary",
     "stationary": "fpsolve.solve.stationary",
+    "GaussianState": "fpsolve.solve.linear",
+    "linearized": "fpsolve.solve.linear",
+    "Landscape": "fpsolve.landscape.landscape",
+    "SGD": "fpsolve.landscape.schemes",
 }
-_SUBMODULES = {"plot", "cli", "solve", "demo"}
+_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape"}
+_ALIASES = {"models": "fpsolve.landscape.models", "datasets": "fpsolve.landscape.datasets"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plot, solve
+    from . import landscape, plot, solve
+    from .landscape import datasets, models
+    from .landscape.landscape import Landscape
+    from .landscape.schemes import SGD
     from .solve.grid import Grid
+    from .solve.linear import GaussianState, linearized
     from .solve.problem import FokkerPlanck
     from .solve.stationary import SolveInfo, StationaryState, closed_form_1d, stationary
 
@@ -36,11 +45,13 @@ def __getattr__(name: str):
         return value
     if name in _SUBMODULES:
         return importlib.import_module(f"fpsolve.{name}")
+    if name in _ALIASES:
+        return importlib.import_module(_ALIASES[name])
     raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | set(_ALIASES))
 
 
 __all__ = [
@@ -48,12 +59,16 @@ __all__ = [
     "FPSolveError",
     "FieldError",
     "FokkerPlanck",
+    "GaussianState",
     "Grid",
     "GridError",
+    "Landscape",
+    "SGD",
     "SolveInfo",
     "SolverError",
     "StationaryState",
     "__version__",
     "closed_form_1d",
+    "linearized",
     "stationary",
 ]
