@@ -207,6 +207,25 @@ def _predict(point, params, W, X, order, F, G, Hs):
 predict_generic = jit_parallel_uncached(_predict)
 
 
+@jit
+def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
+    """:func:`_tanh_unit` over all samples of one point (no per-sample array views)."""
+    c0 = w[2] if bias else 0.0
+    for i in range(X.shape[0]):
+        z = X[i, 0]
+        t = math.tanh(w[0] * z + c0)
+        F[i] = w[1] * t
+        if order >= 1:
+            s = 1.0 - t * t
+            G[i, 0] = w[1] * s * z
+            G[i, 1] = t
+            if bias:
+                G[i, 2] = w[1] * s
+    if order >= 2:
+        for i in range(X.shape[0]):
+            _tanh_unit(w, X[i], G[i], Hs[i], order, bias)
+
+
 @jit_parallel
 def predict_builtin(params, W, X, order, F, G, Hs):
     """Model outputs ``F`` (P, N), gradients ``G`` (P, N, d), Hessians ``Hs`` (P, N, d, d).
@@ -217,15 +236,13 @@ def predict_builtin(params, W, X, order, F, G, Hs):
     N = X.shape[0]
     for p in prange(W.shape[0]):
         w = W[p]
-        if code == TANH_NET:
+        if code == TANH_UNIT:
+            _tanh_unit_rows(w, X, F[p], G[p], Hs[p], order, False)
+        elif code == TANH_UNIT_BIAS:
+            _tanh_unit_rows(w, X, F[p], G[p], Hs[p], order, True)
+        elif code == TANH_NET:
             for i in range(N):
                 F[p, i] = _tanh_net(w, X[i], G[p, i], Hs[p, i], order)
-        elif code == TANH_UNIT:
-            for i in range(N):
-                F[p, i] = _tanh_unit(w, X[i], G[p, i], Hs[p, i], order, False)
-        elif code == TANH_UNIT_BIAS:
-            for i in range(N):
-                F[p, i] = _tanh_unit(w, X[i], G[p, i], Hs[p, i], order, True)
         elif code == LINEAR:
             for i in range(N):
                 F[p, i] = _linear(w, X[i], G[p, i], Hs[p, i], order)
