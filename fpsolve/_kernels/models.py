@@ -310,14 +310,22 @@ def fields_from_outputs(W, F, G, Hs, Y, lik, noise_var, scale, alpha, order,
 
 
 @jit
-def per_sample_losses(W, F, Y, lik, noise_var, scale, alpha, out):
-    """Per-sample losses ``out`` (P, N) from model outputs ``F`` (P, N)."""
-    for p in range(W.shape[0]):
+def per_sample_terms(W, F, G, Hs, Y, lik, noise_var, scale, alpha, ell, grads, hess):
+    """Per-sample losses ``ell`` (P, N), gradients ``grads`` (P, N, d), Hessians ``hess`` (P, N, d, d)
+    from the model outputs ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d)."""
+    P, d = W.shape
+    for p in range(P):
         w2 = 0.0
-        for j in range(W.shape[1]):
+        for j in range(d):
             w2 += W[p, j] * W[p, j]
         for i in range(F.shape[1]):
-            out[p, i] = scale * _nll(lik, Y[i], F[p, i], noise_var)[0] + 0.5 * alpha * w2
+            nll, r1, r2 = _nll(lik, Y[i], F[p, i], noise_var)
+            ell[p, i] = scale * nll + 0.5 * alpha * w2
+            for j in range(d):
+                grads[p, i, j] = scale * r1 * G[p, i, j] + alpha * W[p, j]
+                for k in range(d):
+                    hess[p, i, j, k] = scale * (r2 * G[p, i, j] * G[p, i, k] + r1 * Hs[p, i, j, k])
+                hess[p, i, j, j] += alpha
 
 
 @jit_parallel

@@ -162,27 +162,18 @@ class Landscape:
                                    hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
         return LandscapeFields(W, loss, grad, sigma, hess if hessian else None, hgrad if hessian else None)
 
-    def per_sample(self, w: ArrayLike, order: int = 2) -> tuple[np.ndarray, ...]:
-        """Per-sample losses (N,), gradients (N, d) and Hessians (N, d, d) at one point ``w``."""
+    def per_sample(self, w: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-sample losses ``ℓ_i`` (N,), gradients ``∇ℓ_i`` (N, d) and Hessians ``∇²ℓ_i`` (N, d, d)
+        at one point ``w`` (d,)."""
         W = check_points(self.model, w)
         if W.shape[0] != 1:
             raise ValueError(f"w must be one point of shape ({self.n_params},); got shape {np.shape(w)}")
         out = self.model.predict(W, self.x, order=2)
-        f, g, h = out.value[0], out.gradient[0], out.hessian[0]
-        lik, var, scale, alpha = self._loss_args()
-        ell = np.empty((1, self.n_samples))
-        _k.per_sample_losses(W, out.value, self.y, lik, var, scale, alpha, ell)
-        # r1, r2: first and second f-derivatives of the negative log likelihood
-        if self.model.likelihood == "gaussian":
-            r1, r2 = (f - self.y) / var, np.full_like(f, 1.0 / var)
-        else:
-            s = 0.5 * (1.0 + np.tanh(0.5 * f))
-            r1, r2 = s - self.y, s * (1.0 - s)
-        w0 = W[0]
-        grads = scale * r1[:, None] * g + alpha * w0
-        hess = scale * (r2[:, None, None] * g[:, :, None] * g[:, None, :] + r1[:, None, None] * h)
-        hess = hess + alpha * np.eye(self.n_params)
-        return ell[0], grads, hess
+        n, d = self.n_samples, self.n_params
+        ell, grads, hess = np.empty((1, n)), np.empty((1, n, d)), np.empty((1, n, d, d))
+        _k.per_sample_terms(W, out.value, out.gradient, out.hessian, self.y, *self._loss_args(),
+                            ell, grads, hess)
+        return ell[0], grads[0], hess[0]
 
     def loss(self, w: ArrayLike) -> float | np.ndarray:
         """``L(w)``: a float for one point, shape (P,) for points (P, d)."""
