@@ -176,6 +176,19 @@ def test_grid_fokker_planck_matches_linearised_state(tanh_unit):
     assert state.entropy_production == pytest.approx(sub.entropy_production, rel=0.1)
 
 
+@pytest.mark.parametrize("scheme", ["with_replacement", "without_replacement"])
+def test_grid_fields_are_the_pointwise_fields_on_the_chosen_axis(tanh_unit, scheme):
+    land, w = tanh_unit
+    sgd = fp.SGD(1e-4, 10, scheme, temperature=1e-6)
+    grid = fp.Grid(w[1] - 0.01, w[1] + 0.01, 8)
+    problem = sgd.fokker_planck(land, grid, axes=(1,), reference=w)
+    W = np.tile(w, (8, 1))
+    W[:, 1] = grid.axes[0]
+    f = sgd.fields(land, W, epoch_noise="leading_order")
+    np.testing.assert_allclose(problem.drift_field[0], f.drift[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(problem.diffusion_field[0, 0], f.diffusion[:, 1, 1], rtol=1e-12)
+
+
 def test_bad_scheme_input_is_rejected(tanh_unit, paper):
     land, w = tanh_unit
     with pytest.raises(ValueError, match="learning_rate must be a positive finite number; got 0"):

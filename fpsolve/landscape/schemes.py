@@ -132,15 +132,17 @@ class _WithoutReplacement:
         return (f.loss + 0.25 * eta * np.sum(f.gradient**2, axis=1)
                 + 0.25 * eta * k * np.trace(f.gradient_covariance, axis1=1, axis2=2))
 
-    def epoch_covariance(self, sgd, land, w, f_hessian, f_sigma, rng, epoch_noise) -> np.ndarray:
-        """Covariance of the displacement over one epoch from ``w`` (= ``2 D_epoch``)."""
+    @staticmethod
+    def leading_order_covariance(sgd, n: int, hessian: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """``η⁴ [M² (M + 1) / 12] k H Σ₁ H`` (symmetrised) for stacks ``(..., d, d)`` of H and Σ₁."""
         eta, b = sgd.learning_rate, sgd.batch_size
-        n = land.n_samples
         M = n // b
-        if epoch_noise == "leading_order":
-            k = _batch_factor(n, b)
-            S = f_hessian @ f_sigma @ f_hessian
-            return eta**4 * M**2 * (M + 1) / 12.0 * k * 0.5 * (S + S.T)
+        S = hessian @ sigma @ hessian
+        return eta**4 * M**2 * (M + 1) / 12.0 * _batch_factor(n, b) * 0.5 * (S + np.swapaxes(S, -1, -2))
+
+    def monte_carlo_covariance(self, sgd, land, w, rng) -> np.ndarray:
+        """Covariance over ``sgd.n_permutations`` random epochs of the linearised displacement from ``w``."""
+        n = land.n_samples
         _, G, Hs = land.per_sample(w)
         G, Hs = np.ascontiguousarray(G), np.ascontiguousarray(Hs)
         total = sgd.n_permutations
@@ -149,7 +151,8 @@ class _WithoutReplacement:
         for s in range(0, total, PERMUTATION_BLOCK):
             e = min(total, s + PERMUTATION_BLOCK)
             perms = rng.permuted(np.broadcast_to(base, (e - s, n)), axis=1)
-            _k.epoch_displacements(G, Hs, np.ascontiguousarray(perms), b, eta, disp[s:e])
+            _k.epoch_displacements(G, Hs, np.ascontiguousarray(perms), sgd.batch_size, sgd.learning_rate,
+                                   disp[s:e])
         return np.atleast_2d(np.cov(disp, rowvar=False))
 
     def langevin_epoch_covariance(self, sgd, H: np.ndarray, M: int) -> np.ndarray:
@@ -163,14 +166,15 @@ class _WithoutReplacement:
         return 2 * sgd.learning_rate * sgd.temperature * (V * geo) @ V.T
 
     def fields(self, sgd, land, W, rng, epoch_noise) -> SchemeFields:
-        eta, b = sgd.learning_rate, sgd.batch_size
-        M = land.n_samples // b
+        eta = sgd.learning_rate
+        M = land.n_samples // sgd.batch_size
         f = land.fields(W, hessian=True)
         drift = -self.effective_gradient(sgd, land, f)
-        D = np.empty((W.shape[0], land.n_params, land.n_params))
-        for p in range(W.shape[0]):
-            cov = self.epoch_covariance(sgd, land, W[p], f.hessian[p], f.gradient_covariance[p], rng, epoch_noise)
-            D[p] = cov / (2.0 * M * eta)
+        if epoch_noise == "leading_order":
+            cov = self.leading_order_covariance(sgd, land.n_samples, f.hessian, f.gradient_covariance)
+        else:
+            cov = np.stack([self.monte_carlo_covariance(sgd, land, w, rng) for w in W])
+        D = cov / (2.0 * M * eta)
         D += sgd.temperature * np.eye(land.n_params)
         return SchemeFields(W, drift, D, self.name, epoch_noise)
 
@@ -186,7 +190,10 @@ class _WithoutReplacement:
                                "L_WOR (without-replacement effective loss)")
         f = land.fields(mean, hessian=True)
         H = f.hessian[0]
-        cov = self.epoch_covariance(sgd, land, mean, H, f.gradient_covariance[0], rng, epoch_noise)
+        if epoch_noise == "leading_order":
+            cov = self.leading_order_covariance(sgd, land.n_samples, H, f.gradient_covariance[0])
+        else:
+            cov = self.monte_carlo_covariance(sgd, land, mean, rng)
         cov = cov + self.langevin_epoch_covariance(sgd, H, M)
         return linearized_epoch(H, cov, eta, M, mean=mean)
 
@@ -260,7 +267,7 @@ class SGD:
 
     def __post_init__(self) -> None:
         eta = self.learning_rate
-        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not (np.isfinite(eta) and eta > 0):
+        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) or not (np.isfinite(eta) and eta > 0):
             raise ValueError(f"learning_rate must be a positive finite number; got {eta!r}")
         b = self.batch_size
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
@@ -268,7 +275,7 @@ class SGD:
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
         T = self.temperature
-        if isinstance(T, bool) or not isinstance(T, (int, float, np.floating)) or not (np.isfinite(T) and T >= 0):
+        if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)) or not (np.isfinite(T) and T >= 0):
             raise ValueError(f"temperature must be a non-negative finite number; got {T!r}")
         if self.epoch_noise not in EPOCH_NOISE:
             raise ValueError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
