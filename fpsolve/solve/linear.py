@@ -20,6 +20,7 @@ from .grid import Grid
 EQUILIBRIUM_RTOL = 1e-8  # ||[H, D]|| <= this * ||H|| ||D||: commuting up to round-off of the inputs
 SINGULAR_RTOL = 1e-12  # eigenvalues of D below this * max eigenvalue count as zero
 SYMMETRY_RTOL = 1e-10  # D - Dᵀ beyond round-off is an input error
+SIGMA_ROUNDOFF = 1e-12  # σ above -this * tr H is round-off of a zero rate, reported as 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +120,7 @@ def _gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> G
         sigma = float("nan")
     else:
         sigma = float(-np.trace(Q @ np.linalg.solve(D, Q) @ np.linalg.inv(C)))
-        sigma = max(sigma, 0.0) if sigma > -1e-12 * abs(np.trace(H)) else sigma
+        sigma = max(sigma, 0.0) if sigma > -SIGMA_ROUNDOFF * abs(np.trace(H)) else sigma
     if np.allclose(H, H.T, rtol=0, atol=SYMMETRY_RTOL * np.abs(H).max()):
         comm = np.linalg.norm(H @ D - D @ H)
         equilibrium = bool(comm <= equilibrium_rtol * np.linalg.norm(H) * np.linalg.norm(D))
