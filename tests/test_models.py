@@ -103,3 +103,16 @@ def test_bad_models_are_rejected():
         fp.models.TanhUnit().predict(np.ones(3), np.ones(3))
     with pytest.raises(ValueError, match=r"x must have shape \(N, 2\)"):
         fp.models.LinearRegression(2).predict(np.ones(3), np.ones(4))
+
+
+TANH_ULP = 4  # the kernels' exp-based tanh against NumPy's (measured: 2 ulp)
+
+
+def test_kernel_tanh_is_accurate_to_a_few_ulp():
+    from fpsolve._kernels.models import tanh
+
+    u = np.concatenate([np.linspace(-30, 30, 20001), np.linspace(-0.31, 0.31, 2001), [0.3, -0.3, 20.0, 1e-300]])
+    ours = np.array([tanh(v) for v in u])
+    ref = np.tanh(u)
+    assert np.max(np.abs(ours - ref) / np.spacing(np.abs(ref))) <= TANH_ULP
+    assert np.isnan(tanh(np.nan)) and tanh(np.inf) == 1.0 and tanh(-np.inf) == -1.0

@@ -24,10 +24,11 @@ log likelihood.  Array names in the field kernels:
 ``hess``    (P, d, d)   ``∇²L``                      (when ``order == 2``)
 ``hgrad``   (P, d)      ``mean_i ∇²ℓ_i ∇ℓ_i``         (when ``order == 2``)
 
-Fields are computed in two passes over a block of points: the model outputs
-(``predict_builtin`` for the built-in models, which Numba caches on disk; ``predict_generic``
-for a user's point kernel, compiled once per process because a kernel passed as an argument
-defeats the disk cache), then ``fields_from_outputs``, which knows nothing of the model.
+Built-in models: ``fields_builtin`` computes the outputs of one point into small buffers and
+reduces them at once (cached on disk).  A user's point kernel: ``predict_generic`` fills the
+outputs of a block of points (compiled once per process, because a kernel passed as an
+argument defeats Numba's disk cache), then ``fields_from_outputs`` reduces them.  Both
+reductions are :func:`_point_fields`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ DEEP_LINEAR = 5  # f = (Π_l w_l) x
 GAUSSIAN = 0
 BERNOULLI = 1
 
+CHUNK = 256  # parameter points per parallel task of the fused field kernel (one buffer set each)
+
+
+
+TANH_SMALL = 0.3  # below |u| = this, exp-based tanh would lose digits to cancellation in e - 1
+TANH_LARGE = 20.0  # tanh(20) = 1 - 8e-18 rounds to 1; also keeps exp(2u) finite
+
+
+@jit
+def tanh(u):
+    """``tanh(u)`` to a few ulp, about 3x faster than ``math.tanh``: one ``exp`` away from zero."""
+    if abs(u) < TANH_SMALL:
+        return math.tanh(u)
+    if u > TANH_LARGE:
+        return 1.0
+    if u < -TANH_LARGE:
+        return -1.0
+    e = math.exp(2.0 * u)
+    return (e - 1.0) / (e + 1.0)
 
 
 @jit
@@ -60,7 +80,7 @@ def _tanh_net(w, x, grad, hess, order):
     if order >= 2:
         hess[:, :] = 0.0
     for h in range(H):
-        t = math.tanh(w[h] * z + w[H + h])
+        t = tanh(w[h] * z + w[H + h])
         v = w[2 * H + h]
         f += v * t
         if order >= 1:
@@ -88,7 +108,7 @@ def _tanh_net(w, x, grad, hess, order):
 @jit
 def _tanh_unit(w, x, grad, hess, order, bias):
     u = w[0] * x[0] + (w[2] if bias else 0.0)
-    t = math.tanh(u)
+    t = tanh(u)
     f = w[1] * t
     if order >= 1:
         s = 1.0 - t * t
@@ -213,7 +233,7 @@ def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
     c0 = w[2] if bias else 0.0
     for i in range(X.shape[0]):
         z = X[i, 0]
-        t = math.tanh(w[0] * z + c0)
+        t = tanh(w[0] * z + c0)
         F[i] = w[1] * t
         if order >= 1:
             s = 1.0 - t * t
@@ -226,32 +246,88 @@ def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
             _tanh_unit(w, X[i], G[i], Hs[i], order, bias)
 
 
-@jit_parallel
-def predict_builtin(params, W, X, order, F, G, Hs):
-    """Model outputs ``F`` (P, N), gradients ``G`` (P, N, d), Hessians ``Hs`` (P, N, d, d).
+@jit
+def _builtin_rows(params, w, X, order, F, G, Hs):
+    """Built-in model at one point ``w`` over all samples: ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d).
 
     The model switch sits outside the sample loop so that each point kernel is inlined.
     """
     code = int(params[0])
     N = X.shape[0]
+    if code == TANH_UNIT:
+        _tanh_unit_rows(w, X, F, G, Hs, order, False)
+    elif code == TANH_UNIT_BIAS:
+        _tanh_unit_rows(w, X, F, G, Hs, order, True)
+    elif code == TANH_NET:
+        for i in range(N):
+            F[i] = _tanh_net(w, X[i], G[i], Hs[i], order)
+    elif code == LINEAR:
+        for i in range(N):
+            F[i] = _linear(w, X[i], G[i], Hs[i], order)
+    elif code == DEEP_LINEAR:
+        for i in range(N):
+            F[i] = _deep_linear(w, X[i], G[i], Hs[i], order)
+    else:
+        for i in range(N):
+            F[i] = builtin_point(w, X[i], params, G[i], Hs[i], order)
+
+
+@jit_parallel
+def predict_builtin(params, W, X, order, F, G, Hs):
+    """Model outputs ``F`` (P, N), gradients ``G`` (P, N, d), Hessians ``Hs`` (P, N, d, d)."""
     for p in prange(W.shape[0]):
-        w = W[p]
-        if code == TANH_UNIT:
-            _tanh_unit_rows(w, X, F[p], G[p], Hs[p], order, False)
-        elif code == TANH_UNIT_BIAS:
-            _tanh_unit_rows(w, X, F[p], G[p], Hs[p], order, True)
-        elif code == TANH_NET:
+        _builtin_rows(params, W[p], X, order, F[p], G[p], Hs[p])
+
+
+@jit
+def _point_fields(w, F, G, Hs, Y, lik, noise_var, scale, alpha, order, grad, sigma, hess, hgrad):
+    """Fields at one point from its outputs ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d); returns ``L``.
+
+    Writes ``grad`` (d,), ``sigma`` (d, d) and with ``order == 2`` ``hess`` (d, d) and
+    ``hgrad`` (d,).  ``G`` is overwritten with the per-sample loss gradients ``∇ℓ_i``.
+    """
+    d = w.shape[0]
+    N = F.shape[0]
+    w2 = 0.0
+    for j in range(d):
+        w2 += w[j] * w[j]
+    total = 0.0
+    if order >= 2:
+        hess[:, :] = 0.0
+        hgrad[:] = 0.0
+    for i in range(N):
+        nll, r1, r2 = _nll(lik, Y[i], F[i], noise_var)
+        total += nll
+        if order >= 2:
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    h = scale * (r2 * G[i, j] * G[i, k] + r1 * Hs[i, j, k])
+                    if j == k:
+                        h += alpha
+                    hess[j, k] += h
+                    acc += h * (scale * r1 * G[i, k] + alpha * w[k])
+                hgrad[j] += acc
+        for j in range(d):
+            G[i, j] = scale * r1 * G[i, j] + alpha * w[j]
+    for j in range(d):
+        m = 0.0
+        for i in range(N):
+            m += G[i, j]
+        grad[j] = m / N
+    for j in range(d):
+        for k in range(j + 1):
+            acc = 0.0
             for i in range(N):
-                F[p, i] = _tanh_net(w, X[i], G[p, i], Hs[p, i], order)
-        elif code == LINEAR:
-            for i in range(N):
-                F[p, i] = _linear(w, X[i], G[p, i], Hs[p, i], order)
-        elif code == DEEP_LINEAR:
-            for i in range(N):
-                F[p, i] = _deep_linear(w, X[i], G[p, i], Hs[p, i], order)
-        else:
-            for i in range(N):
-                F[p, i] = builtin_point(w, X[i], params, G[p, i], Hs[p, i], order)
+                acc += (G[i, j] - grad[j]) * (G[i, k] - grad[k])
+            sigma[j, k] = acc / N
+            sigma[k, j] = acc / N
+    if order >= 2:
+        for j in range(d):
+            hgrad[j] /= N
+            for k in range(d):
+                hess[j, k] /= N
+    return scale * total / N + 0.5 * alpha * w2
 
 
 @jit_parallel
@@ -260,53 +336,40 @@ def fields_from_outputs(W, F, G, Hs, Y, lik, noise_var, scale, alpha, order,
     """Loss, gradient, Σ₁ (and with ``order == 2`` Hessian and ``mean ∇²ℓ_i ∇ℓ_i``) at every point.
 
     ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) are the model outputs and their
-    derivatives (``Hs`` is read only when ``order == 2``).  ``G`` is overwritten with the
-    per-sample loss gradients ``∇ℓ_i``.
+    derivatives (``Hs`` is read only when ``order == 2``; below that ``hess`` and ``hgrad``
+    may have a leading length of 1 and are not written).  ``G`` is overwritten with ``∇ℓ_i``.
+    """
+    full = hess.shape[0] == W.shape[0]
+    for p in prange(W.shape[0]):
+        if full:
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[p], hgrad[p])
+        else:
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[0], hgrad[0])
+
+
+@jit_parallel
+def fields_builtin(params, W, X, Y, lik, noise_var, scale, alpha, order, loss, grad, sigma, hess, hgrad):
+    """:func:`fields_from_outputs` fused with the built-in model's outputs, point by point.
+
+    The outputs of one point live in small per-task buffers (no (P, N, d) arrays), which keeps
+    the sample loop in cache.
     """
     P, d = W.shape
-    N = F.shape[1]
-    for p in prange(P):
-        w = W[p]
-        w2 = 0.0
-        for j in range(d):
-            w2 += w[j] * w[j]
-        total = 0.0
-        if order >= 2:
-            hess[p, :, :] = 0.0
-            hgrad[p, :] = 0.0
-        for i in range(N):
-            nll, r1, r2 = _nll(lik, Y[i], F[p, i], noise_var)
-            total += nll
-            if order >= 2:
-                for j in range(d):
-                    acc = 0.0
-                    for k in range(d):
-                        h = scale * (r2 * G[p, i, j] * G[p, i, k] + r1 * Hs[p, i, j, k])
-                        if j == k:
-                            h += alpha
-                        hess[p, j, k] += h
-                        acc += h * (scale * r1 * G[p, i, k] + alpha * w[k])
-                    hgrad[p, j] += acc
-            for j in range(d):
-                G[p, i, j] = scale * r1 * G[p, i, j] + alpha * w[j]
-        loss[p] = scale * total / N + 0.5 * alpha * w2
-        for j in range(d):
-            m = 0.0
-            for i in range(N):
-                m += G[p, i, j]
-            grad[p, j] = m / N
-        for j in range(d):
-            for k in range(j + 1):
-                acc = 0.0
-                for i in range(N):
-                    acc += (G[p, i, j] - grad[p, j]) * (G[p, i, k] - grad[p, k])
-                sigma[p, j, k] = acc / N
-                sigma[p, k, j] = acc / N
-        if order >= 2:
-            for j in range(d):
-                hgrad[p, j] /= N
-                for k in range(d):
-                    hess[p, j, k] /= N
+    N = X.shape[0]
+    dh = d if order >= 2 else 1
+    full = hess.shape[0] == P
+    n_chunks = (P + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        F = np.empty(N)
+        G = np.empty((N, d))
+        Hs = np.zeros((N, dh, dh))
+        for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
+            q = p if full else 0
+            _builtin_rows(params, W[p], X, order, F, G, Hs)
+            loss[p] = _point_fields(W[p], F, G, Hs, Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[q], hgrad[q])
 
 
 @jit

@@ -20,7 +20,7 @@ from .._kernels import models as _k
 from ..errors import SolverError
 from .models import LIKELIHOODS, check_inputs, check_points
 
-BLOCK = 4096  # parameter points per kernel call, at most
+BLOCK = 4096  # user models: parameter points per pair of kernel calls, at most,
 BUFFER_BYTES = 64 * 2**20  # and fewer where the (block, N, d, d) Hessian buffer would pass this
 MINIMIZE_GTOL = 1e-10  # |∇L| below this times max(1, ‖∇²L‖ max(1, |w|)) counts as converged
 POLISH_STEPS = 20  # Newton steps after the trust region (whose loss comparisons stall at round-off)
@@ -141,7 +141,8 @@ class Landscape:
     def fields(self, w: ArrayLike, hessian: bool = True) -> LandscapeFields:
         """Loss, gradient, Σ₁ (and Hessian) at one or many points ``w`` (d,) or (P, d).
 
-        Evaluated by Numba in blocks of ``BLOCK`` points, in parallel over the points.
+        Evaluated by Numba kernels in parallel over the points: fused point by point for the
+        built-in models; for a user's model, outputs then reductions in blocks of points.
         """
         W = check_points(self.model, w)
         P, d, N = W.shape[0], self.n_params, self.n_samples
@@ -149,21 +150,25 @@ class Landscape:
         loss = np.empty(P)
         grad = np.empty((P, d))
         sigma = np.empty((P, d, d))
-        hess = np.empty((P, d, d) if hessian else (1, d, d))
+        hess = np.empty((P, d, d) if hessian else (1, d, d))  # not written below order 2
         hgrad = np.empty((P, d) if hessian else (1, d))
-        per_point = 8 * N * (d * d if hessian else d)
-        block = max(1, min(BLOCK, BUFFER_BYTES // per_point))
-        nb = min(P, block)
-        F = np.empty((nb, N))
-        G = np.empty((nb, N, d))
-        Hs = np.zeros((nb, N, d, d) if hessian else (nb, N, 1, 1))
-        for s in range(0, P, block):
-            e = min(P, s + block)
-            n = e - s
-            self.model._predict(W[s:e], self.x, order, F[:n], G[:n], Hs[:n])
-            _k.fields_from_outputs(W[s:e], F[:n], G[:n], Hs[:n], self.y, *self._loss_args(), order,
-                                   loss[s:e], grad[s:e], sigma[s:e],
-                                   hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
+        if getattr(self.model, "builtin", False):
+            _k.fields_builtin(self.model.params, W, self.x, self.y, *self._loss_args(), order,
+                              loss, grad, sigma, hess, hgrad)
+        else:
+            block = max(1, min(BLOCK, BUFFER_BYTES // (8 * N * (d * d if hessian else d))))
+            nb = min(P, block)
+            F = np.empty((nb, N))
+            G = np.empty((nb, N, d))
+            Hs = np.zeros((nb, N, d, d) if hessian else (nb, N, 1, 1))
+            for s in range(0, P, block):
+                e = min(P, s + block)
+                n = e - s
+                _k.predict_generic(self.model.kernel, self.model.params, W[s:e], self.x, order,
+                                   F[:n], G[:n], Hs[:n])
+                _k.fields_from_outputs(W[s:e], F[:n], G[:n], Hs[:n], self.y, *self._loss_args(), order,
+                                       loss[s:e], grad[s:e], sigma[s:e],
+                                       hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
         return LandscapeFields(W, loss, grad, sigma, hess if hessian else None, hgrad if hessian else None)
 
     def per_sample(self, w: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
