@@ -78,19 +78,21 @@ class _Replacement:
     def check(self, sgd: SGD, land: Landscape) -> None:
         _check_batch(sgd, land)
 
+    def diffusion(self, sgd, land, sigma: np.ndarray) -> np.ndarray:
+        """``D = (η/2) factor Σ₁ + T I`` for Σ₁ of shape (..., d, d)."""
+        factor = self.factor(land.n_samples, sgd.batch_size)
+        return 0.5 * sgd.learning_rate * factor * sigma + sgd.temperature * np.eye(land.n_params)
+
     def fields(self, sgd, land, W, rng, epoch_noise) -> SchemeFields:
-        eta = sgd.learning_rate
         f = land.fields(W, hessian=sgd.drift_correction)
         drift = -f.gradient
         if sgd.drift_correction:
-            drift = drift - 0.5 * eta * np.einsum("pij,pj->pi", f.hessian, f.gradient)
-        D = 0.5 * eta * self.factor(land.n_samples, sgd.batch_size) * f.gradient_covariance
-        return SchemeFields(W, drift, D + sgd.temperature * np.eye(W.shape[1]), self.name)
+            drift = drift - 0.5 * sgd.learning_rate * np.einsum("pij,pj->pi", f.hessian, f.gradient)
+        return SchemeFields(W, drift, self.diffusion(sgd, land, f.gradient_covariance), self.name)
 
     def linearized(self, sgd, land, w, rng, epoch_noise) -> GaussianState:
         f = land.fields(w, hessian=True)
-        D = 0.5 * sgd.learning_rate * self.factor(land.n_samples, sgd.batch_size) * f.gradient_covariance[0]
-        D = D + sgd.temperature * np.eye(land.n_params)
+        D = self.diffusion(sgd, land, f.gradient_covariance[0])
         return linearized(f.hessian[0], D, mean=f.w[0], learning_rate=sgd.learning_rate)
 
 
