@@ -91,6 +91,29 @@ def test_epoch_noise_monte_carlo_matches_leading_order_for_a_linear_model():
     assert again == mc  # equal seeds, equal results
 
 
+N_CHAINS = 4000  # simulated WOR chains: relative error of their variance ~ sqrt(2/4000) = 2 %
+SIMULATED_RTOL = 0.1  # five standard errors
+
+
+def test_without_replacement_covariance_matches_simulated_epochs():
+    """Random-reshuffling SGD on the Gaussian mean, sampled at epoch ends, against the epoch Lyapunov state."""
+    land, y = gaussian_mean(n=20)
+    eta, b, n_epochs = 0.01, 4, 150  # ηH = 0.2: relaxation within ~1 epoch of 5 steps
+    sgd = fp.SGD(eta, b, "without_replacement", n_permutations=N_PERMUTATIONS)
+    g = sgd.linearized(land, [0.0], rng=3)
+    rng = np.random.default_rng(11)
+    G0 = land.per_sample_gradients(g.mean)  # per-sample gradients are affine in θ with slope H_i
+    H_i = land.per_sample(g.mean)[2][:, 0, 0]
+    theta = np.full(N_CHAINS, g.mean[0])
+    for _ in range(n_epochs):
+        order = rng.permuted(np.broadcast_to(np.arange(20), (N_CHAINS, 20)), axis=1)
+        for m in range(5):
+            batch = order[:, m * b:(m + 1) * b]
+            grads = G0[batch, 0] + H_i[batch] * (theta[:, None] - g.mean[0])
+            theta = theta - eta * grads.mean(axis=1)
+    assert np.var(theta) == pytest.approx(g.covariance[0, 0], rel=SIMULATED_RTOL)
+
+
 def test_without_replacement_drift_is_minus_grad_of_effective_loss(paper):
     land, w_min = paper
     eta, b = 1e-4, 10
