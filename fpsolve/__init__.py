@@ -23,12 +23,21 @@ _LAZY = {
     "mean_first_passage_time": "fpsolve.solve.evolve",
     "spectral_gap": "fpsolve.solve.evolve",
     "stationary": "fpsolve.solve.steady_state",
+    "GaussianState": "fpsolve.solve.linear",
+    "linearized": "fpsolve.solve.linear",
+    "Landscape": "fpsolve.landscape.landscape",
+    "SGD": "fpsolve.landscape.schemes",
 }
-_SUBMODULES = {"plot", "cli", "solve", "demo"}
+_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape"}
+_ALIASES = {"models": "fpsolve.landscape.models", "datasets": "fpsolve.landscape.datasets"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plot, solve
+    from . import landscape, plot, solve
+    from .landscape import datasets, models
+    from .landscape.landscape import Landscape
+    from .landscape.schemes import SGD
     from .solve.grid import Grid
+    from .solve.linear import GaussianState, linearized
     from .solve.problem import FokkerPlanck
     from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
     from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
@@ -41,11 +50,13 @@ def __getattr__(name: str):
         return value
     if name in _SUBMODULES:
         return importlib.import_module(f"fpsolve.{name}")
+    if name in _ALIASES:
+        return importlib.import_module(_ALIASES[name])
     raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | set(_ALIASES))
 
 
 __all__ = [
@@ -53,8 +64,11 @@ __all__ = [
     "FPSolveError",
     "FieldError",
     "FokkerPlanck",
+    "GaussianState",
     "Grid",
     "GridError",
+    "Landscape",
+    "SGD",
     "SolveInfo",
     "SolverError",
     "StationaryState",
@@ -64,5 +78,6 @@ __all__ = [
     "evolve",
     "mean_first_passage_time",
     "spectral_gap",
+    "linearized",
     "stationary",
 ]

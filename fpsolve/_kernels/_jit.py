@@ -2,7 +2,9 @@
 
 ``cache=True`` keeps compiled kernels on disk so the second process starts fast;
 ``fastmath=False`` so that NaN and inf surface instead of being optimised away.
-``jit_parallel`` is for the few kernels whose ``prange`` loops pay for threading.
+``jit_parallel`` is for the few kernels whose ``prange`` loops pay for threading;
+``jit_uncached`` / ``jit_parallel_uncached`` for kernels that receive a jitted function
+as an argument.
 """
 
 from __future__ import annotations
@@ -13,3 +15,10 @@ _OPTIONS = {"cache": True, "fastmath": False, "nogil": True}
 
 jit = njit(**_OPTIONS)
 jit_parallel = njit(parallel=True, **_OPTIONS)
+
+# For kernels that take another jitted function as an argument (a user's model): Numba
+# cannot cache those on disk (each process would add a new cache entry), so they compile
+# once per process.
+_UNCACHED = dict(_OPTIONS, cache=False)
+jit_uncached = njit(**_UNCACHED)
+jit_parallel_uncached = njit(parallel=True, **_UNCACHED)

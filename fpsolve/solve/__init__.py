@@ -19,10 +19,13 @@ _LAZY = {
     "mean_first_passage_time": ".evolve",
     "spectral_gap": ".evolve",
     "stationary": ".steady_state",
+    "GaussianState": ".linear",
+    "linearized": ".linear",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
+    from .linear import GaussianState, linearized
     from .problem import FokkerPlanck
     from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
     from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
@@ -36,5 +39,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'fpsolve.solve' has no attribute {name!r}")
 
 
-__all__ = ["Evolution", "FokkerPlanck", "Grid", "SolveInfo", "StationaryState", "closed_form_1d",
-           "evolve", "mean_first_passage_time", "spectral_gap", "stationary"]
+__all__ = ["Evolution", "FokkerPlanck", "GaussianState", "Grid", "SolveInfo", "StationaryState",
+           "closed_form_1d", "evolve", "linearized", "mean_first_passage_time", "spectral_gap",
+           "stationary"]

@@ -1,0 +1,420 @@
+"""Kernels of the landscape layer: model outputs, per-sample losses and their fields.
+
+Every model is a *point kernel* with one signature,
+
+``point(w, x, params, grad, hess, order) -> f``
+
+``w``       (d,)     parameters
+``x``       (p,)     one input (p may be 0)
+``params``  (q,)     model constants (for the built-ins ``params[0]`` is the model code)
+``grad``    (d,)     out: ``∂f/∂w`` (written when ``order >= 1``)
+``hess``    (d, d)   out: ``∂²f/∂w²`` (written when ``order >= 2``)
+``f``                the model output (a float)
+
+The per-sample loss is ``ℓ_i = scale · nll(y_i, f_i) + ½ alpha |w|²`` with ``nll`` the Gaussian
+(``(y − f)² / (2 s²)``, ``s² = noise_var``) or Bernoulli-logit (``softplus(f) − y f``) negative
+log likelihood.  Array names in the field kernels:
+
+``W``       (P, d)      parameter points
+``X``       (N, p)      inputs;  ``Y`` (N,) targets
+``F, G, Hs`` (P, N), (P, N, d), (P, N, d, d)  model outputs and their w-derivatives
+``loss``    (P,)        ``L = mean_i ℓ_i``
+``grad``    (P, d)      ``∇L``
+``sigma``   (P, d, d)   ``Σ₁ = mean_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ``
+``hess``    (P, d, d)   ``∇²L``                      (when ``order == 2``)
+``hgrad``   (P, d)      ``mean_i ∇²ℓ_i ∇ℓ_i``         (when ``order == 2``)
+
+Built-in models: ``fields_builtin`` computes the outputs of one point into small buffers and
+reduces them at once (cached on disk).  A user's point kernel: ``predict_generic`` fills the
+outputs of a block of points (compiled once per process, because a kernel passed as an
+argument defeats Numba's disk cache), then ``fields_from_outputs`` reduces them.  Both
+reductions are :func:`_point_fields`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit, jit_parallel, jit_parallel_uncached, jit_uncached
+
+TANH_NET = 0  # f = Σ_h v_h tanh(a_h x + c_h) + b;  w = (a_1..a_H, c_1..c_H, v_1..v_H, b)
+TANH_UNIT = 1  # f = w2 tanh(w1 x)
+TANH_UNIT_BIAS = 2  # f = w2 tanh(w1 x + w3)
+LINEAR = 3  # f = w[:p]·x (+ w[p] when d == p + 1)
+CONSTANT = 4  # f = w[0]
+DEEP_LINEAR = 5  # f = (Π_l w_l) x
+
+GAUSSIAN = 0
+BERNOULLI = 1
+
+CHUNK = 256  # parameter points per parallel task of the fused field kernel (one buffer set each)
+
+
+
+TANH_SMALL = 0.3  # below |u| = this, exp-based tanh would lose digits to cancellation in e - 1
+TANH_LARGE = 20.0  # tanh(20) = 1 - 8e-18 rounds to 1; also keeps exp(2u) finite
+
+
+@jit
+def tanh(u):
+    """``tanh(u)`` to a few ulp, about 3x faster than ``math.tanh``: one ``exp`` away from zero."""
+    if abs(u) < TANH_SMALL:
+        return math.tanh(u)
+    if u > TANH_LARGE:
+        return 1.0
+    if u < -TANH_LARGE:
+        return -1.0
+    e = math.exp(2.0 * u)
+    return (e - 1.0) / (e + 1.0)
+
+
+@jit
+def _tanh_net(w, x, grad, hess, order):
+    d = w.shape[0]
+    H = (d - 1) // 3
+    z = x[0]
+    f = w[3 * H]
+    if order >= 2:
+        hess[:, :] = 0.0
+    for h in range(H):
+        t = tanh(w[h] * z + w[H + h])
+        v = w[2 * H + h]
+        f += v * t
+        if order >= 1:
+            s = 1.0 - t * t
+            grad[h] = v * s * z
+            grad[H + h] = v * s
+            grad[2 * H + h] = t
+        if order >= 2:
+            s = 1.0 - t * t
+            c = -2.0 * t * s * v
+            a, b, o = h, H + h, 2 * H + h
+            hess[a, a] = c * z * z
+            hess[a, b] = c * z
+            hess[b, a] = c * z
+            hess[b, b] = c
+            hess[a, o] = s * z
+            hess[o, a] = s * z
+            hess[b, o] = s
+            hess[o, b] = s
+    if order >= 1:
+        grad[3 * H] = 1.0
+    return f
+
+
+@jit
+def _tanh_unit(w, x, grad, hess, order, bias):
+    u = w[0] * x[0] + (w[2] if bias else 0.0)
+    t = tanh(u)
+    f = w[1] * t
+    if order >= 1:
+        s = 1.0 - t * t
+        grad[0] = w[1] * s * x[0]
+        grad[1] = t
+        if bias:
+            grad[2] = w[1] * s
+    if order >= 2:
+        s = 1.0 - t * t
+        c = -2.0 * t * s * w[1]
+        hess[:, :] = 0.0
+        hess[0, 0] = c * x[0] * x[0]
+        hess[0, 1] = s * x[0]
+        hess[1, 0] = s * x[0]
+        if bias:
+            hess[0, 2] = c * x[0]
+            hess[2, 0] = c * x[0]
+            hess[1, 2] = s
+            hess[2, 1] = s
+            hess[2, 2] = c
+    return f
+
+
+@jit
+def _linear(w, x, grad, hess, order):
+    p = x.shape[0]
+    intercept = w.shape[0] == p + 1
+    f = w[p] if intercept else 0.0
+    for j in range(p):
+        f += w[j] * x[j]
+    if order >= 1:
+        for j in range(p):
+            grad[j] = x[j]
+        if intercept:
+            grad[p] = 1.0
+    if order >= 2:
+        hess[:, :] = 0.0
+    return f
+
+
+@jit
+def _deep_linear(w, x, grad, hess, order):
+    d = w.shape[0]
+    prod = 1.0
+    for i in range(d):
+        prod *= w[i]
+    if order >= 1:
+        for i in range(d):
+            q = x[0]
+            for k in range(d):
+                if k != i:
+                    q *= w[k]
+            grad[i] = q
+    if order >= 2:
+        for i in range(d):
+            hess[i, i] = 0.0
+            for j in range(i + 1, d):
+                q = x[0]
+                for k in range(d):
+                    if k != i and k != j:
+                        q *= w[k]
+                hess[i, j] = q
+                hess[j, i] = q
+    return prod * x[0]
+
+
+@jit
+def builtin_point(w, x, params, grad, hess, order):
+    """Point kernel of the built-in models; ``params[0]`` selects the model."""
+    code = int(params[0])
+    if code == TANH_NET:
+        return _tanh_net(w, x, grad, hess, order)
+    if code == TANH_UNIT:
+        return _tanh_unit(w, x, grad, hess, order, False)
+    if code == TANH_UNIT_BIAS:
+        return _tanh_unit(w, x, grad, hess, order, True)
+    if code == LINEAR:
+        return _linear(w, x, grad, hess, order)
+    if code == DEEP_LINEAR:
+        return _deep_linear(w, x, grad, hess, order)
+    # CONSTANT
+    if order >= 1:
+        grad[0] = 1.0
+    if order >= 2:
+        hess[0, 0] = 0.0
+    return w[0]
+
+
+@jit
+def _nll(lik, y, f, noise_var):
+    """Negative log likelihood and its first two f-derivatives."""
+    if lik == GAUSSIAN:
+        r = f - y
+        return 0.5 * r * r / noise_var, r / noise_var, 1.0 / noise_var
+    # Bernoulli with logit f: softplus(f) - y f, computed without overflow
+    if f > 0:
+        sp = f + math.log1p(math.exp(-f))
+        e = math.exp(-f)
+        s = 1.0 / (1.0 + e)
+    else:
+        sp = math.log1p(math.exp(f))
+        e = math.exp(f)
+        s = e / (1.0 + e)
+    return sp - y * f, s - y, s * (1.0 - s)
+
+
+def _predict(point, params, W, X, order, F, G, Hs):
+    for p in prange(W.shape[0]):
+        for i in range(X.shape[0]):
+            F[p, i] = point(W[p], X[i], params, G[p, i], Hs[p, i], order)
+
+
+# A kernel passed as an argument defeats Numba's disk cache: ``predict_generic`` (any point
+# kernel) compiles once per process; ``predict_builtin`` reaches the built-in models through
+# the global ``builtin_point`` and loads from disk.
+predict_generic = jit_parallel_uncached(_predict)
+
+
+@jit
+def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
+    """:func:`_tanh_unit` over all samples of one point (no per-sample array views)."""
+    c0 = w[2] if bias else 0.0
+    for i in range(X.shape[0]):
+        z = X[i, 0]
+        t = tanh(w[0] * z + c0)
+        F[i] = w[1] * t
+        if order >= 1:
+            s = 1.0 - t * t
+            G[i, 0] = w[1] * s * z
+            G[i, 1] = t
+            if bias:
+                G[i, 2] = w[1] * s
+    if order >= 2:
+        for i in range(X.shape[0]):
+            _tanh_unit(w, X[i], G[i], Hs[i], order, bias)
+
+
+@jit
+def _builtin_rows(params, w, X, order, F, G, Hs):
+    """Built-in model at one point ``w`` over all samples: ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d).
+
+    The model switch sits outside the sample loop so that each point kernel is inlined.
+    """
+    code = int(params[0])
+    N = X.shape[0]
+    if code == TANH_UNIT:
+        _tanh_unit_rows(w, X, F, G, Hs, order, False)
+    elif code == TANH_UNIT_BIAS:
+        _tanh_unit_rows(w, X, F, G, Hs, order, True)
+    elif code == TANH_NET:
+        for i in range(N):
+            F[i] = _tanh_net(w, X[i], G[i], Hs[i], order)
+    elif code == LINEAR:
+        for i in range(N):
+            F[i] = _linear(w, X[i], G[i], Hs[i], order)
+    elif code == DEEP_LINEAR:
+        for i in range(N):
+            F[i] = _deep_linear(w, X[i], G[i], Hs[i], order)
+    else:
+        for i in range(N):
+            F[i] = builtin_point(w, X[i], params, G[i], Hs[i], order)
+
+
+@jit_parallel
+def predict_builtin(params, W, X, order, F, G, Hs):
+    """Model outputs ``F`` (P, N), gradients ``G`` (P, N, d), Hessians ``Hs`` (P, N, d, d)."""
+    for p in prange(W.shape[0]):
+        _builtin_rows(params, W[p], X, order, F[p], G[p], Hs[p])
+
+
+@jit
+def _point_fields(w, F, G, Hs, Y, lik, noise_var, scale, alpha, order, grad, sigma, hess, hgrad):
+    """Fields at one point from its outputs ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d); returns ``L``.
+
+    Writes ``grad`` (d,), ``sigma`` (d, d) and with ``order == 2`` ``hess`` (d, d) and
+    ``hgrad`` (d,).  ``G`` is overwritten with the per-sample loss gradients ``∇ℓ_i``.
+    """
+    d = w.shape[0]
+    N = F.shape[0]
+    w2 = 0.0
+    for j in range(d):
+        w2 += w[j] * w[j]
+    total = 0.0
+    if order >= 2:
+        hess[:, :] = 0.0
+        hgrad[:] = 0.0
+    for i in range(N):
+        nll, r1, r2 = _nll(lik, Y[i], F[i], noise_var)
+        total += nll
+        if order >= 2:
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    h = scale * (r2 * G[i, j] * G[i, k] + r1 * Hs[i, j, k])
+                    if j == k:
+                        h += alpha
+                    hess[j, k] += h
+                    acc += h * (scale * r1 * G[i, k] + alpha * w[k])
+                hgrad[j] += acc
+        for j in range(d):
+            G[i, j] = scale * r1 * G[i, j] + alpha * w[j]
+    for j in range(d):
+        m = 0.0
+        for i in range(N):
+            m += G[i, j]
+        grad[j] = m / N
+    for j in range(d):
+        for k in range(j + 1):
+            acc = 0.0
+            for i in range(N):
+                acc += (G[i, j] - grad[j]) * (G[i, k] - grad[k])
+            sigma[j, k] = acc / N
+            sigma[k, j] = acc / N
+    if order >= 2:
+        for j in range(d):
+            hgrad[j] /= N
+            for k in range(d):
+                hess[j, k] /= N
+    return scale * total / N + 0.5 * alpha * w2
+
+
+@jit_parallel
+def fields_from_outputs(W, F, G, Hs, Y, lik, noise_var, scale, alpha, order,
+                        loss, grad, sigma, hess, hgrad):
+    """Loss, gradient, Σ₁ (and with ``order == 2`` Hessian and ``mean ∇²ℓ_i ∇ℓ_i``) at every point.
+
+    ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) are the model outputs and their
+    derivatives (``Hs`` is read only when ``order == 2``; below that ``hess`` and ``hgrad``
+    may have a leading length of 1 and are not written).  ``G`` is overwritten with ``∇ℓ_i``.
+    """
+    full = hess.shape[0] == W.shape[0]
+    for p in prange(W.shape[0]):
+        if full:
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[p], hgrad[p])
+        else:
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[0], hgrad[0])
+
+
+@jit_parallel
+def fields_builtin(params, W, X, Y, lik, noise_var, scale, alpha, order, loss, grad, sigma, hess, hgrad):
+    """:func:`fields_from_outputs` fused with the built-in model's outputs, point by point.
+
+    The outputs of one point live in small per-task buffers (no (P, N, d) arrays), which keeps
+    the sample loop in cache.
+    """
+    P, d = W.shape
+    N = X.shape[0]
+    dh = d if order >= 2 else 1
+    full = hess.shape[0] == P
+    n_chunks = (P + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        F = np.empty(N)
+        G = np.empty((N, d))
+        Hs = np.zeros((N, dh, dh))
+        for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
+            q = p if full else 0
+            _builtin_rows(params, W[p], X, order, F, G, Hs)
+            loss[p] = _point_fields(W[p], F, G, Hs, Y, lik, noise_var, scale, alpha, order,
+                                    grad[p], sigma[p], hess[q], hgrad[q])
+
+
+@jit
+def per_sample_terms(W, F, G, Hs, Y, lik, noise_var, scale, alpha, ell, grads, hess):
+    """Per-sample losses ``ell`` (P, N), gradients ``grads`` (P, N, d), Hessians ``hess`` (P, N, d, d)
+    from the model outputs ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d)."""
+    P, d = W.shape
+    for p in range(P):
+        w2 = 0.0
+        for j in range(d):
+            w2 += W[p, j] * W[p, j]
+        for i in range(F.shape[1]):
+            nll, r1, r2 = _nll(lik, Y[i], F[p, i], noise_var)
+            ell[p, i] = scale * nll + 0.5 * alpha * w2
+            for j in range(d):
+                grads[p, i, j] = scale * r1 * G[p, i, j] + alpha * W[p, j]
+                for k in range(d):
+                    hess[p, i, j, k] = scale * (r2 * G[p, i, j] * G[p, i, k] + r1 * Hs[p, i, j, k])
+                hess[p, i, j, j] += alpha
+
+
+@jit_parallel
+def epoch_displacements(G, Hs, perms, batch_size, eta, out):
+    """Displacement after one epoch of linearised minibatch steps from a fixed point.
+
+    ``G`` (N, d) per-sample gradients and ``Hs`` (N, d, d) per-sample Hessians at the start
+    point; ``perms`` (n, N) sample orders; ``out`` (n, d) receives
+    ``δ_M`` of ``δ_{m+1} = δ_m − η mean_{i∈B_m} (g_i + H_i δ_m)``, ``δ_0 = 0``.
+    """
+    n, N = perms.shape
+    d = G.shape[1]
+    M = N // batch_size
+    for r in prange(n):
+        delta = np.zeros(d)
+        step = np.empty(d)
+        for m in range(M):
+            step[:] = 0.0
+            for q in range(m * batch_size, (m + 1) * batch_size):
+                i = perms[r, q]
+                for j in range(d):
+                    acc = G[i, j]
+                    for k in range(d):
+                        acc += Hs[i, j, k] * delta[k]
+                    step[j] += acc
+            for j in range(d):
+                delta[j] -= eta * step[j] / batch_size
+        for j in range(d):
+            out[r, j] = delta[j]

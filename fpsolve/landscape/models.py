@@ -1,0 +1,365 @@
+"""Models: parameters ``w`` (d,), inputs ``x`` (p,), one output ``f(w, x)``.
+
+The model protocol
+------------------
+A model is any object with these attributes:
+
+``n_params`` : int
+    Number of parameters ``d``.
+``input_dim`` : int
+    Length ``p`` of one input (0 for models that ignore ``x``).
+``likelihood`` : str
+    ``"gaussian"`` (squared error, targets are real) or ``"bernoulli"`` (``f`` is a logit,
+    targets are 0 or 1).
+``kernel`` : Numba-compiled function
+    ``kernel(w, x, params, grad, hess, order) -> f`` for one parameter point ``w`` (d,) and
+    one input ``x`` (p,): returns the output, writes ``∂f/∂w`` into ``grad`` (d,) when
+    ``order >= 1`` and ``∂²f/∂w²`` into ``hess`` (d, d) when ``order >= 2``.  Derivatives are
+    analytic.
+``params`` : ndarray
+    Constants handed to the kernel (may be empty).
+``param_names`` : tuple of str
+    One name per parameter.
+``noise_std``, ``prior_precision`` : float or None
+    The model's own observation noise and prior precision, if it carries them
+    (:class:`GaussianMean`); ``None`` otherwise.
+
+:class:`CustomModel` wraps a user's kernel; see ``docs/landscapes.md`` for an example.
+The loss is built by :class:`fpsolve.Landscape` from the likelihood (THEORY.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .._kernels import models as _k
+
+LIKELIHOODS = {"gaussian": _k.GAUSSIAN, "bernoulli": _k.BERNOULLI}
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Model outputs at ``P`` parameter points and ``N`` inputs.
+
+    Attributes
+    ----------
+    value : ndarray, shape (P, N)
+    gradient : ndarray, shape (P, N, d) or None
+        ``∂f/∂w`` (``order >= 1``).
+    hessian : ndarray, shape (P, N, d, d) or None
+        ``∂²f/∂w²`` (``order >= 2``).
+    """
+
+    value: np.ndarray
+    gradient: np.ndarray | None
+    hessian: np.ndarray | None
+
+
+class Model:
+    """Base class of the models: batched evaluation over parameter points and inputs."""
+
+    n_params: int
+    input_dim: int
+    likelihood: str = "gaussian"
+    noise_std: float | None = None
+    prior_precision: float | None = None
+
+    @property
+    def params(self) -> np.ndarray:  # pragma: no cover - overridden
+        return np.empty(0)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(f"w{i + 1}" for i in range(self.n_params))
+
+    @property
+    def builtin(self) -> bool:
+        """Whether the model runs on the cached built-in kernels."""
+        return False
+
+    def _predict(self, W, X, order, F, G, Hs) -> None:
+        """Fill ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) from the model kernel."""
+        if self.builtin:
+            _k.predict_builtin(self.params, W, X, order, F, G, Hs)
+        else:
+            _k.predict_generic(self.kernel, self.params, W, X, order, F, G, Hs)
+
+    def predict(self, w, x, order: int = 0) -> Outputs:
+        """Outputs (and derivatives up to ``order``) at parameter points ``w`` and inputs ``x``.
+
+        Parameters
+        ----------
+        w : array_like, shape (d,) or (P, d)
+        x : array_like, shape (N, p), or (N,) when p == 1
+        order : {0, 1, 2}
+
+        Returns
+        -------
+        Outputs
+            With a leading axis of length P (1 when ``w`` is one point).
+        """
+        if order not in (0, 1, 2):
+            raise ValueError(f"order must be 0, 1 or 2; got {order!r}")
+        W = check_points(self, w)
+        X = check_inputs(self, x, "x")
+        P, N, d = W.shape[0], X.shape[0], self.n_params
+        F = np.empty((P, N))
+        G = np.zeros((P, N, d))
+        Hs = np.zeros((P, N, d, d) if order >= 2 else (P, N, 1, 1))  # untouched below order 2
+        self._predict(W, X, order, F, G, Hs)
+        return Outputs(F, G if order >= 1 else None, Hs if order >= 2 else None)
+
+
+def check_points(model, w, name: str = "w") -> np.ndarray:
+    """``w`` as a C-contiguous float array of shape (P, d)."""
+    W = np.asarray(w, dtype=float)
+    if W.ndim == 1:
+        W = W[None]
+    if W.ndim != 2 or W.shape[1] != model.n_params:
+        raise ValueError(
+            f"{name} must have shape ({model.n_params},) or (P, {model.n_params}) for a model with "
+            f"{model.n_params} parameters; got shape {np.shape(w)}"
+        )
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{name} must be finite; got {W[~np.isfinite(W)][0]} in {name}")
+    return np.ascontiguousarray(W)
+
+
+def check_inputs(model, x, name: str = "x", n: int | None = None) -> np.ndarray:
+    """Inputs as a float array of shape (N, p); ``None`` is allowed for models without inputs."""
+    p = model.input_dim
+    if x is None:
+        if p != 0:
+            raise ValueError(f"{name} must be given: the model takes inputs of length {p}")
+        if n is None:
+            raise ValueError(f"{name}=None needs the number of samples from y")
+        return np.zeros((n, 0))
+    X = np.asarray(x, dtype=float)
+    if X.ndim == 1 and p == 1:
+        X = X[:, None]
+    if X.ndim == 1 and p == 0:
+        X = np.zeros((X.shape[0], 0))
+    if X.ndim != 2 or X.shape[1] != p:
+        expected = f"(N, {p})" + (" or (N,)" if p == 1 else "")
+        raise ValueError(f"{name} must have shape {expected} for this model; got shape {np.shape(x)}")
+    if not np.all(np.isfinite(X)):
+        row = int(np.argwhere(~np.isfinite(X))[0, 0])
+        raise ValueError(f"{name} must be finite; got {X[row]} in row {row}")
+    return np.ascontiguousarray(X)
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class _Builtin(Model):
+    @property
+    def builtin(self) -> bool:
+        return True
+
+    @property
+    def kernel(self) -> Callable:
+        return _k.builtin_point
+
+
+@dataclass(frozen=True)
+class TanhNet(_Builtin):
+    """One hidden tanh layer, scalar input: ``f = Σ_h v_h tanh(a_h x + c_h) + b``.
+
+    Parameters are ordered ``(a_1..a_H, c_1..c_H, v_1..v_H, b)``, so for ``hidden=2`` they are
+    the paper's ``w1..w7`` in ``f = w5 tanh(w1 x + w3) + w6 tanh(w2 x + w4) + w7``
+    (THEORY.md §6).
+    """
+
+    hidden: int = 2
+
+    def __post_init__(self) -> None:
+        _positive_int(self.hidden, "hidden")
+
+    @property
+    def n_params(self) -> int:
+        return 3 * self.hidden + 1
+
+    input_dim = 1
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([float(_k.TANH_NET)])
+
+
+@dataclass(frozen=True)
+class TanhUnit(_Builtin):
+    """``f = w2 tanh(w1 x)`` (2 parameters) or with ``bias=True`` ``f = w2 tanh(w1 x + w3)``.
+
+    The 2- and 3-parameter relatives of :class:`TanhNet`, small enough for grid work.
+    """
+
+    bias: bool = False
+    input_dim = 1
+
+    @property
+    def n_params(self) -> int:
+        return 3 if self.bias else 2
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([float(_k.TANH_UNIT_BIAS if self.bias else _k.TANH_UNIT)])
+
+
+@dataclass(frozen=True)
+class LinearRegression(_Builtin):
+    """``f = w[:p]·x (+ w[p])``: linear regression on ``n_features`` inputs."""
+
+    n_features: int = 1
+    intercept: bool = True
+
+    def __post_init__(self) -> None:
+        _positive_int(self.n_features, "n_features")
+
+    @property
+    def n_params(self) -> int:
+        return self.n_features + int(self.intercept)
+
+    @property
+    def input_dim(self) -> int:  # type: ignore[override]
+        return self.n_features
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([float(_k.LINEAR)])
+
+
+@dataclass(frozen=True)
+class LogisticRegression(LinearRegression):
+    """Logistic regression: logit ``f = w[:p]·x (+ w[p])``, targets 0 or 1 (Bernoulli likelihood)."""
+
+    likelihood = "bernoulli"
+
+
+@dataclass(frozen=True)
+class GaussianMean(_Builtin):
+    """The mean θ of Gaussian data (THEORY.md §2): ``y_i ~ N(θ, noise_std²)``, prior ``N(0, prior_std²)``.
+
+    One parameter, no inputs.  The model carries its noise and prior, so
+    ``fp.Landscape(fp.models.GaussianMean(s, s0), None, y)`` is the negative log posterior
+    ``L = Σ_i (y_i − θ)² / (2 s²) + θ² / (2 s0²)``, with Hessian ``N / s² + 1 / s0²``.
+    """
+
+    noise_std: float = 1.0  # type: ignore[assignment]
+    prior_std: float = np.inf
+    input_dim = 0
+    n_params = 1
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.noise_std) and self.noise_std > 0):
+            raise ValueError(f"noise_std must be positive and finite; got {self.noise_std!r}")
+        if not self.prior_std > 0:
+            raise ValueError(f"prior_std must be positive (np.inf for a flat prior); got {self.prior_std!r}")
+
+    @property
+    def prior_precision(self) -> float:  # type: ignore[override]
+        return 1.0 / self.prior_std**2
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([float(_k.CONSTANT)])
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return ("theta",)
+
+
+@dataclass(frozen=True)
+class DeepLinearMode(_Builtin):
+    """One mode of a deep linear network (THEORY.md §5): ``f = (a_1 a_2 … a_depth) x``.
+
+    Scalar input and output; the mode strength is ``s = Π_l a_l`` (balanced: ``a_l = s^(1/depth)``).
+    With ``depth=1`` and loss ``½ (y − w x)²`` (``noise_std = sqrt(N)`` in :class:`fpsolve.Landscape`)
+    this is the exactly solvable multiplicative-noise example.
+    """
+
+    depth: int = 1
+    input_dim = 1
+
+    def __post_init__(self) -> None:
+        _positive_int(self.depth, "depth")
+
+    @property
+    def n_params(self) -> int:
+        return self.depth
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([float(_k.DEEP_LINEAR)])
+
+
+@dataclass(frozen=True)
+class CustomModel(Model):
+    """A user's model following the protocol (see the module docstring).
+
+    Parameters
+    ----------
+    kernel : Numba ``@njit`` function ``(w, x, params, grad, hess, order) -> f``
+    n_params : int
+    input_dim : int
+    likelihood : {"gaussian", "bernoulli"}
+    params : array_like, optional
+        Constants passed to the kernel.
+    names : tuple of str, optional
+        Parameter names.
+
+    Notes
+    -----
+    Kernels passed in by the user compile once per process (Numba cannot cache a kernel that
+    receives another compiled function); the built-in models load from the disk cache.
+    """
+
+    kernel: Any
+    n_params: int  # type: ignore[misc]
+    input_dim: int = 1  # type: ignore[misc]
+    likelihood: str = "gaussian"
+    constants: Any = field(default_factory=lambda: np.empty(0))
+    names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not hasattr(self.kernel, "py_func"):
+            raise ValueError(
+                f"kernel must be a Numba-compiled function (decorate it with numba.njit); got "
+                f"{type(self.kernel).__name__}"
+            )
+        _positive_int(self.n_params, "n_params")
+        _positive_int(self.input_dim, "input_dim", minimum=0)
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"unknown likelihood {self.likelihood!r}; expected one of {', '.join(LIKELIHOODS)}"
+            )
+        object.__setattr__(self, "constants", np.ascontiguousarray(self.constants, dtype=float).ravel())
+        if self.names is not None and len(self.names) != self.n_params:
+            raise ValueError(f"names must have {self.n_params} entries; got {len(self.names)}")
+
+    @property
+    def params(self) -> np.ndarray:
+        return self.constants
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(self.names) if self.names is not None else super().param_names
+
+
+__all__ = [
+    "CustomModel",
+    "DeepLinearMode",
+    "GaussianMean",
+    "LinearRegression",
+    "LogisticRegression",
+    "Model",
+    "Outputs",
+    "TanhNet",
+    "TanhUnit",
+]

@@ -1,0 +1,447 @@
+"""Training schemes: minibatch SGD (and SGLD / SGWORLD) as drift and diffusion (THEORY.md §2).
+
+Fields are in SDE time (``t = n η``).  With ``N`` samples, batch size ``b`` and
+``k = (N − b) / (b (N − 1))``:
+
+``with_replacement``  ``A = −∇L``, ``D = (η/2) k Σ₁``            (+ ``T I`` for SGLD)
+``iid``               ``A = −∇L``, ``D = (η/2) Σ₁ / b``
+``without_replacement``
+    ``A = −∇L_WOR``, ``L_WOR = L + (η/4) |∇L|² + (η/4) k tr Σ₁``, and
+    ``D_WOR = D_epoch / (M η)`` with ``M = N / b`` steps per epoch and ``2 D_epoch`` the
+    covariance of the displacement over one epoch from a fixed point (+ ``T I`` for SGWORLD).
+    ``2 D_epoch`` is estimated by Monte Carlo over random permutations of the data, running
+    one epoch of minibatch steps with the gradients linearised at the start point
+    (``epoch_noise="monte_carlo"``), or by the leading-order formula
+    ``2 D_epoch ≈ η⁴ [M² (M + 1) / 12] k H Σ₁ H`` (``epoch_noise="leading_order"``).
+
+The optional second-order drift correction of the stochastic modified equation,
+``−(η/4) ∇|∇L|² = −(η/2) ∇²L ∇L``, applies to ``with_replacement`` and ``iid`` (it is part of
+``L_WOR`` already).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._kernels import models as _k
+from ..errors import FieldError, GridError
+from ..solve.grid import Grid
+from ..solve.linear import GaussianState, linearized, linearized_epoch
+from ..solve.problem import FokkerPlanck
+from .landscape import MINIMIZE_GTOL, Landscape, newton_minimize
+from .models import check_points
+
+EPOCH_NOISE = ("monte_carlo", "leading_order")
+PERMUTATION_BLOCK = 10_000  # permutations drawn per block (bounds the (block, N) index array)
+
+
+def _batch_factor(n: int, b: int) -> float:
+    """``k = (N − b) / (b (N − 1))``: minibatch gradient covariance per Σ₁, without repeats."""
+    return (n - b) / (b * (n - 1)) if n > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class SchemeFields:
+    """Drift and diffusion of a scheme at ``P`` parameter points (SDE time).
+
+    Attributes
+    ----------
+    w : ndarray, shape (P, d)
+    drift : ndarray, shape (P, d)
+    diffusion : ndarray, shape (P, d, d)
+    scheme : str
+    epoch_noise : str or None
+        How ``D`` was computed for ``without_replacement``.
+    """
+
+    w: np.ndarray
+    drift: np.ndarray
+    diffusion: np.ndarray
+    scheme: str
+    epoch_noise: str | None = None
+
+
+# -- strategies ---------------------------------------------------------------------------
+
+
+class _Replacement:
+    """Batches drawn afresh every step (``with_replacement``, ``iid``)."""
+
+    name = "with_replacement"
+
+    def factor(self, n: int, b: int) -> float:
+        return _batch_factor(n, b)
+
+    def check(self, sgd: SGD, land: Landscape) -> None:
+        _check_batch(sgd, land)
+
+    def diffusion(self, sgd, land, sigma: np.ndarray) -> np.ndarray:
+        """``D = (η/2) factor Σ₁ + T I`` for Σ₁ of shape (..., d, d)."""
+        factor = self.factor(land.n_samples, sgd.batch_size)
+        return 0.5 * sgd.learning_rate * factor * sigma + sgd.temperature * np.eye(land.n_params)
+
+    def fields(self, sgd, land, W, rng, epoch_noise) -> SchemeFields:
+        f = land.fields(W, hessian=sgd.drift_correction)
+        drift = -f.gradient
+        if sgd.drift_correction:
+            drift = drift - 0.5 * sgd.learning_rate * np.einsum("pij,pj->pi", f.hessian, f.gradient)
+        return SchemeFields(W, drift, self.diffusion(sgd, land, f.gradient_covariance), self.name)
+
+    def linearized(self, sgd, land, w, rng, epoch_noise) -> GaussianState:
+        f = land.fields(w, hessian=True)
+        D = self.diffusion(sgd, land, f.gradient_covariance[0])
+        return linearized(f.hessian[0], D, mean=f.w[0], learning_rate=sgd.learning_rate)
+
+
+class _IID(_Replacement):
+    """b indices drawn independently every step (repeats possible)."""
+
+    name = "iid"
+
+    def factor(self, n: int, b: int) -> float:
+        return 1.0 / b
+
+
+class _WithoutReplacement:
+    """Random reshuffling: each epoch a permutation split into ``M = N / b`` batches."""
+
+    name = "without_replacement"
+
+    def check(self, sgd: SGD, land: Landscape) -> None:
+        _check_batch(sgd, land)
+        if land.n_samples % sgd.batch_size:
+            raise ValueError(
+                f"batch_size={sgd.batch_size} must divide the number of samples N={land.n_samples} for "
+                f"without_replacement (every epoch is N / batch_size full batches); choose a divisor of "
+                f"{land.n_samples}"
+            )
+
+    @staticmethod
+    def effective_gradient(sgd, land, f):
+        """``∇L_WOR = ∇L + (η/2) H ∇L + (η/2) k (mean_i H_i ∇ℓ_i − H ∇L)`` at every point."""
+        eta = sgd.learning_rate
+        k = _batch_factor(land.n_samples, sgd.batch_size)
+        hg = np.einsum("pij,pj->pi", f.hessian, f.gradient)
+        return f.gradient + 0.5 * eta * hg + 0.5 * eta * k * (f.hessian_gradient - hg)
+
+    @staticmethod
+    def effective_loss(sgd, land, f):
+        eta = sgd.learning_rate
+        k = _batch_factor(land.n_samples, sgd.batch_size)
+        return (f.loss + 0.25 * eta * np.sum(f.gradient**2, axis=1)
+                + 0.25 * eta * k * np.trace(f.gradient_covariance, axis1=1, axis2=2))
+
+    @staticmethod
+    def leading_order_covariance(sgd, n: int, hessian: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """``η⁴ [M² (M + 1) / 12] k H Σ₁ H`` (symmetrised) for stacks ``(..., d, d)`` of H and Σ₁."""
+        eta, b = sgd.learning_rate, sgd.batch_size
+        M = n // b
+        S = hessian @ sigma @ hessian
+        return eta**4 * M**2 * (M + 1) / 12.0 * _batch_factor(n, b) * 0.5 * (S + np.swapaxes(S, -1, -2))
+
+    def monte_carlo_covariance(self, sgd, land, w, rng) -> np.ndarray:
+        """Covariance over ``sgd.n_permutations`` random epochs of the linearised displacement from ``w``."""
+        n = land.n_samples
+        _, G, Hs = land.per_sample(w)
+        G, Hs = np.ascontiguousarray(G), np.ascontiguousarray(Hs)
+        total = sgd.n_permutations
+        disp = np.empty((total, land.n_params))
+        base = np.arange(n, dtype=np.int64)
+        for s in range(0, total, PERMUTATION_BLOCK):
+            e = min(total, s + PERMUTATION_BLOCK)
+            perms = rng.permuted(np.broadcast_to(base, (e - s, n)), axis=1)
+            _k.epoch_displacements(G, Hs, np.ascontiguousarray(perms), sgd.batch_size, sgd.learning_rate,
+                                   disp[s:e])
+        return np.atleast_2d(np.cov(disp, rowvar=False))
+
+    def langevin_epoch_covariance(self, sgd, H: np.ndarray, M: int) -> np.ndarray:
+        """Epoch covariance of the Langevin noise ``sqrt(2 η T) ξ`` propagated by ``I − η H``."""
+        if sgd.temperature == 0:
+            return np.zeros_like(H)
+        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        a2 = (1.0 - sgd.learning_rate * lam) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            geo = np.where(np.abs(1 - a2) > 1e-300, (1 - a2**M) / (1 - a2), M)
+        return 2 * sgd.learning_rate * sgd.temperature * (V * geo) @ V.T
+
+    def fields(self, sgd, land, W, rng, epoch_noise) -> SchemeFields:
+        eta = sgd.learning_rate
+        M = land.n_samples // sgd.batch_size
+        f = land.fields(W, hessian=True)
+        drift = -self.effective_gradient(sgd, land, f)
+        if epoch_noise == "leading_order":
+            cov = self.leading_order_covariance(sgd, land.n_samples, f.hessian, f.gradient_covariance)
+        else:
+            cov = np.stack([self.monte_carlo_covariance(sgd, land, w, rng) for w in W])
+        D = cov / (2.0 * M * eta)
+        D += sgd.temperature * np.eye(land.n_params)
+        return SchemeFields(W, drift, D, self.name, epoch_noise)
+
+    def linearized(self, sgd, land, w, rng, epoch_noise) -> GaussianState:
+        eta, b = sgd.learning_rate, sgd.batch_size
+        M = land.n_samples // b
+
+        def evaluate(v):
+            f = land.fields(v, hessian=True)
+            return f, self.effective_loss(sgd, land, f), self.effective_gradient(sgd, land, f)
+
+        mean = newton_minimize(lambda v: _WORFields(*evaluate(v)), w, land.model, MINIMIZE_GTOL, 200,
+                               "L_WOR (without-replacement effective loss)")
+        f = land.fields(mean, hessian=True)
+        H = f.hessian[0]
+        if epoch_noise == "leading_order":
+            cov = self.leading_order_covariance(sgd, land.n_samples, H, f.gradient_covariance[0])
+        else:
+            cov = self.monte_carlo_covariance(sgd, land, mean, rng)
+        cov = cov + self.langevin_epoch_covariance(sgd, H, M)
+        return linearized_epoch(H, cov, eta, M, mean=mean)
+
+
+@dataclass(frozen=True)
+class _WORFields:
+    """``L_WOR`` with its gradient, and ``∇²L`` as the (O(η)-accurate) Hessian for Newton steps."""
+
+    fields: object
+    loss: np.ndarray
+    gradient: np.ndarray
+
+    @property
+    def hessian(self):
+        return self.fields.hessian
+
+
+SCHEMES = {s.name: s for s in (_Replacement(), _IID(), _WithoutReplacement())}
+
+
+def _check_batch(sgd: SGD, land: Landscape) -> None:
+    if sgd.batch_size > land.n_samples:
+        raise ValueError(
+            f"batch_size must be at most the number of samples N={land.n_samples}; got {sgd.batch_size}"
+        )
+
+
+# -- the public scheme --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Minibatch stochastic gradient descent, optionally with Langevin noise (THEORY.md §2).
+
+    Parameters
+    ----------
+    learning_rate : float
+        η > 0.
+    batch_size : int
+        b, with ``1 <= b <= N`` (checked against the landscape); ``without_replacement`` needs
+        ``N`` divisible by ``b``.
+    scheme : {"with_replacement", "iid", "without_replacement"}
+    temperature : float
+        T >= 0.  ``T > 0`` adds ``sqrt(2 η T) ξ`` per step: SGLD (``with_replacement``/``iid``)
+        or SGWORLD (``without_replacement``); the diffusion gains ``T I``.
+    drift_correction : bool
+        Add ``−(η/4) ∇|∇L|²`` to the drift (``with_replacement``, ``iid``).
+    epoch_noise : {"monte_carlo", "leading_order"}
+        How ``without_replacement`` estimates the epoch noise (module docstring).
+    n_permutations : int
+        Epochs sampled by the Monte Carlo estimate.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> x, y, w_min = fp.datasets.load_adhikari2023()
+    >>> land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
+    >>> gauss = fp.SGD(learning_rate=1e-7, batch_size=10).linearized(land, w_min)
+    >>> gauss.is_equilibrium
+    False
+    """
+
+    learning_rate: float
+    batch_size: int
+    scheme: str = "with_replacement"
+    temperature: float = 0.0
+    drift_correction: bool = False
+    epoch_noise: str = "monte_carlo"
+    n_permutations: int = 100_000
+    strategy: object = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        eta = self.learning_rate
+        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) or not (np.isfinite(eta) and eta > 0):
+            raise ValueError(f"learning_rate must be a positive finite number; got {eta!r}")
+        b = self.batch_size
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise ValueError(f"batch_size must be an integer >= 1; got {b!r}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
+        T = self.temperature
+        if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)) or not (np.isfinite(T) and T >= 0):
+            raise ValueError(f"temperature must be a non-negative finite number; got {T!r}")
+        if self.epoch_noise not in EPOCH_NOISE:
+            raise ValueError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
+        n = self.n_permutations
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"n_permutations must be an integer >= 2; got {n!r}")
+        object.__setattr__(self, "learning_rate", float(eta))
+        object.__setattr__(self, "batch_size", int(b))
+        object.__setattr__(self, "temperature", float(T))
+        object.__setattr__(self, "strategy", SCHEMES[self.scheme])
+
+    @property
+    def name(self) -> str:
+        """``"SGD"``, ``"SGLD"`` or ``"SGWORLD"``."""
+        if self.temperature == 0:
+            return "SGD"
+        return "SGWORLD" if self.scheme == "without_replacement" else "SGLD"
+
+    def _epoch_noise(self, value: str | None) -> str:
+        value = self.epoch_noise if value is None else value
+        if value not in EPOCH_NOISE:
+            raise ValueError(f"unknown epoch_noise {value!r}; expected one of {', '.join(EPOCH_NOISE)}")
+        return value
+
+    def fields(self, landscape: Landscape, w: ArrayLike, rng=None,
+               epoch_noise: str | None = None) -> SchemeFields:
+        """Drift (P, d) and diffusion (P, d, d) in SDE time at points ``w`` (d,) or (P, d)."""
+        self.strategy.check(self, landscape)
+        W = check_points(landscape.model, w)
+        return self.strategy.fields(self, landscape, W, np.random.default_rng(rng),
+                                    self._epoch_noise(epoch_noise))
+
+    def linearized(self, landscape: Landscape, w: ArrayLike, rng=None) -> GaussianState:
+        """Gaussian stationary state linearised at the minimum ``w`` (THEORY.md §3), any d.
+
+        ``with_replacement`` / ``iid``: ``H = ∇²L(w)``, ``D`` the scheme's diffusion at ``w``,
+        continuous Lyapunov equation; ``w`` should be a minimum of ``L``.
+        ``without_replacement``: the mean is the minimum of ``L_WOR`` found from ``w``, and the
+        covariance solves the epoch-level discrete Lyapunov equation
+        (:func:`fpsolve.solve.linear.linearized_epoch`), epoch noise per ``epoch_noise``.
+        """
+        self.strategy.check(self, landscape)
+        check_points(landscape.model, w)
+        return self.strategy.linearized(self, landscape, np.asarray(w, dtype=float),
+                                        np.random.default_rng(rng), self.epoch_noise)
+
+    def fokker_planck(self, landscape: Landscape, grid: Grid, axes: tuple[int, ...] | None = None,
+                      reference: ArrayLike | None = None, rng=None,
+                      epoch_noise: str = "leading_order") -> FokkerPlanck:
+        """The Fokker--Planck problem of this scheme over 1--3 parameters.
+
+        Parameters
+        ----------
+        landscape : Landscape
+        grid : Grid
+            Over the chosen parameters, one grid axis per entry of ``axes``.
+        axes : tuple of int, optional
+            Parameter indices (0-based) on the grid axes; default ``range(d)`` when
+            ``d == grid.ndim``.
+        reference : array_like, shape (d,), optional
+            Where the other parameters are held (and a point that must lie inside the grid).
+            Needed when ``axes`` does not cover every parameter.
+        rng : None, int or Generator
+            For ``epoch_noise="monte_carlo"``.
+        epoch_noise : {"leading_order", "monte_carlo"}
+            Epoch-noise estimate for ``without_replacement`` on the grid; the leading-order
+            formula is the default here (Monte Carlo at every node is slow).
+
+        Returns
+        -------
+        FokkerPlanck
+            With callable fields: every evaluation runs the Numba field kernels over all the
+            requested points at once.
+        """
+        self.strategy.check(self, landscape)
+        if not isinstance(grid, Grid):
+            raise GridError(f"grid must be an fpsolve.Grid; got {type(grid).__name__}")
+        d = landscape.n_params
+        axes = _check_axes(axes, grid, d)
+        if reference is None:
+            if len(axes) < d:
+                raise ValueError(
+                    f"reference must be given: axes={axes} leave {d - len(axes)} of {d} parameters to hold "
+                    f"fixed (for example at landscape.minimize(w0))"
+                )
+            ref = np.array([0.5 * (lo + hi) for lo, hi in zip(grid.lower, grid.upper)])[np.argsort(axes)]
+        else:
+            ref = check_points(landscape.model, reference, "reference")[0]
+            for g, a in enumerate(axes):
+                if not grid.lower[g] <= ref[a] <= grid.upper[g]:
+                    raise GridError(
+                        f"grid must contain the reference point: reference[{a}] = {ref[a]:.6g} lies outside "
+                        f"grid axis {g} [{grid.lower[g]:.6g}, {grid.upper[g]:.6g}]"
+                    )
+        evaluator = _GridFields(self, landscape, axes, ref, np.random.default_rng(rng),
+                                self._epoch_noise(epoch_noise))
+        return FokkerPlanck(grid, drift=evaluator.drift, diffusion=evaluator.diffusion)
+
+    def grid_around(self, landscape: Landscape, w: ArrayLike, axes: tuple[int, ...] | None = None,
+                    n_std: float = 6.0, shape: int | tuple[int, ...] = 64,
+                    boundary: str | tuple[str, ...] = "reflecting", rng=None) -> Grid:
+        """A grid over ``axes`` covering ``± n_std`` standard deviations of the linearised state.
+
+        The state is that of the problem on the chosen axes alone (the other parameters held
+        at the minimum), i.e. ``H`` and ``D`` restricted to ``axes``; the grid is centred at
+        the linearised mean (for ``without_replacement`` the minimum of ``L_WOR``).
+        """
+        d = landscape.n_params
+        axes = tuple(range(d)) if axes is None else tuple(axes)
+        if not 1 <= len(axes) <= 3:
+            raise ValueError(f"axes must name 1 to 3 parameters; got {axes}")
+        _check_axes(axes, None, d)
+        full = self.linearized(landscape, w, rng=rng)
+        ix = np.ix_(axes, axes)
+        sub = linearized(0.5 * (full.hessian[ix] + full.hessian[ix].T), full.diffusion[ix],
+                         mean=full.mean[list(axes)])
+        return sub.grid(n_std=n_std, shape=shape, boundary=boundary)
+
+
+def _check_axes(axes, grid: Grid | None, d: int) -> tuple[int, ...]:
+    if axes is None:
+        if grid is not None and grid.ndim != d:
+            raise ValueError(
+                f"axes must be given: the grid has {grid.ndim} axes and the model {d} parameters"
+            )
+        return tuple(range(d))
+    axes = tuple(int(a) for a in np.atleast_1d(axes))
+    for a in axes:
+        if not 0 <= a < d:
+            raise ValueError(f"axes must hold parameter indices 0..{d - 1}; got {a} in axes={axes}")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axes must not repeat a parameter; got axes={axes}")
+    if grid is not None and len(axes) != grid.ndim:
+        raise ValueError(f"axes must have one entry per grid axis ({grid.ndim}); got axes={axes}")
+    return axes
+
+
+class _GridFields:
+    """Callable drift and diffusion over the chosen axes; one kernel run serves both."""
+
+    def __init__(self, sgd: SGD, land: Landscape, axes, ref, rng, epoch_noise) -> None:
+        self.sgd, self.land, self.axes, self.ref = sgd, land, list(axes), ref
+        self.rng, self.epoch_noise = rng, epoch_noise
+        self._last = None
+
+    def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._last is not None and self._last[0] is x:
+            return self._last[1]
+        pts = x.shape[1:]
+        W = np.tile(self.ref, (int(np.prod(pts, dtype=int)), 1))
+        W[:, self.axes] = x.reshape(len(self.axes), -1).T
+        f = self.sgd.strategy.fields(self.sgd, self.land, W, self.rng, self.epoch_noise)
+        n = len(self.axes)
+        A = f.drift[:, self.axes].T.reshape(n, *pts)
+        D = f.diffusion[:, self.axes][:, :, self.axes]
+        D = np.moveaxis(D, 0, -1).reshape(n, n, *pts)
+        self._last = (x, (A, D))
+        return A, D
+
+    def drift(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate(x)[0]
+
+    def diffusion(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate(x)[1]
+
+
+__all__ = ["SGD", "SCHEMES", "SchemeFields"]

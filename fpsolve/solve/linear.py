@@ -1,0 +1,215 @@
+"""Linearised (Gaussian) analysis at a minimum, any dimension (THEORY.md §3).
+
+Near a minimum the SDE is the Ornstein--Uhlenbeck process ``dδ = −H δ dt + B dW`` with
+``D = ½ B Bᵀ``.  Its stationary law is ``N(mean, C)`` with ``H C + C Hᵀ = 2 D``; the mean
+velocity is ``v = −Q C⁻¹ δ`` with circulation ``Q = ½ (H C − C H)`` and the entropy
+production rate is ``σ = −tr(Q D⁻¹ Q C⁻¹)`` (SDE time).  Equilibrium iff ``[H, D] = 0``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import FieldError
+from .grid import Grid
+
+EQUILIBRIUM_RTOL = 1e-8  # ||[H, D]|| <= this * ||H|| ||D||: commuting up to round-off of the inputs
+SINGULAR_RTOL = 1e-12  # eigenvalues of D below this * max eigenvalue count as zero
+SYMMETRY_RTOL = 1e-10  # D - Dᵀ beyond round-off is an input error
+SIGMA_ROUNDOFF = 1e-12  # σ above -this * tr H is round-off of a zero rate, reported as 0
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianState:
+    """Stationary Gaussian state of a linearised Fokker--Planck problem (THEORY.md §3).
+
+    Attributes
+    ----------
+    mean : ndarray, shape (d,)
+    covariance : ndarray, shape (d, d)
+        ``C``.
+    circulation : ndarray, shape (d, d)
+        ``Q = ½ (H C − C Hᵀ)`` (antisymmetric; SDE time; ``½ (H C − C H)`` for a Hessian).
+    entropy_production : float
+        ``σ = −tr(Q D⁻¹ Q C⁻¹)`` per unit SDE time; NaN (with a warning) where ``D`` is singular.
+    entropy_production_per_step : float or None
+        ``σ η`` when the learning rate is known.
+    is_equilibrium : bool
+        ``‖[H, D]‖ <= equilibrium_rtol ‖H‖ ‖D‖`` (for a non-symmetric drift matrix:
+        ``‖Q‖ <= equilibrium_rtol ‖H‖ ‖C‖``).
+    hessian, diffusion : ndarray, shape (d, d)
+        The drift matrix ``H`` and diffusion ``D`` (SDE time) the state was built from.
+    learning_rate : float or None
+    method : str
+        ``"continuous_lyapunov"`` or ``"epoch_lyapunov"`` (without-replacement SGD).
+    """
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    circulation: np.ndarray
+    entropy_production: float
+    entropy_production_per_step: float | None
+    is_equilibrium: bool
+    hessian: np.ndarray
+    diffusion: np.ndarray
+    learning_rate: float | None = None
+    method: str = "continuous_lyapunov"
+
+    @property
+    def ndim(self) -> int:
+        return int(self.mean.size)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Marginal standard deviations, shape (d,)."""
+        return np.sqrt(np.diag(self.covariance))
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """Gaussian density at points ``x`` of shape (d, *pts)."""
+        d = self.ndim
+        pts = x.shape[1:]
+        dx = x.reshape(d, -1) - self.mean[:, None]
+        q = np.einsum("in,ij,jn->n", dx, np.linalg.inv(self.covariance), dx)
+        norm = np.sqrt((2 * np.pi) ** d * np.linalg.det(self.covariance))
+        return (np.exp(-0.5 * q) / norm).reshape(pts)
+
+    def grid(self, n_std: float = 6.0, shape: int | tuple[int, ...] = 64,
+             boundary: str | tuple[str, ...] = "reflecting") -> Grid:
+        """A grid covering ``mean ± n_std`` marginal standard deviations on every axis (d <= 3)."""
+        if not n_std > 0:
+            raise ValueError(f"n_std must be positive; got {n_std!r}")
+        half = n_std * self.std
+        if not np.all(half > 0):
+            raise FieldError(f"the covariance has a zero variance on an axis; got std {self.std}")
+        shape = (shape,) * self.ndim if np.ndim(shape) == 0 else tuple(shape)
+        return Grid(tuple(self.mean - half), tuple(self.mean + half), shape, boundary)
+
+
+def _check_matrix(value, name: str, d: int | None = None) -> np.ndarray:
+    arr = np.atleast_2d(np.asarray(value, dtype=float))
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (d is not None and arr.shape[0] != d):
+        expected = f"({d}, {d})" if d is not None else "square (d, d)"
+        raise FieldError(f"{name} must be a {expected} matrix; got shape {np.shape(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise FieldError(f"{name} must be finite; got {arr[~np.isfinite(arr)][0]}")
+    return arr
+
+
+def _check_diffusion(D: np.ndarray) -> None:
+    scale = float(np.abs(D).max()) or 1.0
+    if np.abs(D - D.T).max() > SYMMETRY_RTOL * scale:
+        raise FieldError(f"diffusion must be symmetric; got |D - D^T| = {np.abs(D - D.T).max():.3g}")
+    low = float(np.linalg.eigvalsh(D)[0])
+    if low < -SINGULAR_RTOL * scale:
+        raise FieldError(f"diffusion must be positive semidefinite; got eigenvalue {low:.6g}")
+
+
+def _gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> GaussianState:
+    C = 0.5 * (C + C.T)
+    Q = 0.5 * (H @ C - C @ H.T)  # = ½ (H C − C H) for a symmetric H
+    Q = 0.5 * (Q - Q.T)
+    eig = np.linalg.eigvalsh(D)
+    if eig[0] <= SINGULAR_RTOL * max(eig[-1], 0.0):
+        warnings.warn(
+            f"diffusion is singular (smallest eigenvalue {eig[0]:.3g}, largest {eig[-1]:.3g}): the entropy "
+            f"production rate is not defined and is reported as NaN", RuntimeWarning, stacklevel=3)
+        sigma = float("nan")
+    else:
+        sigma = float(-np.trace(Q @ np.linalg.solve(D, Q) @ np.linalg.inv(C)))
+        sigma = max(sigma, 0.0) if sigma > -SIGMA_ROUNDOFF * abs(np.trace(H)) else sigma
+    if np.allclose(H, H.T, rtol=0, atol=SYMMETRY_RTOL * np.abs(H).max()):
+        comm = np.linalg.norm(H @ D - D @ H)
+        equilibrium = bool(comm <= equilibrium_rtol * np.linalg.norm(H) * np.linalg.norm(D))
+    else:  # a general drift matrix: detailed balance iff the circulation vanishes
+        equilibrium = bool(np.linalg.norm(Q) <= equilibrium_rtol * np.linalg.norm(H) * np.linalg.norm(C))
+    per_step = sigma * learning_rate if learning_rate is not None else None
+    return GaussianState(mean, C, Q, sigma, per_step, equilibrium, H, D, learning_rate, method)
+
+
+def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None = None,
+               learning_rate: float | None = None,
+               equilibrium_rtol: float = EQUILIBRIUM_RTOL) -> GaussianState:
+    """Stationary Gaussian state of ``dδ = −H δ dt + B dW``, ``D = ½ B Bᵀ`` (THEORY.md §3).
+
+    Parameters
+    ----------
+    hessian : array_like, shape (d, d)
+        Drift matrix ``H`` (the loss Hessian at the minimum; any matrix with eigenvalues of
+        positive real part is accepted, the drift being ``−H δ``).
+    diffusion : array_like, shape (d, d)
+        ``D`` in SDE time (symmetric positive semidefinite).
+    mean : array_like, shape (d,), optional
+        Where the Gaussian sits (default: the origin).
+    learning_rate : float, optional
+        η, to report the per-step entropy production ``σ η``.
+    equilibrium_rtol : float
+        Tolerance of the equilibrium test ``‖[H, D]‖ <= rtol ‖H‖ ‖D‖``.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> g = fp.linearized(np.array([[1.0, 1.5], [-0.5, 1.0]]), np.diag([0.5, 0.25]))
+    >>> round(g.entropy_production, 4), g.is_equilibrium
+    (1.5625, False)
+    """
+    from scipy.linalg import solve_continuous_lyapunov
+
+    H = _check_matrix(hessian, "hessian")
+    d = H.shape[0]
+    D = _check_matrix(diffusion, "diffusion", d)
+    _check_diffusion(D)
+    ev = np.linalg.eigvals(H)
+    if np.min(ev.real) <= 0:
+        raise FieldError(
+            f"hessian must have eigenvalues with positive real part (a stable minimum); got "
+            f"{ev[np.argmin(ev.real)]:.6g}"
+        )
+    mu = np.zeros(d) if mean is None else np.asarray(mean, dtype=float).reshape(-1)
+    if mu.shape != (d,):
+        raise FieldError(f"mean must have shape ({d},); got {np.shape(mean)}")
+    C = solve_continuous_lyapunov(H, 2.0 * D)
+    return _gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov")
+
+
+def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_rate: float,
+                     n_steps: int, mean: ArrayLike | None = None,
+                     equilibrium_rtol: float = EQUILIBRIUM_RTOL) -> GaussianState:
+    """Stationary Gaussian state of an epoch-level linear map (without-replacement SGD, THEORY.md §2).
+
+    Solves ``C = J C Jᵀ + Cov_epoch`` with ``J = (I − η H)^M``.  The state is reported through
+    the continuous OU process whose epoch map is exactly this one: drift matrix
+    ``K = −log(I − η H) / η`` (``= H + O(η H²)``) and diffusion ``D = ½ (K C + C Kᵀ)`` (SDE
+    time), from which ``Q`` and ``σ`` follow as in :func:`linearized`.
+
+    Parameters
+    ----------
+    hessian : (d, d)  ``H`` (symmetric, ``0 < η λ < 1`` for all eigenvalues)
+    epoch_covariance : (d, d)  covariance of the displacement over one epoch
+    learning_rate : float  η
+    n_steps : int  M, steps per epoch
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    H = _check_matrix(hessian, "hessian")
+    d = H.shape[0]
+    S = _check_matrix(epoch_covariance, "epoch_covariance", d)
+    lam, V = np.linalg.eigh(0.5 * (H + H.T))
+    if lam[0] <= 0 or lam[-1] * learning_rate >= 1:
+        raise FieldError(
+            f"hessian eigenvalues must lie in (0, 1/learning_rate) = (0, {1 / learning_rate:.6g}); got "
+            f"[{lam[0]:.6g}, {lam[-1]:.6g}]"
+        )
+    J = (V * (1 - learning_rate * lam) ** n_steps) @ V.T
+    C = solve_discrete_lyapunov(J, 0.5 * (S + S.T))
+    K = (V * (-np.log1p(-learning_rate * lam) / learning_rate)) @ V.T
+    D = 0.5 * (K @ C + C @ K.T)
+    D = 0.5 * (D + D.T)
+    mu = np.zeros(d) if mean is None else np.asarray(mean, dtype=float).reshape(-1)
+    return _gaussian_state(K, D, C, mu, learning_rate, equilibrium_rtol, "epoch_lyapunov")
+
+
+__all__ = ["GaussianState", "linearized", "linearized_epoch"]
