@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
+from .errors import DivergenceWarning
 
 _LAZY = {
     "Grid": "fpsolve.solve.grid",
@@ -23,11 +24,16 @@ _LAZY = {
     "mean_first_passage_time": "fpsolve.solve.evolve",
     "spectral_gap": "fpsolve.solve.evolve",
     "stationary": "fpsolve.solve.steady_state",
+    "Trajectory": "fpsolve.simulate.trajectory",
+    "compare": "fpsolve.compare",
+    "Comparison": "fpsolve.compare",
 }
-_SUBMODULES = {"plot", "cli", "solve", "demo"}
+_SUBMODULES = {"plot", "cli", "solve", "demo", "simulate"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plot, solve
+    from . import plot, simulate, solve
+    from .compare import Comparison, compare
+    from .simulate.trajectory import Trajectory
     from .solve.grid import Grid
     from .solve.problem import FokkerPlanck
     from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
@@ -50,6 +56,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BoundaryMassWarning",
+    "Comparison",
+    "DivergenceWarning",
     "FPSolveError",
     "FieldError",
     "FokkerPlanck",
@@ -58,9 +66,11 @@ __all__ = [
     "SolveInfo",
     "SolverError",
     "StationaryState",
+    "Trajectory",
     "__version__",
     "Evolution",
     "closed_form_1d",
+    "compare",
     "evolve",
     "mean_first_passage_time",
     "spectral_gap",
