@@ -25,14 +25,14 @@ _LAZY = {
     "spectral_gap": "fpsolve.solve.evolve",
     "stationary": "fpsolve.solve.steady_state",
     "Trajectory": "fpsolve.simulate.trajectory",
-    "compare": "fpsolve.compare",
-    "Comparison": "fpsolve.compare",
+    "compare": "fpsolve.comparison",
+    "Comparison": "fpsolve.comparison",
 }
 _SUBMODULES = {"plot", "cli", "solve", "demo", "simulate"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import plot, simulate, solve
-    from .compare import Comparison, compare
+    from .comparison import Comparison, compare
     from .simulate.trajectory import Trajectory
     from .solve.grid import Grid
     from .solve.problem import FokkerPlanck
