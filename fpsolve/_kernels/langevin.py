@@ -177,25 +177,25 @@ def standard_normals(seed, first, out):
 
 # -- fields --------------------------------------------------------------------------------
 @jit_inline
-def _locate(x, lower, spacing, shape, bc, i0, i1, frac, d):
+def _locate(x, lower, inv_spacing, shape, bc, i0, i1, frac, d):
     """Corner indices and fractions of the multilinear stencil around ``x``.
 
     Non-periodic axes extrapolate linearly from the two outermost cells in the half cell
-    next to a wall (exact for linear fields); periodic axes wrap.
+    next to a wall (exact for linear fields); periodic axes wrap.  ``x`` is inside the box,
+    so ``u >= -0.5`` and truncation equals ``floor`` wherever the index is not clamped.
     """
     for k in range(d):
         n = shape[k]
-        u = (x[k] - lower[k]) / spacing[k] - 0.5
-        i = int(math.floor(u))
+        u = (x[k] - lower[k]) * inv_spacing[k] - 0.5
         if bc[k] == PERIODIC:
+            i = int(math.floor(u))
             f = u - i
             i = i % n
             i0[k] = i
             i1[k] = (i + 1) % n
         else:
-            if i < 0:
-                i = 0
-            elif i > n - 2:
+            i = int(u)
+            if i > n - 2:
                 i = n - 2
             f = u - i
             i0[k] = i
@@ -369,6 +369,7 @@ def langevin_grid(pos, rng, count, mean, m2, status, stop_step, exit_wall, recor
     """
     W, d = pos.shape
     sq = math.sqrt(dt)
+    inv_spacing = 1.0 / spacing
     strides = np.ones(d, np.int64)
     for k in range(d - 2, -1, -1):
         strides[k] = strides[k + 1] * shape[k + 1]
@@ -396,7 +397,7 @@ def langevin_grid(pos, rng, count, mean, m2, status, stop_step, exit_wall, recor
             for i in range(d):
                 records[w, 0, i] = x[i]
         for n in range(n_start + 1, n_end + 1):
-            _locate(x, lower, spacing, shape, bc, i0, i1, fr, d)
+            _locate(x, lower, inv_spacing, shape, bc, i0, i1, fr, d)
             _interpolate(drift_table, i0, i1, fr, strides, d, a)
             if not constant:
                 _interpolate(noise_table, i0, i1, fr, strides, d, B)
@@ -410,7 +411,7 @@ def langevin_grid(pos, rng, count, mean, m2, status, stop_step, exit_wall, recor
                     xp[i] = x[i] + a[i] * dt + g[i]
                 if _finite(xp, d):
                     _fold(xp, lower, upper, bc, d)
-                    _locate(xp, lower, spacing, shape, bc, i0, i1, fr, d)
+                    _locate(xp, lower, inv_spacing, shape, bc, i0, i1, fr, d)
                     _interpolate(drift_table, i0, i1, fr, strides, d, a2)
                     for i in range(d):
                         x[i] += 0.5 * (a[i] + a2[i]) * dt + g[i]
