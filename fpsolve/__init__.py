@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
+from .errors import DivergenceWarning
 
 _LAZY = {
     "Grid": "fpsolve.solve.grid",
@@ -27,15 +28,20 @@ _LAZY = {
     "linearized": "fpsolve.solve.linear",
     "Landscape": "fpsolve.landscape.landscape",
     "SGD": "fpsolve.landscape.schemes",
+    "Trajectory": "fpsolve.simulate.trajectory",
+    "compare": "fpsolve.comparison",
+    "Comparison": "fpsolve.comparison",
 }
-_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape"}
+_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape", "simulate"}
 _ALIASES = {"models": "fpsolve.landscape.models", "datasets": "fpsolve.landscape.datasets"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import landscape, plot, solve
+    from . import landscape, plot, simulate, solve
+    from .comparison import Comparison, compare
     from .landscape import datasets, models
     from .landscape.landscape import Landscape
     from .landscape.schemes import SGD
+    from .simulate.trajectory import Trajectory
     from .solve.grid import Grid
     from .solve.linear import GaussianState, linearized
     from .solve.problem import FokkerPlanck
@@ -61,6 +67,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BoundaryMassWarning",
+    "Comparison",
+    "DivergenceWarning",
     "FPSolveError",
     "FieldError",
     "FokkerPlanck",
@@ -72,9 +80,11 @@ __all__ = [
     "SolveInfo",
     "SolverError",
     "StationaryState",
+    "Trajectory",
     "__version__",
     "Evolution",
     "closed_form_1d",
+    "compare",
     "evolve",
     "mean_first_passage_time",
     "spectral_gap",

@@ -25,3 +25,7 @@ class SolverError(FPSolveError, RuntimeError):
 
 class BoundaryMassWarning(UserWarning):
     """The density near a reflecting wall is not negligible: the domain truncates mass."""
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Some simulated chains went non-finite and were stopped (they are reported, not dropped)."""

@@ -16,9 +16,13 @@ _OPTIONS = {"cache": True, "fastmath": False, "nogil": True}
 jit = njit(**_OPTIONS)
 jit_parallel = njit(parallel=True, **_OPTIONS)
 
-# For kernels that take another jitted function as an argument (a user's model): Numba
-# cannot cache those on disk (each process would add a new cache entry), so they compile
-# once per process.
+# Small helpers called in the innermost loop of a kernel: inlined into the caller's Numba IR,
+# so arrays passed to them cost nothing and the optimiser sees one loop body.
+jit_inline = njit(inline="always", **_OPTIONS)
+
+# For kernels that take another jitted function as an argument (a user's model or field):
+# Numba cannot cache those on disk (a fresh process has a fresh dispatcher type, so each
+# process would add a new cache entry), so they compile once per process, in memory.
 _UNCACHED = dict(_OPTIONS, cache=False)
 jit_uncached = njit(**_UNCACHED)
 jit_parallel_uncached = njit(parallel=True, **_UNCACHED)

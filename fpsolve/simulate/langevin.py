@@ -1,0 +1,499 @@
+"""Langevin trajectories of an Itô SDE ``dx = A(x) dt + B(x) dW``, ``D = ½ B Bᵀ`` (THEORY.md §1).
+
+Fields come either from a :class:`~fpsolve.FokkerPlanck` problem (its grid arrays, interpolated
+multilinearly between cell centres; walls as on the grid) or from Numba-jitted callables
+(:class:`Fields`, exact fields, optional walls from a grid).  Walkers run in parallel over
+threads; each has its own random stream derived from ``(seed, walker index)`` only, so a seed
+gives the same trajectories whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import DivergenceWarning, FieldError
+from ..solve.grid import Grid
+from ..solve.problem import FokkerPlanck, check_psd
+from .trajectory import STATUS_NAMES, Trajectory
+
+RngLike = Union[None, int, np.integer, np.random.Generator]
+CHUNK_WALKER_STEPS = 20_000_000  # walker-steps per kernel call: ~0.5 s, so progress can show
+MAX_RECORD_BYTES = 2 * 1024**3  # refuse record arrays above this unless asked
+BOUNDARY_CODES = {"reflecting": 0, "periodic": 1, "absorbing": 2}
+FREE = 3
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A time-stepping scheme: its name, kernel code and declared orders."""
+
+    name: str
+    code: int
+    weak_order: int
+    strong_order: float
+    additive_noise_only: bool
+    description: str
+
+
+SCHEMES = {
+    "euler_maruyama": Scheme(
+        "euler_maruyama", 0, weak_order=1, strong_order=0.5, additive_noise_only=False,
+        description="x += A(x) dt + B(x) √dt ξ (Itô)",
+    ),
+    "heun": Scheme(
+        "heun", 1, weak_order=2, strong_order=1.0, additive_noise_only=True,
+        description="stochastic Heun for additive noise: x̃ = x + A(x) dt + B √dt ξ, "
+        "x += ½ (A(x) + A(x̃)) dt + B √dt ξ",
+    ),
+}
+
+
+def _is_jitted(f: Any) -> bool:
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(f, Dispatcher)
+
+
+@dataclass(frozen=True, eq=False)
+class Fields:
+    """Exact drift and diffusion as Numba-jitted callables, for :func:`langevin`.
+
+    Parameters
+    ----------
+    drift : numba-jitted callable
+        ``drift(x, out)``: ``x`` float64 array (d,), fills ``out`` (d,) with ``A(x)`` (SDE time)
+        and returns nothing.  Compiled into the stepping kernel, so it must be ``@numba.njit``.
+    diffusion : float, array_like (d, d) or numba-jitted callable
+        A constant ``D`` (a scalar means ``D = d I``), or ``diffusion(x, out)`` filling ``out``
+        (d, d) with a symmetric positive-semidefinite ``D(x)``; factored per step as
+        ``½ B Bᵀ = D`` (Cholesky, zero columns where ``D`` is singular).
+    grid : Grid, optional
+        Walls: reflecting axes mirror, periodic axes wrap, absorbing axes stop a walker.
+        Without a grid the walkers move in all of ``R^d``.
+    ndim : int, optional
+        ``d``; taken from a matrix ``diffusion`` or the grid when not given.
+
+    Examples
+    --------
+    >>> import numba, numpy as np, fpsolve as fp
+    >>> @numba.njit
+    ... def drift(x, out):
+    ...     out[0] = -x[0]
+    >>> fields = fp.simulate.Fields(drift, diffusion=0.5, ndim=1)
+    >>> run = fp.simulate.langevin(fields, 0.0, dt=0.01, n_steps=1000, n_walkers=100, rng=1)
+    """
+
+    drift: Callable
+    diffusion: float | ArrayLike | Callable
+    grid: Grid | None = None
+    ndim: int | None = None
+    noise_matrix: np.ndarray | None = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        if not _is_jitted(self.drift):
+            raise FieldError(
+                f"drift must be a numba-jitted function drift(x, out); got "
+                f"{type(self.drift).__name__}. Decorate it with @numba.njit, or pass a "
+                "FokkerPlanck problem to use its grid arrays"
+            )
+        if self.grid is not None and not isinstance(self.grid, Grid):
+            raise FieldError(f"grid must be an fpsolve.Grid or None; got {type(self.grid).__name__}")
+        ndim = self.ndim
+        if ndim is None and self.grid is not None:
+            ndim = self.grid.ndim
+        if callable(self.diffusion):
+            if not _is_jitted(self.diffusion):
+                raise FieldError(
+                    f"diffusion must be a number, a (d, d) matrix or a numba-jitted function "
+                    f"diffusion(x, out); got {type(self.diffusion).__name__}"
+                )
+        else:
+            D = np.asarray(self.diffusion, dtype=float)
+            if D.ndim == 2 and ndim is None:
+                ndim = D.shape[0]
+            if ndim is None:
+                raise FieldError("ndim is needed when diffusion is a scalar and there is no grid")
+            if D.ndim == 0:
+                D = D * np.eye(ndim)
+            if D.shape != (ndim, ndim):
+                raise FieldError(f"diffusion must be a scalar or a ({ndim}, {ndim}) matrix; got shape {D.shape}")
+            if not np.all(np.isfinite(D)):
+                raise FieldError(f"diffusion must be finite; got {D.tolist()}")
+            check_psd(D, None)
+            object.__setattr__(self, "noise_matrix", noise_matrix(D))
+        if ndim is None:
+            raise FieldError("ndim is needed when both fields are callables and there is no grid")
+        if self.grid is not None and self.grid.ndim != ndim:
+            raise FieldError(f"ndim must match the grid ({self.grid.ndim}); got {ndim}")
+        object.__setattr__(self, "ndim", int(ndim))
+
+    @property
+    def constant_diffusion(self) -> bool:
+        """Whether the noise is additive (constant ``D``)."""
+        return self.noise_matrix is not None
+
+
+def noise_matrix(D: np.ndarray) -> np.ndarray:
+    """Symmetric ``B = (2 D)^{1/2}`` (so ``½ B Bᵀ = D``) for ``D`` of shape ``(d, d, ...)``.
+
+    By eigendecomposition, so semidefinite tensors (zero eigenvalues) are fine; round-off
+    negative eigenvalues are set to zero.
+    """
+    d = D.shape[0]
+    mats = np.moveaxis(D.reshape(d, d, -1), -1, 0)
+    lam, V = np.linalg.eigh(mats)
+    root = np.sqrt(2.0 * np.clip(lam, 0.0, None))
+    B = np.einsum("nik,nk,njk->nij", V, root, V)
+    return np.moveaxis(B, 0, -1).reshape(D.shape)
+
+
+def seed_from(rng: RngLike) -> int:
+    """The integer seed a run uses: ``rng`` itself if an int, else drawn from it (or fresh)."""
+    if rng is None:
+        return int(np.random.default_rng().integers(0, 2**63))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if not 0 <= int(rng) < 2**64:
+            raise ValueError(f"rng must be a seed between 0 and 2**64 - 1; got {rng}")
+        return int(rng)
+    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+
+
+def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: int = 0) -> np.ndarray:
+    """The standard normals ``ξ`` that walkers ``first …`` of a run with ``seed`` draw.
+
+    Returns an array ``(n_walkers, n_steps, ndim)``: step ``n`` of walker ``w`` uses
+    ``ξ[w, n-1]`` (Euler--Maruyama and Heun draw one ``ξ`` per step).  Useful to rebuild the
+    Brownian path of a run, e.g. for strong-error measurements.
+    """
+    from .._kernels.langevin import standard_normals as kernel
+
+    out = np.empty((int(n_walkers), int(n_steps), int(ndim)))
+    kernel(np.uint64(seed_from(seed)), int(first), out)
+    return out
+
+
+def _count(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if not (isinstance(value, float) and value.is_integer()):
+            raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _initial_positions(x0: ArrayLike, n_walkers: int | None, d: int) -> np.ndarray:
+    arr = np.asarray(x0, dtype=float)
+    if arr.ndim == 0 and d == 1:
+        arr = arr.reshape(1)
+    if arr.ndim == 1 and d == 1 and arr.shape[0] != 1 and n_walkers in (None, arr.shape[0]):
+        arr = arr[:, None]
+    if arr.shape == (d,):
+        n = 1 if n_walkers is None else _count(n_walkers, "n_walkers", 1)
+        arr = np.broadcast_to(arr, (n, d))
+    elif arr.ndim == 2 and arr.shape[1] == d:
+        if n_walkers is not None and _count(n_walkers, "n_walkers", 1) != arr.shape[0]:
+            raise ValueError(
+                f"n_walkers={n_walkers} does not match x0 with {arr.shape[0]} rows; give one or "
+                "the other"
+            )
+    else:
+        raise ValueError(f"x0 must have shape ({d},) or (n_walkers, {d}); got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("x0 must be finite; got non-finite entries")
+    return np.ascontiguousarray(arr, dtype=float).copy()
+
+
+def _check_inside(x: np.ndarray, grid: Grid) -> np.ndarray:
+    x = x.copy()
+    for k, (lo, hi, bc) in enumerate(zip(grid.lower, grid.upper, grid.boundary)):
+        if bc == "periodic":
+            x[:, k] = lo + np.mod(x[:, k] - lo, hi - lo)
+            continue
+        bad = (x[:, k] < lo) | (x[:, k] > hi)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"x0 must lie inside the grid's {bc} walls on axis {k}, [{lo}, {hi}]; walker {i} "
+                f"starts at {x[i, k]}"
+            )
+    return x
+
+
+def _progress(total: int, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, unit="step", desc="langevin")
+
+
+def langevin(
+    problem_or_fields: FokkerPlanck | Fields,
+    x0: ArrayLike,
+    dt: float,
+    n_steps: int,
+    n_walkers: int | None = None,
+    record_every: int | None = 1,
+    burn_in: int = 0,
+    rng: RngLike = None,
+    *,
+    scheme: str = "euler_maruyama",
+    progress: bool | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> Trajectory:
+    """Simulate walkers of ``dx = A(x) dt + B(x) dW`` (Itô, ``½ B Bᵀ = D``, SDE time).
+
+    Parameters
+    ----------
+    problem_or_fields : FokkerPlanck or Fields
+        A problem: drift and ``B`` (the symmetric root of ``2 D``, precomputed per cell) are
+        interpolated multilinearly from the cell centres (linearly extrapolated in the half cell
+        next to a wall, wrapped across periodic axes); walls as on the grid.  Interpolation
+        makes the fields second-order accurate in the grid spacing; for exact fields give
+        :class:`Fields` with jitted callables.
+    x0 : array_like, shape (d,) or (n_walkers, d)
+        Start; one point for every walker, or one per walker.  Inside non-periodic walls.
+    dt : float
+        Step in SDE time.
+    n_steps : int
+        Every step, burn-in included.
+    n_walkers : int, optional
+        Independent chains (default: rows of ``x0``, or 1).
+    record_every : int or None
+        Record ``x`` after steps ``burn_in, burn_in + record_every, …`` (``x0`` itself when
+        ``burn_in == 0``); ``0`` or ``None`` records nothing (``weights`` is None).
+    burn_in : int
+        Steps excluded from the records' start and from the streaming moments.
+    rng : None, int or numpy.random.Generator
+        Randomness.  An int is the seed itself; otherwise a seed is drawn from the generator
+        (or from fresh entropy) and stored in ``Trajectory.seed``.
+    scheme : {"euler_maruyama", "heun"}
+        Euler--Maruyama (weak order 1, strong order ½; order 1 for additive noise), or the
+        stochastic Heun scheme for additive noise (weak order 2; needs a constant diffusion).
+    progress : bool, optional
+        Show a tqdm bar (default: when stderr is a terminal).
+    max_record_bytes : int
+        Refuse to allocate records larger than this (2 GiB by default).
+
+    Returns
+    -------
+    Trajectory
+        Records, streaming mean and covariance over every step after burn-in, the seed and
+        settings.  Walkers that leave through an absorbing wall stop, with their exit step in
+        ``stop_step`` and ``exit_times``; walkers whose position becomes non-finite stop, are
+        counted in ``n_diverged`` and make ``status == "diverged"`` (with a
+        :class:`~fpsolve.DivergenceWarning`).
+
+    Notes
+    -----
+    The random streams are xoshiro256** generators seeded per walker from ``(seed, walker)``
+    with splitmix64, normals from a ziggurat (see ``fpsolve._kernels.langevin``); the normals of
+    a run can be regenerated with :func:`standard_normals`.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-4, 4, 128)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    >>> run = fp.simulate.langevin(problem, 0.0, dt=0.01, n_steps=2000, n_walkers=200,
+    ...                            burn_in=500, record_every=10, rng=0)
+    >>> run.weights.shape, run.covariance().shape
+    ((200, 151, 1), (1, 1))
+    """
+    from .._kernels import langevin as kernels
+
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    strategy = SCHEMES[scheme]
+    try:
+        dt = float(dt)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dt must be a positive number; got {dt!r}") from exc
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive finite number; got {dt!r}")
+    n_steps = _count(n_steps, "n_steps", 1)
+    burn_in = _count(burn_in, "burn_in", 0)
+    if burn_in >= n_steps:
+        raise ValueError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
+    record_every = 0 if record_every is None else _count(record_every, "record_every", 0)
+
+    settings: dict[str, Any] = {"scheme_description": strategy.description}
+    if isinstance(problem_or_fields, FokkerPlanck):
+        problem = problem_or_fields
+        grid = problem.grid
+        d = grid.ndim
+        additive = problem.constant_diffusion
+        settings.update(fields="grid", grid=grid, problem=problem)
+    elif isinstance(problem_or_fields, Fields):
+        fields = problem_or_fields
+        grid = fields.grid
+        d = fields.ndim
+        additive = fields.constant_diffusion
+        settings.update(fields="callable", grid=grid, drift=fields.drift, diffusion=fields.diffusion)
+    else:
+        raise TypeError(
+            "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
+            f"{type(problem_or_fields).__name__}"
+        )
+    if strategy.additive_noise_only and not additive:
+        raise ValueError(
+            f"scheme {scheme!r} needs additive noise (a constant diffusion); this problem's "
+            "diffusion varies in space: use scheme='euler_maruyama'"
+        )
+
+    pos = _initial_positions(x0, n_walkers, d)
+    W = pos.shape[0]
+    if grid is not None:
+        pos = _check_inside(pos, grid)
+        lower = np.array(grid.lower)
+        upper = np.array(grid.upper)
+        bc = np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64)
+    else:
+        lower = np.full(d, -np.inf)
+        upper = np.full(d, np.inf)
+        bc = np.full(d, FREE, dtype=np.int64)
+
+    n_records = (n_steps - burn_in) // record_every + 1 if record_every else 0
+    nbytes = W * n_records * d * 8
+    if nbytes > max_record_bytes:
+        raise ValueError(
+            f"record_every={record_every} would record {W} walkers × {n_records} records × {d} = "
+            f"{nbytes / 1024**3:.1f} GiB (max_record_bytes={max_record_bytes}); record less often, "
+            "or record_every=0 and use the streaming mean() and covariance()"
+        )
+    records = np.full((W, n_records, d), np.nan)
+
+    seed = seed_from(rng)
+    rng_state = np.empty((W, 4), dtype=np.uint64)
+    kernels.seed_states(np.uint64(seed), 0, rng_state)
+    count = np.zeros(W, dtype=np.int64)
+    mean = np.zeros((W, d))
+    m2 = np.zeros((W, d, d))
+    status = np.zeros(W, dtype=np.int64)
+    stop_step = np.full(W, -1, dtype=np.int64)
+    exit_wall = np.full(W, -1, dtype=np.int64)
+
+    if isinstance(problem_or_fields, FokkerPlanck):
+        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1))
+        D = problem.diffusion_field
+        if problem.constant_diffusion:
+            noise_table = noise_matrix(D).reshape(d * d, 1)
+        else:
+            noise_table = noise_matrix(D).reshape(d * d, -1)
+        noise_table = np.ascontiguousarray(noise_table)
+        shape = np.array(grid.shape, dtype=np.int64)
+        spacing = np.array(grid.spacing)
+
+        def advance(n0: int, n1: int) -> int:
+            return kernels.langevin_grid(
+                pos, rng_state, count, mean, m2, status, stop_step, exit_wall, records,
+                n0, n1, burn_in, record_every, dt, strategy.code,
+                lower, upper, bc, shape, spacing, drift_table, noise_table,
+            )
+    else:
+        _check_callables(fields, pos[0], d)
+        diffusion_callable = not fields.constant_diffusion
+        noise_const = (np.zeros(d * d) if diffusion_callable
+                       else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
+        diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
+
+        def advance(n0: int, n1: int) -> int:
+            return kernels.langevin_callable(
+                fields.drift, diffusion, pos, rng_state, count, mean, m2, status, stop_step,
+                exit_wall, records, n0, n1, burn_in, record_every, dt, strategy.code,
+                lower, upper, bc, noise_const, diffusion_callable,
+            )
+
+    chunk = max(1, CHUNK_WALKER_STEPS // W)
+    bar = _progress(n_steps, progress) if n_steps > chunk else None
+    t0 = time.perf_counter()
+    n = 0
+    try:
+        while n < n_steps:
+            n1 = min(n_steps, n + chunk)
+            advance(n, n1)
+            if bar is not None:
+                bar.update(n1 - n)
+            n = n1
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+
+    run_status, message = _summarise(status, stop_step, dt)
+    if run_status == "diverged":
+        warnings.warn(message, DivergenceWarning, stacklevel=2)
+    return Trajectory(
+        weights=records if record_every else None,
+        steps=burn_in + record_every * np.arange(n_records, dtype=np.int64),
+        dt=dt,
+        n_steps=n_steps,
+        burn_in=burn_in,
+        record_every=record_every,
+        seed=seed,
+        method="langevin",
+        scheme=scheme,
+        count=count,
+        chain_mean=mean,
+        chain_m2=m2,
+        final=pos,
+        chain_status=status,
+        stop_step=stop_step,
+        exit_wall=exit_wall,
+        status=run_status,
+        message=message,
+        settings=settings,
+        wall_seconds=seconds,
+    )
+
+
+def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
+    """Call the user's jitted fields once at ``x`` so a wrong signature fails with a clear message."""
+    out = np.zeros(d)
+    try:
+        fields.drift(x.copy(), out)
+    except Exception as exc:  # numba typing errors, wrong shapes
+        raise FieldError(
+            f"drift must have the signature drift(x, out) filling out (shape ({d},)) in place; "
+            f"calling it at x0={x.tolist()} failed: {exc}"
+        ) from exc
+    if not fields.constant_diffusion:
+        Dout = np.zeros((d, d))
+        try:
+            fields.diffusion(x.copy(), Dout)
+        except Exception as exc:
+            raise FieldError(
+                f"diffusion must have the signature diffusion(x, out) filling out (shape ({d}, {d})); "
+                f"calling it at x0={x.tolist()} failed: {exc}"
+            ) from exc
+        check_psd(Dout, None, name=f"diffusion at x0={x.tolist()}")
+
+
+def _summarise(status: np.ndarray, stop_step: np.ndarray, dt: float) -> tuple[str, str]:
+    parts = []
+    diverged = (status == 1) | (status == 3)
+    for code in (1, 3, 2):
+        sel = status == code
+        if sel.any():
+            first = int(stop_step[sel].min())
+            parts.append(
+                f"{int(sel.sum())} of {len(status)} chains stopped: {STATUS_NAMES[code]} "
+                f"(first at step {first}, t={first * dt:g})"
+            )
+    return ("diverged" if diverged.any() else "completed"), "; ".join(parts)

@@ -1,0 +1,218 @@
+"""Trajectory results: recorded weights, streaming moments and the settings of a run.
+
+A :class:`Trajectory` is what every simulator returns (Langevin now; minibatch SGD, SGLD and
+SGWORLD fill the same fields): ``n_chains`` independent chains in ``d`` dimensions, optional
+records of the weights, and per-chain streaming (Welford) statistics over *every* step after
+burn-in, so the moments of a 10⁸-step run need no 10⁸ × d array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD"}
+MIN_BATCHES = 4  # batch means need a few batches for a variance; fewer: no ESS estimate
+
+
+def pooled_moments(count: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Combine per-chain Welford statistics (Chan, Golub & LeVeque's parallel formula).
+
+    Parameters
+    ----------
+    count : ndarray (n_chains,)
+    mean : ndarray (n_chains, d)
+    m2 : ndarray (n_chains, d, d)
+        Sum over each chain's samples of ``(x − mean)(x − mean)ᵀ``.
+
+    Returns
+    -------
+    total, mean (d,), M2 (d, d) of all samples together.
+    """
+    count = np.asarray(count, dtype=float)
+    total = float(count.sum())
+    if total == 0:
+        d = mean.shape[1]
+        return 0, np.full(d, np.nan), np.full((d, d), np.nan)
+    grand = (count[:, None] * mean).sum(axis=0) / total
+    dev = mean - grand
+    M2 = m2.sum(axis=0) + np.einsum("c,ci,cj->ij", count, dev, dev)
+    return int(total), grand, M2
+
+
+def batch_means_ess(records: np.ndarray) -> float:
+    """Effective sample size of records ``(n_chains, n_records, d)`` by batch means.
+
+    Each chain is cut into ``⌊√n_records⌋`` batches; per axis, ``ESS = n σ² / (b s²_batch)``
+    (``b`` the batch length, ``s²_batch`` the variance of the batch means), summed over
+    chains and the smallest over axes.  ``nan`` when the chains are too short.
+    """
+    n_chains, n_rec, d = records.shape
+    n_batches = int(np.sqrt(n_rec))
+    if n_batches < MIN_BATCHES:
+        return float("nan")
+    b = n_rec // n_batches
+    x = records[:, : n_batches * b]
+    var = x.var(axis=1)  # (n_chains, d)
+    means = x.reshape(n_chains, n_batches, b, d).mean(axis=2)
+    var_batch = means.var(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ess = np.where(var_batch > 0, n_batches * b * var / (b * var_batch), n_batches * b)
+    ess = np.minimum(ess, n_batches * b)  # anticorrelated chains: do not claim more than n
+    return float(np.nanmin(ess.sum(axis=0)))
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """Chains of a stochastic process: records, streaming moments, settings and status.
+
+    Times are SDE time (THEORY.md §2): a step lasts ``dt`` (for SGD, ``dt`` is the learning
+    rate).  Step ``n`` maps ``x_{n-1}`` to ``x_n``; ``n_steps`` counts every step, burn-in
+    included.
+
+    Attributes
+    ----------
+    weights : ndarray (n_chains, n_records, d) or None
+        ``x`` after steps ``steps`` (``burn_in, burn_in + record_every, …``); ``None`` when
+        recording was off.  Rows after a chain stopped are ``nan`` (see ``chain_status``).
+    steps : ndarray (n_records,) of int
+        The step of each record; ``times = steps * dt`` in SDE time.
+    dt : float
+        SDE time per step.
+    n_steps, burn_in, record_every : int
+        Settings (``record_every = 0``: no records).
+    seed : int
+        The seed of the random streams; ``rng=seed`` reproduces the run exactly.
+    method : str
+        The simulator (``"langevin"``, …) and ``scheme`` its discretisation.
+    count : ndarray (n_chains,)
+        Steps after burn-in in each chain's statistics (fewer for chains that stopped).
+    chain_mean : ndarray (n_chains, d)
+    chain_m2 : ndarray (n_chains, d, d)
+        Welford statistics of ``x_n`` for every step ``n > burn_in``.
+    final : ndarray (n_chains, d)
+        Position after the last step (the non-finite value for a diverged chain, the point
+        beyond the wall for an absorbed one).
+    chain_status : ndarray (n_chains,) of int
+        0 ran to the end, 1 went non-finite, 2 absorbed, 3 diffusion not PSD.
+    stop_step : ndarray (n_chains,) of int
+        The step at which a chain stopped, -1 if it ran to the end.
+    exit_wall : ndarray (n_chains,) of int
+        ``2 * axis + side`` (side 0 lower, 1 upper) of the absorbing wall crossed, else -1.
+    status : str
+        ``"completed"``, or ``"diverged"`` when some chain went non-finite (or met a diffusion
+        that is not PSD); ``message`` says how many and when.
+    settings : dict
+        Everything else needed to interpret the run (grid, field kind, scheme options).
+    wall_seconds : float
+        Time spent in the kernels (compilation included on a first call).
+    """
+
+    weights: np.ndarray | None
+    steps: np.ndarray
+    dt: float
+    n_steps: int
+    burn_in: int
+    record_every: int
+    seed: int
+    method: str
+    scheme: str
+    count: np.ndarray
+    chain_mean: np.ndarray
+    chain_m2: np.ndarray
+    final: np.ndarray
+    chain_status: np.ndarray
+    stop_step: np.ndarray
+    exit_wall: np.ndarray
+    status: str = "completed"
+    message: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    # -- shape ----------------------------------------------------------------------------
+    @property
+    def n_chains(self) -> int:
+        """Number of independent chains (walkers)."""
+        return int(self.final.shape[0])
+
+    @property
+    def ndim(self) -> int:
+        """Dimension ``d`` of the weights."""
+        return int(self.final.shape[1])
+
+    @property
+    def n_records(self) -> int:
+        """Records per chain (0 when recording was off)."""
+        return 0 if self.weights is None else int(self.weights.shape[1])
+
+    @property
+    def times(self) -> np.ndarray:
+        """SDE times of the records, ``steps * dt``."""
+        return self.steps * self.dt
+
+    @property
+    def n_diverged(self) -> int:
+        """Chains stopped by a non-finite position (or a diffusion that is not PSD)."""
+        return int(np.sum((self.chain_status == 1) | (self.chain_status == 3)))
+
+    @property
+    def n_absorbed(self) -> int:
+        """Chains that left through an absorbing wall."""
+        return int(np.sum(self.chain_status == 2))
+
+    @property
+    def exit_times(self) -> np.ndarray:
+        """SDE time at which each chain was absorbed (``nan`` for the others), shape (n_chains,)."""
+        return np.where(self.chain_status == 2, self.stop_step * self.dt, np.nan)
+
+    # -- statistics -----------------------------------------------------------------------
+    def _pooled(self) -> tuple[int, np.ndarray, np.ndarray]:
+        return pooled_moments(self.count, self.chain_mean, self.chain_m2)
+
+    @property
+    def n_samples(self) -> int:
+        """Steps after burn-in in the streaming statistics, all chains together."""
+        return int(np.sum(self.count))
+
+    def mean(self) -> np.ndarray:
+        """Mean of ``x_n`` over every step after burn-in and every chain, shape (d,)."""
+        return self._pooled()[1]
+
+    def covariance(self) -> np.ndarray:
+        """Covariance (``1/(N−1)``) of ``x_n`` over every step after burn-in, shape (d, d)."""
+        total, _, M2 = self._pooled()
+        if total < 2:
+            return np.full((self.ndim, self.ndim), np.nan)
+        return M2 / (total - 1)
+
+    def samples(self) -> np.ndarray:
+        """Recorded positions of all chains as one array ``(n, d)``, rows after a stop dropped.
+
+        Raises if recording was off (``record_every=0``).
+        """
+        if self.weights is None:
+            raise ValueError(
+                "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
+                "or use mean() and covariance()"
+            )
+        flat = self.weights.reshape(-1, self.ndim)
+        return flat[np.all(np.isfinite(flat), axis=1)]
+
+    def effective_sample_size(self) -> float:
+        """Effective number of independent records, by batch means over each chain.
+
+        ``nan`` without records, with stopped chains, or with fewer than 16 records per chain.
+        """
+        if self.weights is None or np.any(self.chain_status != 0):
+            return float("nan")
+        return batch_means_ess(self.weights)
+
+    def __repr__(self) -> str:
+        rec = "no records" if self.weights is None else f"{self.n_records} records"
+        return (
+            f"Trajectory({self.method}/{self.scheme}, {self.n_chains} chains × {self.n_steps} steps "
+            f"(burn-in {self.burn_in}), dt={self.dt:g}, {rec}, seed={self.seed}, "
+            f"status={self.status!r})"
+        )
