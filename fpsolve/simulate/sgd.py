@@ -13,7 +13,6 @@ streams derived from ``(seed, chain)`` only.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from typing import Any
