@@ -231,7 +231,7 @@ def _check_inside(x: np.ndarray, grid: Grid) -> np.ndarray:
     return x
 
 
-def _progress(total: int, enabled: bool | None):
+def _progress(total: int, enabled: bool | None, desc: str = "langevin"):
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -240,7 +240,7 @@ def _progress(total: int, enabled: bool | None):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         return None
-    return tqdm(total=total, unit="step", desc="langevin")
+    return tqdm(total=total, unit="step", desc=desc)
 
 
 def langevin(

@@ -1,9 +1,10 @@
 """Trajectory results: recorded weights, streaming moments and the settings of a run.
 
-A :class:`Trajectory` is what every simulator returns (Langevin now; minibatch SGD, SGLD and
-SGWORLD fill the same fields): ``n_chains`` independent chains in ``d`` dimensions, optional
+A :class:`Trajectory` is what every simulator returns (Langevin walkers, and minibatch SGD,
+SGLD and SGWORLD chains): ``n_chains`` independent chains in ``d`` dimensions, optional
 records of the weights, and per-chain streaming (Welford) statistics over *every* step after
-burn-in, so the moments of a 10⁸-step run need no 10⁸ × d array.
+burn-in, so the moments of a 10⁸-step run need no 10⁸ × d array.  Runs without replacement
+also carry the same at epoch ends (the level at which THEORY.md §2 analyses them).
 """
 
 from __future__ import annotations
@@ -108,6 +109,16 @@ class Trajectory:
         Everything else needed to interpret the run (grid, field kind, scheme options).
     wall_seconds : float
         Time spent in the kernels (compilation included on a first call).
+    steps_per_epoch : int or None
+        ``M = N / b`` for minibatch runs without replacement (else None); the epoch fields
+        below are set only then.
+    epoch_weights : ndarray (n_chains, n_epoch_records, d) or None
+        ``x`` at the epoch ends ``epoch_steps`` (multiples of ``M``, from the first one at or
+        after ``burn_in``); ``None`` when epoch recording was off.
+    epoch_steps : ndarray (n_epoch_records,) of int or None
+    epoch_count, epoch_chain_mean, epoch_chain_m2 : ndarray or None
+        Welford statistics of ``x`` at every epoch end ``n = k M > burn_in``
+        (shapes as ``count``, ``chain_mean``, ``chain_m2``).
     """
 
     weights: np.ndarray | None
@@ -130,6 +141,12 @@ class Trajectory:
     message: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    steps_per_epoch: int | None = None
+    epoch_weights: np.ndarray | None = None
+    epoch_steps: np.ndarray | None = None
+    epoch_count: np.ndarray | None = None
+    epoch_chain_mean: np.ndarray | None = None
+    epoch_chain_m2: np.ndarray | None = None
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -183,6 +200,31 @@ class Trajectory:
     def covariance(self) -> np.ndarray:
         """Covariance (``1/(N−1)``) of ``x_n`` over every step after burn-in, shape (d, d)."""
         total, _, M2 = self._pooled()
+        if total < 2:
+            return np.full((self.ndim, self.ndim), np.nan)
+        return M2 / (total - 1)
+
+    # -- epoch level (minibatch runs without replacement) ---------------------------------
+    def _epoch_pooled(self) -> tuple[int, np.ndarray, np.ndarray]:
+        if self.epoch_count is None:
+            raise ValueError(
+                "this trajectory has no epoch statistics: they exist for minibatch runs with "
+                "scheme='without_replacement' only"
+            )
+        return pooled_moments(self.epoch_count, self.epoch_chain_mean, self.epoch_chain_m2)
+
+    @property
+    def epoch_times(self) -> np.ndarray | None:
+        """SDE times of the epoch records, ``epoch_steps * dt`` (None without them)."""
+        return None if self.epoch_steps is None else self.epoch_steps * self.dt
+
+    def epoch_mean(self) -> np.ndarray:
+        """Mean of ``x`` at every epoch end after burn-in, all chains, shape (d,)."""
+        return self._epoch_pooled()[1]
+
+    def epoch_covariance(self) -> np.ndarray:
+        """Covariance (``1/(N−1)``) of ``x`` at every epoch end after burn-in, shape (d, d)."""
+        total, _, M2 = self._epoch_pooled()
         if total < 2:
             return np.full((self.ndim, self.ndim), np.nan)
         return M2 / (total - 1)
