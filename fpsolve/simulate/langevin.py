@@ -383,26 +383,28 @@ def langevin(
     rng_state = np.empty((W, 4), dtype=np.uint64)
     kernels.seed_states(np.uint64(seed), 0, rng_state)
     count = np.zeros(W, dtype=np.int64)
-    mean = np.zeros((W, d))
-    m2 = np.zeros((W, d, d))
+    ref = np.zeros((W, d))  # each walker's first position after burn-in
+    sum1 = np.zeros((W, d))  # Σ (x - ref)
+    sum2 = np.zeros((W, d, d))  # Σ (x - ref)(x - ref)ᵀ, upper triangle
     status = np.zeros(W, dtype=np.int64)
     stop_step = np.full(W, -1, dtype=np.int64)
     exit_wall = np.full(W, -1, dtype=np.int64)
 
     if isinstance(problem_or_fields, FokkerPlanck):
-        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1))
+        # cell-major tables (N, d) and (N, d*d): one cell's values share a cache line
+        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
         D = problem.diffusion_field
         if problem.constant_diffusion:
             noise_table = noise_matrix(D).reshape(d * d, 1)
         else:
             noise_table = noise_matrix(D).reshape(d * d, -1)
-        noise_table = np.ascontiguousarray(noise_table)
+        noise_table = np.ascontiguousarray(noise_table.T)
         shape = np.array(grid.shape, dtype=np.int64)
         spacing = np.array(grid.spacing)
 
         def advance(n0: int, n1: int) -> int:
             return kernels.langevin_grid(
-                pos, rng_state, count, mean, m2, status, stop_step, exit_wall, records,
+                pos, rng_state, count, ref, sum1, sum2, status, stop_step, exit_wall, records,
                 n0, n1, burn_in, record_every, dt, strategy.code,
                 lower, upper, bc, shape, spacing, drift_table, noise_table,
             )
@@ -415,7 +417,7 @@ def langevin(
 
         def advance(n0: int, n1: int) -> int:
             return kernels.langevin_callable(
-                fields.drift, diffusion, pos, rng_state, count, mean, m2, status, stop_step,
+                fields.drift, diffusion, pos, rng_state, count, ref, sum1, sum2, status, stop_step,
                 exit_wall, records, n0, n1, burn_in, record_every, dt, strategy.code,
                 lower, upper, bc, noise_const, diffusion_callable,
             )
@@ -435,6 +437,7 @@ def langevin(
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
+    mean, m2 = _chain_moments(count, ref, sum1, sum2)
 
     run_status, message = _summarise(status, stop_step, dt)
     if run_status == "diverged":
@@ -461,6 +464,27 @@ def langevin(
         settings=settings,
         wall_seconds=seconds,
     )
+
+
+def _chain_moments(count: np.ndarray, ref: np.ndarray, sum1: np.ndarray,
+                   sum2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chain mean and Welford ``M2 = Σ (x − mean)(x − mean)ᵀ`` from the shifted sums.
+
+    ``mean = ref + S1 / c`` and ``M2 = S2 − S1 S1ᵀ / c`` with ``S1 = Σ (x − ref)`` and
+    ``S2 = Σ (x − ref)(x − ref)ᵀ`` (upper triangle), ``ref`` the chain's first position after
+    burn-in; the shift keeps the cancellation at the scale of the chain's spread.  Chains with
+    no samples get zeros.
+    """
+    d = ref.shape[1]
+    upper = np.triu(np.ones((d, d), dtype=bool))
+    S2 = np.where(upper, sum2, np.swapaxes(sum2, 1, 2))
+    c = count.astype(float)[:, None]
+    has = c > 0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        mean = np.where(has, ref + sum1 / c, 0.0)
+        outer = sum1[:, :, None] * sum1[:, None, :]
+        m2 = np.where(has[:, :, None], S2 - outer / c[:, :, None], 0.0)
+    return mean, m2
 
 
 def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
