@@ -59,7 +59,7 @@ CHUNK = 256  # parameter points per parallel task of the fused field kernel (one
 #   |u| < TANH_RATIONAL:  A = |u|, B / C = |u| z P(z) / Q(z), z = u² (the Cephes rational)
 #   otherwise:            A = 1,  B / C = -2 / (e^{2|u|} + 1)
 # e^x = 2^k e^r (k = round(x / ln 2), |r| <= ln(2) / 2, Cody--Waite reduction), e^r = 1 + r + r² q(r)
-# with q a degree-9 Chebyshev fit of (e^r − 1 − r) / r² (relative error 1.4e-17 in e^r); 2^k is
+# with q a degree-9 Chebyshev fit (Estrin's scheme) of (e^r − 1 − r) / r² (relative error 1.4e-17 in e^r); 2^k is
 # built from the exponent bits.  Measured: within 1 ulp of the correctly rounded tanh (mpmath) and
 # 2 ulp of np.tanh over |u| <= 30 and tiny |u|; NaN gives NaN, ±inf gives ±1, -0.0 gives -0.0.
 TANH_RATIONAL = 0.625
@@ -88,10 +88,12 @@ def tanh(u):
     kb = x * LOG2E + ROUND_MAGIC
     k = kb - ROUND_MAGIC
     r = (x - k * LN2_HI) - k * LN2_LO
-    q = EXP_Q0 + r * (EXP_Q1 + r * (EXP_Q2 + r * (EXP_Q3 + r * (EXP_Q4 + r * (
-        EXP_Q5 + r * (EXP_Q6 + r * (EXP_Q7 + r * (EXP_Q8 + r * EXP_Q9))))))))
+    r2 = r * r
+    r4 = r2 * r2
+    q = (((EXP_Q0 + EXP_Q1 * r) + r2 * (EXP_Q2 + EXP_Q3 * r))  # Estrin: a shorter dependency chain
+         + r4 * (((EXP_Q4 + EXP_Q5 * r) + r2 * (EXP_Q6 + EXP_Q7 * r)) + r4 * (EXP_Q8 + EXP_Q9 * r)))
     two_k = np.uint64((np.float64(kb).view(np.uint64) << _EXP_SHIFT) + _ONE_BITS).view(np.float64)
-    s = (1.0 + (r + r * r * q)) * two_k  # e^x
+    s = (1.0 + (r + r2 * q)) * two_k  # e^x
     z = a * a
     if a < TANH_RATIONAL:
         A = a

@@ -53,7 +53,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
-from .langevin import _next, fill_normals, seed_walker
+from .langevin import _next, _rotl, fill_normals, seed_walker
 from .models import _nll, builtin_point, tanh
 
 WITH_REPLACEMENT, IID, WITHOUT_REPLACEMENT = 0, 1, 2
@@ -69,13 +69,13 @@ def batch_seed(seed):
     return np.uint64(seed) ^ BATCH_STREAM
 
 
-@jit_inline
+@jit
 def _index(s, n):
     """A uniform integer in ``0..n-1`` (bias below ``n · 2⁻⁵³``)."""
     return np.int64(np.float64(_next(s) >> np.uint64(11)) * TO_UNIT * n)
 
 
-@jit_inline
+@jit
 def _shuffle(s, perm, N):
     for i in range(N - 1, 0, -1):
         j = _index(s, i + 1)
@@ -85,18 +85,48 @@ def _shuffle(s, perm, N):
 
 
 @jit_inline
+def _xoshiro(s0, s1, s2, s3):
+    """:func:`fpsolve._kernels.langevin._next` on a state held in four scalars (registers)."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@jit_inline
+def _bounded(u, n):
+    """:func:`_index` of the 64-bit output ``u``."""
+    return np.int64(np.float64(u >> np.uint64(11)) * TO_UNIT * n)
+
+
+@jit
 def next_batch(s, sampler, perm, cursor, N, b):
     """Draw the next batch into ``perm``; returns ``(offset, cursor)``: the batch is ``perm[offset:offset+b]``."""
-    if sampler == WITH_REPLACEMENT:
-        for j in range(b):
-            k = j + _index(s, N - j)
-            t = perm[j]
-            perm[j] = perm[k]
-            perm[k] = t
-        return 0, cursor
-    if sampler == IID:
-        for j in range(b):
-            perm[j] = _index(s, N)
+    if sampler == WITH_REPLACEMENT or sampler == IID:
+        s0 = s[0]
+        s1 = s[1]
+        s2 = s[2]
+        s3 = s[3]
+        if sampler == WITH_REPLACEMENT:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                k = j + _bounded(u, N - j)
+                t = perm[j]
+                perm[j] = perm[k]
+                perm[k] = t
+        else:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                perm[j] = _bounded(u, N)
+        s[0] = s0
+        s[1] = s1
+        s[2] = s2
+        s[3] = s3
         return 0, cursor
     M = N // b
     if cursor >= M:
@@ -131,7 +161,7 @@ def draw_batches(seed, chain, sampler, N, out):
 
 
 # -- minibatch gradients -------------------------------------------------------------------
-@jit_inline
+@jit
 def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     """``∇L_B`` for ``f = Σ_h v_h tanh(a_h x + c_h) + β`` (Gaussian likelihood) into ``g``.
 
@@ -160,7 +190,7 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
         g[j] = c * g[j] + alpha * w[j]
 
 
-@jit_inline
+@jit
 def _grad_tanh_net2(w, X, Y, perm, off, b, inv_var, scale, alpha, g, zb, yb, tb):
     """:func:`_grad_tanh_net` for two hidden units (the paper's 7-parameter net), in scalars.
 
@@ -244,6 +274,42 @@ def _welford(x, c, mu, M2, delta, d):
     return c
 
 
+@jit_inline
+def _shifted_sums(x, ref, S1, S2, e, d):
+    """``S1 += x − ref``, ``S2 += (x − ref)(x − ref)ᵀ`` (lower triangle): no division per step."""
+    for i in range(d):
+        e[i] = x[i] - ref[i]
+        S1[i] += e[i]
+    for i in range(d):
+        ei = e[i]
+        for j in range(i + 1):
+            S2[i * d + j] += ei * e[j]
+
+
+@jit_inline
+def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
+    """Merge ``k`` steps summed by :func:`_shifted_sums` into the Welford triple ``(c, mu, M2)``.
+
+    The block's mean and squared deviations are ``ref + S1 / k`` and ``S2 − S1 S1ᵀ / k`` (exact
+    up to rounding of order ``|x̄ − ref|² / var`` ulp, small because ``ref`` is a point of the
+    block); blocks combine by Chan et al.'s pairwise update.
+    """
+    if k == 0:
+        return c
+    inv = 1.0 / k
+    n = c + k
+    f = c * (k / n)
+    for i in range(d):
+        delta[i] = (ref[i] + S1[i] * inv) - mu[i]
+    for i in range(d):
+        for j in range(i + 1):
+            M2[i * d + j] += (S2[i * d + j] - S1[i] * S1[j] * inv) + delta[i] * delta[j] * f
+    w = k / n
+    for i in range(d):
+        mu[i] += delta[i] * w
+    return n
+
+
 @jit
 def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
            pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
@@ -279,6 +345,12 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
     zb = np.empty(b)
     yb = np.empty(b)
     tb = np.empty(2 * b)
+    # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
+    ref = np.zeros(d)
+    S1 = np.zeros(d)
+    S2 = np.zeros(d * d)
+    e = np.empty(d)
+    k = 0
     # the next record after step n_start: index and step (a countdown, not a modulo per step)
     n_rec = records.shape[1] if record_every > 0 else 0
     every = max(record_every, 1)
@@ -333,7 +405,12 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             stopped = 1
             break
         if n > burn_in:
-            cnt = _welford(x, cnt, mu, M2, delta, d)
+            if k == 0:
+                for i in range(d):
+                    ref[i] = x[i]
+            else:
+                _shifted_sums(x, ref, S1, S2, e, d)
+            k += 1
         if n == next_rec and ri < n_rec:
             for i in range(d):
                 records[c, ri, i] = x[i]
@@ -347,6 +424,7 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
                     erecords[c, ei, i] = x[i]
                 ei += 1
                 next_erec += e_every
+    cnt = _merge_sums(cnt, mu, M2, k, ref, S1, S2, delta, d)
     pos[c] = x
     rng_noise[c] = sn
     rng_batch[c] = sb
