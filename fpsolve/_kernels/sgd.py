@@ -53,7 +53,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
-from .langevin import _next, _rotl, fill_normals, seed_walker
+from .langevin import _next, _normal, _rotl, fill_normals, seed_walker
 from .models import _nll, builtin_point, tanh
 
 WITH_REPLACEMENT, IID, WITHOUT_REPLACEMENT = 0, 1, 2
@@ -274,7 +274,7 @@ def _welford(x, c, mu, M2, delta, d):
     return c
 
 
-@jit_inline
+@jit
 def _shifted_sums(x, ref, S1, S2, e, d):
     """``S1 += x − ref``, ``S2 += (x − ref)(x − ref)ᵀ`` (lower triangle): no division per step."""
     for i in range(d):
@@ -311,64 +311,18 @@ def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
 
 
 @jit
-def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
-           pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
-           status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-           epoch_record_every, eta, temperature, sampler, b):
-    """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0."""
-    d = pos.shape[1]
+def _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1,
+             stats, ref, S1, S2, e, k, eta, sq, noisy, sampler, b, g, gf, hf, xi, zb, yb, tb):
+    """Steps ``n0 + 1 .. n1`` of one chain with no records: the hot loop.
+
+    Returns ``(n, cur, k)``: the last step taken (``n < n1`` when ``w`` became non-finite at step
+    ``n + 1``; ``x`` then holds that non-finite ``w``), the epoch cursor and the count of the
+    shifted sums (which the steps add to when ``stats``).
+    """
+    d = x.shape[0]
     N = Y.shape[0]
-    M = N // b
     inv_var = 1.0 / noise_var
-    sq = math.sqrt(2.0 * eta * temperature)
-    noisy = temperature > 0.0
-    epochs = sampler == WITHOUT_REPLACEMENT
-    n_erec = erecords.shape[1]
-    e0 = ((burn_in + M - 1) // M) * M  # the first epoch end in the epoch records
-    stopped = 0
-    x = pos[c].copy()
-    sn = rng_noise[c].copy()
-    sb = rng_batch[c].copy()
-    pc = perm[c].copy()
-    cur = cursor[c]
-    mu = mean[c].copy()
-    M2 = m2[c].copy().reshape(d * d)
-    cnt = count[c]
-    emu = emean[c].copy()
-    eM2 = em2[c].copy().reshape(d * d)
-    ecnt = ecount[c]
-    g = np.empty(d)
-    gf = np.zeros(d)
-    hf = np.zeros((1, 1))
-    xi = np.empty(d)
-    delta = np.empty(d)
-    zb = np.empty(b)
-    yb = np.empty(b)
-    tb = np.empty(2 * b)
-    # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
-    ref = np.zeros(d)
-    S1 = np.zeros(d)
-    S2 = np.zeros(d * d)
-    e = np.empty(d)
-    k = 0
-    # the next record after step n_start: index and step (a countdown, not a modulo per step)
-    n_rec = records.shape[1] if record_every > 0 else 0
-    every = max(record_every, 1)
-    ri = 0 if n_start < burn_in else (n_start - burn_in) // every + 1
-    next_rec = burn_in + ri * every
-    if not epochs or epoch_record_every == 0:
-        n_erec = 0
-    e_every = max(epoch_record_every, 1) * M
-    ei = 0 if n_start < e0 else (n_start - e0) // e_every + 1
-    next_erec = e0 + ei * e_every
-    if n_start == 0:
-        if burn_in == 0 and n_rec > 0:
-            for i in range(d):
-                records[c, 0, i] = x[i]
-        if e0 == 0 and n_erec > 0:
-            for i in range(d):
-                erecords[c, 0, i] = x[i]
-    for n in range(n_start + 1, n_end + 1):
+    for n in range(n0 + 1, n1 + 1):
         off, cur = next_batch(sb, sampler, pc, cur, N, b)
         if path == PATH_TANH_NET:
             if d == 7:
@@ -400,17 +354,235 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             if not math.isfinite(x[i]):
                 finite = False
         if not finite:
-            status[c] = NON_FINITE
-            stop_step[c] = n
-            stopped = 1
-            break
-        if n > burn_in:
+            return n - 1, cur, k
+        if stats:
             if k == 0:
                 for i in range(d):
                     ref[i] = x[i]
             else:
                 _shifted_sums(x, ref, S1, S2, e, d)
             k += 1
+    return n1, cur, k
+
+
+@jit
+def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e, k,
+                  eta, sq, noisy, sampler, b, xi, zb, yb, tb):
+    """:func:`_segment` for the paper's 7-parameter TanhNet, written out in one loop.
+
+    Same arithmetic and random streams as ``_segment`` with :func:`next_batch` and
+    :func:`_grad_tanh_net2`, but the batch generator's state lives in registers and nothing in
+    the loop calls a function that takes an array (Numba would count references on every call).
+    """
+    d = 7
+    N = Y.shape[0]
+    M = N // b
+    inv_var = 1.0 / noise_var
+    c_b = scale / b
+    s0 = sb[0]
+    s1 = sb[1]
+    s2 = sb[2]
+    s3 = sb[3]
+    last = n1
+    for n in range(n0 + 1, n1 + 1):
+        # the batch: next_batch, inline
+        off = 0
+        if sampler == WITH_REPLACEMENT:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                q = j + _bounded(u, N - j)
+                t = pc[j]
+                pc[j] = pc[q]
+                pc[q] = t
+        elif sampler == IID:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                pc[j] = _bounded(u, N)
+        else:
+            if cur >= M:  # _shuffle
+                for i in range(N - 1, 0, -1):
+                    u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                    q = _bounded(u, i + 1)
+                    t = pc[i]
+                    pc[i] = pc[q]
+                    pc[q] = t
+                cur = 0
+            off = cur * b
+            cur += 1
+        # the gradient: _grad_tanh_net2, inline
+        a1 = x[0]
+        a2 = x[1]
+        c1 = x[2]
+        c2 = x[3]
+        v1 = x[4]
+        v2 = x[5]
+        beta = x[6]
+        for j in range(b):
+            i = pc[off + j]
+            z = X[i, 0]
+            zb[j] = z
+            yb[j] = Y[i]
+            tb[j] = a1 * z + c1
+            tb[b + j] = a2 * z + c2
+        for j in range(2 * b):
+            tb[j] = tanh(tb[j])
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        g3 = 0.0
+        g4 = 0.0
+        g5 = 0.0
+        g6 = 0.0
+        for j in range(b):
+            z = zb[j]
+            t1 = tb[j]
+            t2 = tb[b + j]
+            r = (v1 * t1 + v2 * t2 + beta - yb[j]) * inv_var
+            r1 = r * v1 * (1.0 - t1 * t1)
+            r2 = r * v2 * (1.0 - t2 * t2)
+            g0 += r1 * z
+            g1 += r2 * z
+            g2 += r1
+            g3 += r2
+            g4 += r * t1
+            g5 += r * t2
+            g6 += r
+        g0 = c_b * g0 + alpha * a1
+        g1 = c_b * g1 + alpha * a2
+        g2 = c_b * g2 + alpha * c1
+        g3 = c_b * g3 + alpha * c2
+        g4 = c_b * g4 + alpha * v1
+        g5 = c_b * g5 + alpha * v2
+        g6 = c_b * g6 + alpha * beta
+        if noisy:
+            for i in range(d):
+                xi[i] = _normal(sn)
+            x[0] = a1 + (sq * xi[0] - eta * g0)
+            x[1] = a2 + (sq * xi[1] - eta * g1)
+            x[2] = c1 + (sq * xi[2] - eta * g2)
+            x[3] = c2 + (sq * xi[3] - eta * g3)
+            x[4] = v1 + (sq * xi[4] - eta * g4)
+            x[5] = v2 + (sq * xi[5] - eta * g5)
+            x[6] = beta + (sq * xi[6] - eta * g6)
+        else:
+            x[0] = a1 - eta * g0
+            x[1] = a2 - eta * g1
+            x[2] = c1 - eta * g2
+            x[3] = c2 - eta * g3
+            x[4] = v1 - eta * g4
+            x[5] = v2 - eta * g5
+            x[6] = beta - eta * g6
+        finite = True
+        for i in range(d):
+            if not math.isfinite(x[i]):
+                finite = False
+        if not finite:
+            last = n - 1
+            break
+        if stats:  # _shifted_sums, inline
+            if k == 0:
+                for i in range(d):
+                    ref[i] = x[i]
+            else:
+                for i in range(d):
+                    e[i] = x[i] - ref[i]
+                    S1[i] += e[i]
+                for i in range(d):
+                    ei = e[i]
+                    for j in range(i + 1):
+                        S2[i * d + j] += ei * e[j]
+            k += 1
+    sb[0] = s0
+    sb[1] = s1
+    sb[2] = s2
+    sb[3] = s3
+    return last, cur, k
+
+
+@jit
+def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
+           pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
+           status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
+           epoch_record_every, eta, temperature, sampler, b):
+    """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0.
+
+    :func:`_segment` runs the steps between events (the end of burn-in, a record, an epoch end
+    with ``without_replacement``); the events are handled here.
+    """
+    d = pos.shape[1]
+    N = Y.shape[0]
+    M = N // b
+    sq = math.sqrt(2.0 * eta * temperature)
+    noisy = temperature > 0.0
+    epochs = sampler == WITHOUT_REPLACEMENT
+    n_erec = erecords.shape[1]
+    e0 = ((burn_in + M - 1) // M) * M  # the first epoch end in the epoch records
+    stopped = 0
+    x = pos[c].copy()
+    sn = rng_noise[c].copy()
+    sb = rng_batch[c].copy()
+    pc = perm[c].copy()
+    cur = cursor[c]
+    mu = mean[c].copy()
+    M2 = m2[c].copy().reshape(d * d)
+    cnt = count[c]
+    emu = emean[c].copy()
+    eM2 = em2[c].copy().reshape(d * d)
+    ecnt = ecount[c]
+    g = np.empty(d)
+    gf = np.zeros(d)
+    hf = np.zeros((1, 1))
+    xi = np.empty(d)
+    delta = np.empty(d)
+    zb = np.empty(b)
+    yb = np.empty(b)
+    tb = np.empty(2 * b)
+    # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
+    ref = np.zeros(d)
+    S1 = np.zeros(d)
+    S2 = np.zeros(d * d)
+    e = np.empty(d)
+    k = 0
+    # the next record after step n_start: index and step
+    n_rec = records.shape[1] if record_every > 0 else 0
+    every = max(record_every, 1)
+    ri = 0 if n_start < burn_in else (n_start - burn_in) // every + 1
+    next_rec = burn_in + ri * every
+    if not epochs or epoch_record_every == 0:
+        n_erec = 0
+    e_every = max(epoch_record_every, 1) * M
+    ei = 0 if n_start < e0 else (n_start - e0) // e_every + 1
+    next_erec = e0 + ei * e_every
+    if n_start == 0:
+        if burn_in == 0 and n_rec > 0:
+            for i in range(d):
+                records[c, 0, i] = x[i]
+        if e0 == 0 and n_erec > 0:
+            for i in range(d):
+                erecords[c, 0, i] = x[i]
+    n = n_start
+    while n < n_end:
+        stop = n_end  # the next event
+        if n < burn_in:
+            stop = min(stop, burn_in)
+        if ri < n_rec:
+            stop = min(stop, next_rec)
+        if epochs:
+            stop = min(stop, (n // M + 1) * M)
+        if path == PATH_TANH_NET and d == 7:
+            last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
+                                         n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler, b,
+                                         xi, zb, yb, tb)
+        else:
+            last, cur, k = _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn,
+                                    sb, pc, cur, n, stop, n >= burn_in, ref, S1, S2, e, k, eta, sq,
+                                    noisy, sampler, b, g, gf, hf, xi, zb, yb, tb)
+        if last < stop:
+            status[c] = NON_FINITE
+            stop_step[c] = last + 1
+            stopped = 1
+            break
+        n = stop
         if n == next_rec and ri < n_rec:
             for i in range(d):
                 records[c, ri, i] = x[i]
