@@ -33,7 +33,10 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
 ``rng_noise``    (C, 4)     noise streams;  ``rng_batch`` (C, 4) batch streams
 ``perm``         (C, N)     index buffers;  ``cursor`` (C,) next batch of the epoch (WOR)
 ``count, mean, m2``  (C,), (C, d), (C, d, d)  Welford statistics of ``w_n``, ``n > burn_in``
-                     (``m2``: lower triangle only; the caller mirrors it)
+                     (``m2``: lower triangle only; the caller mirrors it).  Within a kernel call
+                     the steps add to shifted sums ``Σ(w − w_ref)``, ``Σ(w − w_ref)(w − w_ref)ᵀ``
+                     (``w_ref`` the first such ``w`` of the call; no division per step), merged
+                     into the triple at the end of the call (Chan et al.)
 ``ecount, emean, em2`` the same for the epoch ends ``n = k M > burn_in`` (WOR)
 ``status``       (C,)       0 running, 1 non-finite
 ``stop_step``    (C,)       the step at which a chain stopped (-1 while running)
@@ -41,8 +44,10 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
 ``erecords``     (C, E, d)  ``w`` after steps ``e0 + r * epoch_record_every * M`` (prefilled NaN)
 ``X, Y``         (N, p), (N,)  data;  ``params`` model constants (``params[0]`` built-in code)
 
-Model paths: ``path`` 0 is the hand-written TanhNet loop (scalar input, Gaussian likelihood),
-1 the Gaussian mean (``f = w[0]``), 2 any point kernel ``point(w, x, params, grad, hess, 1)``.
+Model paths: ``path`` 0 is the hand-written TanhNet loop (scalar input, Gaussian likelihood;
+with two hidden units, ``d = 7``, its own stepping loop :func:`_segment_net2`), 1 the Gaussian
+mean (``f = w[0]``), 2 any point kernel ``point(w, x, params, grad, hess, 1)``.  :func:`_chain`
+handles the events (end of burn-in, records, epoch ends) between record-free segments of steps.
 """
 
 from __future__ import annotations
@@ -174,8 +179,9 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
         i = perm[q]
         z = X[i, 0]
         f = w[3 * H]
-        for h in range(H):
+        for h in range(H):  # vectorises
             tb[h] = tanh(w[h] * z + w[H + h])
+        for h in range(H):
             f += w[2 * H + h] * tb[h]
         r = (f - Y[i]) * inv_var
         for h in range(H):
@@ -188,60 +194,6 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     c = scale / b
     for j in range(d):
         g[j] = c * g[j] + alpha * w[j]
-
-
-@jit
-def _grad_tanh_net2(w, X, Y, perm, off, b, inv_var, scale, alpha, g, zb, yb, tb):
-    """:func:`_grad_tanh_net` for two hidden units (the paper's 7-parameter net), in scalars.
-
-    The batch is gathered into ``zb``, ``yb`` (b,) and the 2 b pre-activations into ``tb``
-    (2 b,), whose tanh loop vectorises; the arithmetic per sample is that of the plain loop.
-    """
-    a1 = w[0]
-    a2 = w[1]
-    c1 = w[2]
-    c2 = w[3]
-    v1 = w[4]
-    v2 = w[5]
-    beta = w[6]
-    for j in range(b):
-        i = perm[off + j]
-        z = X[i, 0]
-        zb[j] = z
-        yb[j] = Y[i]
-        tb[j] = a1 * z + c1
-        tb[b + j] = a2 * z + c2
-    for j in range(2 * b):
-        tb[j] = tanh(tb[j])
-    g0 = 0.0
-    g1 = 0.0
-    g2 = 0.0
-    g3 = 0.0
-    g4 = 0.0
-    g5 = 0.0
-    g6 = 0.0
-    for j in range(b):
-        z = zb[j]
-        t1 = tb[j]
-        t2 = tb[b + j]
-        r = (v1 * t1 + v2 * t2 + beta - yb[j]) * inv_var
-        s1 = r * v1 * (1.0 - t1 * t1)
-        s2 = r * v2 * (1.0 - t2 * t2)
-        g0 += s1 * z
-        g1 += s2 * z
-        g2 += s1
-        g3 += s2
-        g4 += r * t1
-        g5 += r * t2
-        g6 += r
-    c = scale / b
-    g[0] = c * g0 + alpha * a1
-    g[1] = c * g1 + alpha * a2
-    g[2] = c * g2 + alpha * c1
-    g[3] = c * g3 + alpha * c2
-    g[4] = c * g4 + alpha * v1
-    g[5] = c * g5 + alpha * v2
-    g[6] = c * g6 + alpha * beta
 
 
 @jit_inline
@@ -312,7 +264,7 @@ def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
 
 @jit
 def _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1,
-             stats, ref, S1, S2, e, k, eta, sq, noisy, sampler, b, g, gf, hf, xi, zb, yb, tb):
+             stats, ref, S1, S2, e, k, eta, sq, noisy, sampler, b, g, gf, hf, xi):
     """Steps ``n0 + 1 .. n1`` of one chain with no records: the hot loop.
 
     Returns ``(n, cur, k)``: the last step taken (``n < n1`` when ``w`` became non-finite at step
@@ -324,11 +276,8 @@ def _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn, sb,
     inv_var = 1.0 / noise_var
     for n in range(n0 + 1, n1 + 1):
         off, cur = next_batch(sb, sampler, pc, cur, N, b)
-        if path == PATH_TANH_NET:
-            if d == 7:
-                _grad_tanh_net2(x, X, Y, pc, off, b, inv_var, scale, alpha, g, zb, yb, tb)
-            else:
-                _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
+        if path == PATH_TANH_NET:  # d == 7 runs in _segment_net2
+            _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
         elif path == PATH_CONSTANT:
             acc = 0.0
             for q in range(off, off + b):
@@ -366,13 +315,15 @@ def _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn, sb,
 
 
 @jit
-def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e, k,
-                  eta, sq, noisy, sampler, b, xi, zb, yb, tb):
-    """:func:`_segment` for the paper's 7-parameter TanhNet, written out in one loop.
+def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e,
+                  k, eta, sq, noisy, sampler, b, xi, zb, yb, tb):
+    """:func:`_segment` for the paper's 7-parameter TanhNet (two hidden units), in one loop.
 
-    Same arithmetic and random streams as ``_segment`` with :func:`next_batch` and
-    :func:`_grad_tanh_net2`, but the batch generator's state lives in registers and nothing in
-    the loop calls a function that takes an array (Numba would count references on every call).
+    The same random streams as :func:`next_batch` and the arithmetic of :func:`_grad_tanh_net`,
+    but the batch generator's state lives in registers, the batch is gathered into ``zb``,
+    ``yb`` (b,) and its 2 b pre-activations into ``tb`` (2 b,) so that the tanh loop vectorises,
+    and nothing in the loop calls a function that takes an array (Numba counts references, with
+    atomic instructions, on such calls: that alone cost a fifth of the step).
     """
     d = 7
     N = Y.shape[0]
@@ -409,7 +360,7 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
                 cur = 0
             off = cur * b
             cur += 1
-        # the gradient: _grad_tanh_net2, inline
+        # the gradient (_grad_tanh_net with H = 2)
         a1 = x[0]
         a2 = x[1]
         c1 = x[2]
@@ -571,12 +522,12 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             stop = min(stop, (n // M + 1) * M)
         if path == PATH_TANH_NET and d == 7:
             last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
-                                         n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler, b,
-                                         xi, zb, yb, tb)
+                                         n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler,
+                                         b, xi, zb, yb, tb)
         else:
             last, cur, k = _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn,
                                     sb, pc, cur, n, stop, n >= burn_in, ref, S1, S2, e, k, eta, sq,
-                                    noisy, sampler, b, g, gf, hf, xi, zb, yb, tb)
+                                    noisy, sampler, b, g, gf, hf, xi)
         if last < stop:
             status[c] = NON_FINITE
             stop_step[c] = last + 1
