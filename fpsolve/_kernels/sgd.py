@@ -263,61 +263,9 @@ def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
 
 
 @jit
-def _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1,
-             stats, ref, S1, S2, e, k, eta, sq, noisy, sampler, b, g, gf, hf, xi):
-    """Steps ``n0 + 1 .. n1`` of one chain with no records: the hot loop.
-
-    Returns ``(n, cur, k)``: the last step taken (``n < n1`` when ``w`` became non-finite at step
-    ``n + 1``; ``x`` then holds that non-finite ``w``), the epoch cursor and the count of the
-    shifted sums (which the steps add to when ``stats``).
-    """
-    d = x.shape[0]
-    N = Y.shape[0]
-    inv_var = 1.0 / noise_var
-    for n in range(n0 + 1, n1 + 1):
-        off, cur = next_batch(sb, sampler, pc, cur, N, b)
-        if path == PATH_TANH_NET:  # d == 7 runs in _segment_net2
-            _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
-        elif path == PATH_CONSTANT:
-            acc = 0.0
-            for q in range(off, off + b):
-                _, r1, _ = _nll(lik, Y[pc[q]], x[0], noise_var)
-                acc += r1
-            g[0] = scale * acc / b + alpha * x[0]
-        else:
-            if point is None:  # pruned at compile time: the built-ins, from the disk cache
-                _grad_point(builtin_point, params, x, X, Y, pc, off, b, lik, noise_var, scale,
-                            alpha, g, gf, hf, d)
-            else:
-                _grad_point(point, params, x, X, Y, pc, off, b, lik, noise_var, scale, alpha,
-                            g, gf, hf, d)
-        if noisy:
-            fill_normals(sn, xi, d)
-            for i in range(d):
-                x[i] += sq * xi[i] - eta * g[i]
-        else:
-            for i in range(d):
-                x[i] -= eta * g[i]
-        finite = True
-        for i in range(d):
-            if not math.isfinite(x[i]):
-                finite = False
-        if not finite:
-            return n - 1, cur, k
-        if stats:
-            if k == 0:
-                for i in range(d):
-                    ref[i] = x[i]
-            else:
-                _shifted_sums(x, ref, S1, S2, e, d)
-            k += 1
-    return n1, cur, k
-
-
-@jit
 def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e,
                   k, eta, sq, noisy, sampler, b, xi, zb, yb, tb):
-    """:func:`_segment` for the paper's 7-parameter TanhNet (two hidden units), in one loop.
+    """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
 
     The same random streams as :func:`next_batch` and the arithmetic of :func:`_grad_tanh_net`,
     but the batch generator's state lives in registers, the batch is gathered into ``zb``,
@@ -457,12 +405,16 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
            epoch_record_every, eta, temperature, sampler, b):
     """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0.
 
-    :func:`_segment` runs the steps between events (the end of burn-in, a record, an epoch end
-    with ``without_replacement``); the events are handled here.
+    The steps between events (the end of burn-in, a record, an epoch end with
+    ``without_replacement``) run as one segment with no bookkeeping per step; the events are
+    handled between segments.  A segment returns the last step taken (short of its end when ``w``
+    became non-finite at the next one; ``x`` then holds that non-finite ``w``), the epoch cursor
+    and the count of the shifted sums.
     """
     d = pos.shape[1]
     N = Y.shape[0]
     M = N // b
+    inv_var = 1.0 / noise_var
     sq = math.sqrt(2.0 * eta * temperature)
     noisy = temperature > 0.0
     epochs = sampler == WITHOUT_REPLACEMENT
@@ -524,10 +476,48 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
                                          n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler,
                                          b, xi, zb, yb, tb)
-        else:
-            last, cur, k = _segment(point, path, params, X, Y, lik, noise_var, scale, alpha, x, sn,
-                                    sb, pc, cur, n, stop, n >= burn_in, ref, S1, S2, e, k, eta, sq,
-                                    noisy, sampler, b, g, gf, hf, xi)
+        else:  # the other models, step by step (written here: a separate function would
+            # receive the user's kernel as a first-class function, an experimental Numba feature)
+            stats = n >= burn_in
+            last = stop
+            for m in range(n + 1, stop + 1):
+                off, cur = next_batch(sb, sampler, pc, cur, N, b)
+                if path == PATH_TANH_NET:  # d == 7 runs in _segment_net2
+                    _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
+                elif path == PATH_CONSTANT:
+                    acc = 0.0
+                    for q in range(off, off + b):
+                        _, r1, _ = _nll(lik, Y[pc[q]], x[0], noise_var)
+                        acc += r1
+                    g[0] = scale * acc / b + alpha * x[0]
+                else:
+                    if point is None:  # pruned at compile time: the built-ins, from the disk cache
+                        _grad_point(builtin_point, params, x, X, Y, pc, off, b, lik, noise_var,
+                                    scale, alpha, g, gf, hf, d)
+                    else:
+                        _grad_point(point, params, x, X, Y, pc, off, b, lik, noise_var, scale,
+                                    alpha, g, gf, hf, d)
+                if noisy:
+                    fill_normals(sn, xi, d)
+                    for i in range(d):
+                        x[i] += sq * xi[i] - eta * g[i]
+                else:
+                    for i in range(d):
+                        x[i] -= eta * g[i]
+                finite = True
+                for i in range(d):
+                    if not math.isfinite(x[i]):
+                        finite = False
+                if not finite:
+                    last = m - 1
+                    break
+                if stats:
+                    if k == 0:
+                        for i in range(d):
+                            ref[i] = x[i]
+                    else:
+                        _shifted_sums(x, ref, S1, S2, e, d)
+                    k += 1
         if last < stop:
             status[c] = NON_FINITE
             stop_step[c] = last + 1
