@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_parallel, jit_parallel_uncached, jit_uncached
+from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached, jit_uncached
 
 TANH_NET = 0  # f = Σ_h v_h tanh(a_h x + c_h) + b;  w = (a_1..a_H, c_1..c_H, v_1..v_H, b)
 TANH_UNIT = 1  # f = w2 tanh(w1 x)
@@ -54,21 +54,62 @@ CHUNK = 256  # parameter points per parallel task of the fused field kernel (one
 
 
 
-TANH_SMALL = 0.3  # below |u| = this, exp-based tanh would lose digits to cancellation in e - 1
-TANH_LARGE = 20.0  # tanh(20) = 1 - 8e-18 rounds to 1; also keeps exp(2u) finite
+# tanh(u) = sign(u) (A + B / C) with one division and no libm call, so that a loop of tanh calls
+# vectorises (SGD evaluates 2 b of them per step):
+#   |u| < TANH_RATIONAL:  A = |u|, B / C = |u| z P(z) / Q(z), z = u² (the Cephes rational)
+#   otherwise:            A = 1,   B / C = -2 / (e^{2|u|} + 1)
+# e^x = 2^k e^r (k = round(x / ln 2), |r| <= ln(2) / 2, Cody--Waite reduction) with
+# e^r = 1 + r + r² q(r), q a degree-9 Chebyshev fit of (e^r − 1 − r) / r² evaluated by Estrin's
+# scheme (relative error 1.4e-17 in e^r); 2^k is built from the exponent bits.  Measured: within
+# 1.22 ulp of the exact tanh (1 ulp of the correctly rounded one) and 2 ulp of np.tanh, over
+# |u| <= 30 and tiny |u|; NaN gives NaN, ±inf gives ±1, -0.0 gives -0.0.
+TANH_RATIONAL = 0.625
+TANH_P0, TANH_P1, TANH_P2 = (-9.64399179425052238628e-1, -9.92877231001918586564e1,
+                             -1.61468768441708447952e3)
+TANH_Q0, TANH_Q1, TANH_Q2 = (1.12811678491632931402e2, 2.23548839060100448583e3,
+                             4.84406305325125486048e3)
+EXP_Q0, EXP_Q1, EXP_Q2, EXP_Q3, EXP_Q4 = (0.5000000000000001, 0.16666666666666669,
+                                          0.04166666666662064, 0.008333333333329793,
+                                          0.0013888888918939168)
+EXP_Q5, EXP_Q6, EXP_Q7, EXP_Q8, EXP_Q9 = (0.00019841269864380513, 2.4801518641395993e-05,
+                                          2.75572664186123e-06, 2.7621338669142925e-07,
+                                          2.510134692835034e-08)
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # ln 2 = LN2_HI + LN2_LO; k LN2_HI is exact for |k| < 2^20
+LN2_LO = 1.90821492927058770002e-10
+ROUND_MAGIC = 6755399441055744.0  # 1.5 · 2^52: x + ROUND_MAGIC holds round(x) in its low bits
+TANH_EXP_MAX = 44.0  # 2|u| is clamped here: 1 - 2 / (e^44 + 1) rounds to 1, and 2^k stays finite
+_ONE_BITS = np.uint64(0x3FF0000000000000)
+_EXP_SHIFT = np.uint64(52)
 
 
-@jit
+@jit_inline
 def tanh(u):
-    """``tanh(u)`` to a few ulp, about 3x faster than ``math.tanh``: one ``exp`` away from zero."""
-    if abs(u) < TANH_SMALL:
-        return math.tanh(u)
-    if u > TANH_LARGE:
-        return 1.0
-    if u < -TANH_LARGE:
-        return -1.0
-    e = math.exp(2.0 * u)
-    return (e - 1.0) / (e + 1.0)
+    """``tanh(u)`` to 1.22 ulp, branch-free, without libm: loops of it vectorise."""
+    a = abs(u)
+    x = 2.0 * a
+    if x > TANH_EXP_MAX:  # a select; NaN stays NaN
+        x = TANH_EXP_MAX
+    kb = x * LOG2E + ROUND_MAGIC
+    k = kb - ROUND_MAGIC
+    r = (x - k * LN2_HI) - k * LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    q = (((EXP_Q0 + EXP_Q1 * r) + r2 * (EXP_Q2 + EXP_Q3 * r))  # Estrin: a shorter dependency chain
+         + r4 * (((EXP_Q4 + EXP_Q5 * r) + r2 * (EXP_Q6 + EXP_Q7 * r)) + r4 * (EXP_Q8 + EXP_Q9 * r)))
+    two_k = np.uint64((np.float64(kb).view(np.uint64) << _EXP_SHIFT) + _ONE_BITS).view(np.float64)
+    s = (1.0 + (r + r2 * q)) * two_k  # e^x
+    z = a * a
+    if a < TANH_RATIONAL:
+        A = a
+        B = a * z * ((TANH_P0 * z + TANH_P1) * z + TANH_P2)
+        C = ((z + TANH_Q0) * z + TANH_Q1) * z + TANH_Q2
+    else:
+        A = 1.0
+        B = -2.0
+        C = s + 1.0
+    # np.true_divide: IEEE division without Python's zero check, which would stop vectorisation
+    return math.copysign(A + np.true_divide(B, C), u)
 
 
 @jit

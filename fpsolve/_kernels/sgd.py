@@ -33,7 +33,10 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
 ``rng_noise``    (C, 4)     noise streams;  ``rng_batch`` (C, 4) batch streams
 ``perm``         (C, N)     index buffers;  ``cursor`` (C,) next batch of the epoch (WOR)
 ``count, mean, m2``  (C,), (C, d), (C, d, d)  Welford statistics of ``w_n``, ``n > burn_in``
-                     (``m2``: lower triangle only; the caller mirrors it)
+                     (``m2``: lower triangle only; the caller mirrors it).  Within a kernel call
+                     the steps add to shifted sums ``Σ(w − w_ref)``, ``Σ(w − w_ref)(w − w_ref)ᵀ``
+                     (``w_ref`` the first such ``w`` of the call; no division per step), merged
+                     into the triple at the end of the call (Chan et al.)
 ``ecount, emean, em2`` the same for the epoch ends ``n = k M > burn_in`` (WOR)
 ``status``       (C,)       0 running, 1 non-finite
 ``stop_step``    (C,)       the step at which a chain stopped (-1 while running)
@@ -41,8 +44,10 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
 ``erecords``     (C, E, d)  ``w`` after steps ``e0 + r * epoch_record_every * M`` (prefilled NaN)
 ``X, Y``         (N, p), (N,)  data;  ``params`` model constants (``params[0]`` built-in code)
 
-Model paths: ``path`` 0 is the hand-written TanhNet loop (scalar input, Gaussian likelihood),
-1 the Gaussian mean (``f = w[0]``), 2 any point kernel ``point(w, x, params, grad, hess, 1)``.
+Model paths: ``path`` 0 is the hand-written TanhNet loop (scalar input, Gaussian likelihood;
+with two hidden units, ``d = 7``, its own stepping loop :func:`_segment_net2`), 1 the Gaussian
+mean (``f = w[0]``), 2 any point kernel ``point(w, x, params, grad, hess, 1)``.  :func:`_chain`
+handles the events (end of burn-in, records, epoch ends) between record-free segments of steps.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
-from .langevin import _next, fill_normals, seed_walker
+from .langevin import _next, _normal, _rotl, fill_normals, seed_walker
 from .models import _nll, builtin_point, tanh
 
 WITH_REPLACEMENT, IID, WITHOUT_REPLACEMENT = 0, 1, 2
@@ -69,13 +74,13 @@ def batch_seed(seed):
     return np.uint64(seed) ^ BATCH_STREAM
 
 
-@jit_inline
+@jit
 def _index(s, n):
     """A uniform integer in ``0..n-1`` (bias below ``n · 2⁻⁵³``)."""
     return np.int64(np.float64(_next(s) >> np.uint64(11)) * TO_UNIT * n)
 
 
-@jit_inline
+@jit
 def _shuffle(s, perm, N):
     for i in range(N - 1, 0, -1):
         j = _index(s, i + 1)
@@ -85,18 +90,48 @@ def _shuffle(s, perm, N):
 
 
 @jit_inline
+def _xoshiro(s0, s1, s2, s3):
+    """:func:`fpsolve._kernels.langevin._next` on a state held in four scalars (registers)."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@jit_inline
+def _bounded(u, n):
+    """:func:`_index` of the 64-bit output ``u``."""
+    return np.int64(np.float64(u >> np.uint64(11)) * TO_UNIT * n)
+
+
+@jit
 def next_batch(s, sampler, perm, cursor, N, b):
     """Draw the next batch into ``perm``; returns ``(offset, cursor)``: the batch is ``perm[offset:offset+b]``."""
-    if sampler == WITH_REPLACEMENT:
-        for j in range(b):
-            k = j + _index(s, N - j)
-            t = perm[j]
-            perm[j] = perm[k]
-            perm[k] = t
-        return 0, cursor
-    if sampler == IID:
-        for j in range(b):
-            perm[j] = _index(s, N)
+    if sampler == WITH_REPLACEMENT or sampler == IID:
+        s0 = s[0]
+        s1 = s[1]
+        s2 = s[2]
+        s3 = s[3]
+        if sampler == WITH_REPLACEMENT:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                k = j + _bounded(u, N - j)
+                t = perm[j]
+                perm[j] = perm[k]
+                perm[k] = t
+        else:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                perm[j] = _bounded(u, N)
+        s[0] = s0
+        s[1] = s1
+        s[2] = s2
+        s[3] = s3
         return 0, cursor
     M = N // b
     if cursor >= M:
@@ -131,7 +166,7 @@ def draw_batches(seed, chain, sampler, N, out):
 
 
 # -- minibatch gradients -------------------------------------------------------------------
-@jit_inline
+@jit
 def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     """``∇L_B`` for ``f = Σ_h v_h tanh(a_h x + c_h) + β`` (Gaussian likelihood) into ``g``.
 
@@ -144,8 +179,9 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
         i = perm[q]
         z = X[i, 0]
         f = w[3 * H]
-        for h in range(H):
+        for h in range(H):  # vectorises
             tb[h] = tanh(w[h] * z + w[H + h])
+        for h in range(H):
             f += w[2 * H + h] * tb[h]
         r = (f - Y[i]) * inv_var
         for h in range(H):
@@ -158,48 +194,6 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     c = scale / b
     for j in range(d):
         g[j] = c * g[j] + alpha * w[j]
-
-
-@jit_inline
-def _grad_tanh_net2(w, X, Y, perm, off, b, inv_var, scale, alpha, g):
-    """:func:`_grad_tanh_net` for two hidden units (the paper's 7-parameter net), in scalars."""
-    a1 = w[0]
-    a2 = w[1]
-    c1 = w[2]
-    c2 = w[3]
-    v1 = w[4]
-    v2 = w[5]
-    beta = w[6]
-    g0 = 0.0
-    g1 = 0.0
-    g2 = 0.0
-    g3 = 0.0
-    g4 = 0.0
-    g5 = 0.0
-    g6 = 0.0
-    for q in range(off, off + b):
-        i = perm[q]
-        z = X[i, 0]
-        t1 = tanh(a1 * z + c1)
-        t2 = tanh(a2 * z + c2)
-        r = (v1 * t1 + v2 * t2 + beta - Y[i]) * inv_var
-        s1 = r * v1 * (1.0 - t1 * t1)
-        s2 = r * v2 * (1.0 - t2 * t2)
-        g0 += s1 * z
-        g1 += s2 * z
-        g2 += s1
-        g3 += s2
-        g4 += r * t1
-        g5 += r * t2
-        g6 += r
-    c = scale / b
-    g[0] = c * g0 + alpha * a1
-    g[1] = c * g1 + alpha * a2
-    g[2] = c * g2 + alpha * c1
-    g[3] = c * g3 + alpha * c2
-    g[4] = c * g4 + alpha * v1
-    g[5] = c * g5 + alpha * v2
-    g[6] = c * g6 + alpha * beta
 
 
 @jit_inline
@@ -233,11 +227,190 @@ def _welford(x, c, mu, M2, delta, d):
 
 
 @jit
+def _shifted_sums(x, ref, S1, S2, e, d):
+    """``S1 += x − ref``, ``S2 += (x − ref)(x − ref)ᵀ`` (lower triangle): no division per step."""
+    for i in range(d):
+        e[i] = x[i] - ref[i]
+        S1[i] += e[i]
+    for i in range(d):
+        ei = e[i]
+        for j in range(i + 1):
+            S2[i * d + j] += ei * e[j]
+
+
+@jit_inline
+def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
+    """Merge ``k`` steps summed by :func:`_shifted_sums` into the Welford triple ``(c, mu, M2)``.
+
+    The block's mean and squared deviations are ``ref + S1 / k`` and ``S2 − S1 S1ᵀ / k`` (exact
+    up to rounding of order ``|x̄ − ref|² / var`` ulp, small because ``ref`` is a point of the
+    block); blocks combine by Chan et al.'s pairwise update.
+    """
+    if k == 0:
+        return c
+    inv = 1.0 / k
+    n = c + k
+    f = c * (k / n)
+    for i in range(d):
+        delta[i] = (ref[i] + S1[i] * inv) - mu[i]
+    for i in range(d):
+        for j in range(i + 1):
+            M2[i * d + j] += (S2[i * d + j] - S1[i] * S1[j] * inv) + delta[i] * delta[j] * f
+    w = k / n
+    for i in range(d):
+        mu[i] += delta[i] * w
+    return n
+
+
+@jit
+def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e,
+                  k, eta, sq, noisy, sampler, b, xi, zb, yb, tb):
+    """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
+
+    The same random streams as :func:`next_batch` and the arithmetic of :func:`_grad_tanh_net`,
+    but the batch generator's state lives in registers, the batch is gathered into ``zb``,
+    ``yb`` (b,) and its 2 b pre-activations into ``tb`` (2 b,) so that the tanh loop vectorises,
+    and nothing in the loop calls a function that takes an array (Numba counts references, with
+    atomic instructions, on such calls: that alone cost a fifth of the step).
+    """
+    d = 7
+    N = Y.shape[0]
+    M = N // b
+    inv_var = 1.0 / noise_var
+    c_b = scale / b
+    s0 = sb[0]
+    s1 = sb[1]
+    s2 = sb[2]
+    s3 = sb[3]
+    last = n1
+    for n in range(n0 + 1, n1 + 1):
+        # the batch: next_batch, inline
+        off = 0
+        if sampler == WITH_REPLACEMENT:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                q = j + _bounded(u, N - j)
+                t = pc[j]
+                pc[j] = pc[q]
+                pc[q] = t
+        elif sampler == IID:
+            for j in range(b):
+                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                pc[j] = _bounded(u, N)
+        else:
+            if cur >= M:  # _shuffle
+                for i in range(N - 1, 0, -1):
+                    u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                    q = _bounded(u, i + 1)
+                    t = pc[i]
+                    pc[i] = pc[q]
+                    pc[q] = t
+                cur = 0
+            off = cur * b
+            cur += 1
+        # the gradient (_grad_tanh_net with H = 2)
+        a1 = x[0]
+        a2 = x[1]
+        c1 = x[2]
+        c2 = x[3]
+        v1 = x[4]
+        v2 = x[5]
+        beta = x[6]
+        for j in range(b):
+            i = pc[off + j]
+            z = X[i, 0]
+            zb[j] = z
+            yb[j] = Y[i]
+            tb[j] = a1 * z + c1
+            tb[b + j] = a2 * z + c2
+        for j in range(2 * b):
+            tb[j] = tanh(tb[j])
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        g3 = 0.0
+        g4 = 0.0
+        g5 = 0.0
+        g6 = 0.0
+        for j in range(b):
+            z = zb[j]
+            t1 = tb[j]
+            t2 = tb[b + j]
+            r = (v1 * t1 + v2 * t2 + beta - yb[j]) * inv_var
+            r1 = r * v1 * (1.0 - t1 * t1)
+            r2 = r * v2 * (1.0 - t2 * t2)
+            g0 += r1 * z
+            g1 += r2 * z
+            g2 += r1
+            g3 += r2
+            g4 += r * t1
+            g5 += r * t2
+            g6 += r
+        g0 = c_b * g0 + alpha * a1
+        g1 = c_b * g1 + alpha * a2
+        g2 = c_b * g2 + alpha * c1
+        g3 = c_b * g3 + alpha * c2
+        g4 = c_b * g4 + alpha * v1
+        g5 = c_b * g5 + alpha * v2
+        g6 = c_b * g6 + alpha * beta
+        if noisy:
+            for i in range(d):
+                xi[i] = _normal(sn)
+            x[0] = a1 + (sq * xi[0] - eta * g0)
+            x[1] = a2 + (sq * xi[1] - eta * g1)
+            x[2] = c1 + (sq * xi[2] - eta * g2)
+            x[3] = c2 + (sq * xi[3] - eta * g3)
+            x[4] = v1 + (sq * xi[4] - eta * g4)
+            x[5] = v2 + (sq * xi[5] - eta * g5)
+            x[6] = beta + (sq * xi[6] - eta * g6)
+        else:
+            x[0] = a1 - eta * g0
+            x[1] = a2 - eta * g1
+            x[2] = c1 - eta * g2
+            x[3] = c2 - eta * g3
+            x[4] = v1 - eta * g4
+            x[5] = v2 - eta * g5
+            x[6] = beta - eta * g6
+        finite = True
+        for i in range(d):
+            if not math.isfinite(x[i]):
+                finite = False
+        if not finite:
+            last = n - 1
+            break
+        if stats:  # _shifted_sums, inline
+            if k == 0:
+                for i in range(d):
+                    ref[i] = x[i]
+            else:
+                for i in range(d):
+                    e[i] = x[i] - ref[i]
+                    S1[i] += e[i]
+                for i in range(d):
+                    ei = e[i]
+                    for j in range(i + 1):
+                        S2[i * d + j] += ei * e[j]
+            k += 1
+    sb[0] = s0
+    sb[1] = s1
+    sb[2] = s2
+    sb[3] = s3
+    return last, cur, k
+
+
+@jit
 def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
            pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
            status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
            epoch_record_every, eta, temperature, sampler, b):
-    """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0."""
+    """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0.
+
+    The steps between events (the end of burn-in, a record, an epoch end with
+    ``without_replacement``) run as one segment with no bookkeeping per step; the events are
+    handled between segments.  A segment returns the last step taken (short of its end when ``w``
+    became non-finite at the next one; ``x`` then holds that non-finite ``w``), the epoch cursor
+    and the count of the shifted sums.
+    """
     d = pos.shape[1]
     N = Y.shape[0]
     M = N // b
@@ -264,7 +437,16 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
     hf = np.zeros((1, 1))
     xi = np.empty(d)
     delta = np.empty(d)
-    # the next record after step n_start: index and step (a countdown, not a modulo per step)
+    zb = np.empty(b)
+    yb = np.empty(b)
+    tb = np.empty(2 * b)
+    # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
+    ref = np.zeros(d)
+    S1 = np.zeros(d)
+    S2 = np.zeros(d * d)
+    e = np.empty(d)
+    k = 0
+    # the next record after step n_start: index and step
     n_rec = records.shape[1] if record_every > 0 else 0
     every = max(record_every, 1)
     ri = 0 if n_start < burn_in else (n_start - burn_in) // every + 1
@@ -281,44 +463,67 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
         if e0 == 0 and n_erec > 0:
             for i in range(d):
                 erecords[c, 0, i] = x[i]
-    for n in range(n_start + 1, n_end + 1):
-        off, cur = next_batch(sb, sampler, pc, cur, N, b)
-        if path == PATH_TANH_NET:
-            if d == 7:
-                _grad_tanh_net2(x, X, Y, pc, off, b, inv_var, scale, alpha, g)
-            else:
-                _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
-        elif path == PATH_CONSTANT:
-            acc = 0.0
-            for q in range(off, off + b):
-                _, r1, _ = _nll(lik, Y[pc[q]], x[0], noise_var)
-                acc += r1
-            g[0] = scale * acc / b + alpha * x[0]
-        else:
-            if point is None:  # pruned at compile time: the built-ins, from the disk cache
-                _grad_point(builtin_point, params, x, X, Y, pc, off, b, lik, noise_var, scale,
-                            alpha, g, gf, hf, d)
-            else:
-                _grad_point(point, params, x, X, Y, pc, off, b, lik, noise_var, scale, alpha,
-                            g, gf, hf, d)
-        if noisy:
-            fill_normals(sn, xi, d)
-            for i in range(d):
-                x[i] += sq * xi[i] - eta * g[i]
-        else:
-            for i in range(d):
-                x[i] -= eta * g[i]
-        finite = True
-        for i in range(d):
-            if not math.isfinite(x[i]):
-                finite = False
-        if not finite:
+    n = n_start
+    while n < n_end:
+        stop = n_end  # the next event
+        if n < burn_in:
+            stop = min(stop, burn_in)
+        if ri < n_rec:
+            stop = min(stop, next_rec)
+        if epochs:
+            stop = min(stop, (n // M + 1) * M)
+        if path == PATH_TANH_NET and d == 7:
+            last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
+                                         n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler,
+                                         b, xi, zb, yb, tb)
+        else:  # the other models, step by step (written here: a separate function would
+            # receive the user's kernel as a first-class function, an experimental Numba feature)
+            stats = n >= burn_in
+            last = stop
+            for m in range(n + 1, stop + 1):
+                off, cur = next_batch(sb, sampler, pc, cur, N, b)
+                if path == PATH_TANH_NET:  # d == 7 runs in _segment_net2
+                    _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
+                elif path == PATH_CONSTANT:
+                    acc = 0.0
+                    for q in range(off, off + b):
+                        _, r1, _ = _nll(lik, Y[pc[q]], x[0], noise_var)
+                        acc += r1
+                    g[0] = scale * acc / b + alpha * x[0]
+                else:
+                    if point is None:  # pruned at compile time: the built-ins, from the disk cache
+                        _grad_point(builtin_point, params, x, X, Y, pc, off, b, lik, noise_var,
+                                    scale, alpha, g, gf, hf, d)
+                    else:
+                        _grad_point(point, params, x, X, Y, pc, off, b, lik, noise_var, scale,
+                                    alpha, g, gf, hf, d)
+                if noisy:
+                    fill_normals(sn, xi, d)
+                    for i in range(d):
+                        x[i] += sq * xi[i] - eta * g[i]
+                else:
+                    for i in range(d):
+                        x[i] -= eta * g[i]
+                finite = True
+                for i in range(d):
+                    if not math.isfinite(x[i]):
+                        finite = False
+                if not finite:
+                    last = m - 1
+                    break
+                if stats:
+                    if k == 0:
+                        for i in range(d):
+                            ref[i] = x[i]
+                    else:
+                        _shifted_sums(x, ref, S1, S2, e, d)
+                    k += 1
+        if last < stop:
             status[c] = NON_FINITE
-            stop_step[c] = n
+            stop_step[c] = last + 1
             stopped = 1
             break
-        if n > burn_in:
-            cnt = _welford(x, cnt, mu, M2, delta, d)
+        n = stop
         if n == next_rec and ri < n_rec:
             for i in range(d):
                 records[c, ri, i] = x[i]
@@ -332,6 +537,7 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
                     erecords[c, ei, i] = x[i]
                 ei += 1
                 next_erec += e_every
+    cnt = _merge_sums(cnt, mu, M2, k, ref, S1, S2, delta, d)
     pos[c] = x
     rng_noise[c] = sn
     rng_batch[c] = sb

@@ -27,7 +27,7 @@ from ..landscape.schemes import SGD
 from .langevin import MAX_RECORD_BYTES, RngLike, _count, _initial_positions, _progress, _summarise, seed_from
 from .trajectory import Trajectory
 
-CHUNK_CHAIN_STEPS = 5_000_000  # chain-steps per kernel call (~2 s for the 7-parameter net)
+CHUNK_CHAIN_STEPS = 5_000_000  # chain-steps per kernel call (~1 s for the 7-parameter net)
 SAMPLER_CODES = {"with_replacement": 0, "iid": 1, "without_replacement": 2}
 
 
