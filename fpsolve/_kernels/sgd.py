@@ -58,7 +58,10 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
-from .langevin import _next, _normal, _rotl, fill_normals, seed_walker
+from .langevin import _next as _next4
+from .langevin import _next as _xoshiro  # the scalar-state generator, kept in registers
+from .langevin import _normal as _normal4
+from .langevin import fill_normals, seed_walker
 from .models import _nll, builtin_point, tanh
 
 WITH_REPLACEMENT, IID, WITHOUT_REPLACEMENT = 0, 1, 2
@@ -66,6 +69,20 @@ PATH_TANH_NET, PATH_CONSTANT, PATH_POINT = 0, 1, 2
 RUNNING, NON_FINITE = 0, 1
 BATCH_STREAM = np.uint64(0xD1B54A32D192ED03)  # xor'ed into the seed for the batch streams
 TO_UNIT = 2.0**-53
+
+
+@jit_inline
+def _next(s):
+    """One xoshiro256** output from a state array ``s`` (4 uint64), updated in place."""
+    r, s[0], s[1], s[2], s[3] = _next4(s[0], s[1], s[2], s[3])
+    return r
+
+
+@jit_inline
+def _normal(s):
+    """One standard normal from a state array ``s`` (4 uint64), updated in place."""
+    x, s[0], s[1], s[2], s[3] = _normal4(s[0], s[1], s[2], s[3])
+    return x
 
 
 @jit
@@ -87,20 +104,6 @@ def _shuffle(s, perm, N):
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
-
-
-@jit_inline
-def _xoshiro(s0, s1, s2, s3):
-    """:func:`fpsolve._kernels.langevin._next` on a state held in four scalars (registers)."""
-    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = _rotl(s3, 45)
-    return result, s0, s1, s2, s3
 
 
 @jit_inline
