@@ -3,8 +3,8 @@
 ``cache=True`` keeps compiled kernels on disk so the second process starts fast;
 ``fastmath=False`` so that NaN and inf surface instead of being optimised away.
 ``jit_parallel`` is for the few kernels whose ``prange`` loops pay for threading;
-``jit_uncached`` / ``jit_parallel_uncached`` for kernels that receive a jitted function
-as an argument.
+``jit_parallel_uncached`` for kernels that receive a jitted function as an argument;
+``jit_inline`` for small helpers inlined into a kernel's loop.
 """
 
 from __future__ import annotations
@@ -24,5 +24,4 @@ jit_inline = njit(inline="always", **_OPTIONS)
 # Numba cannot cache those on disk (a fresh process has a fresh dispatcher type, so each
 # process would add a new cache entry), so they compile once per process, in memory.
 _UNCACHED = dict(_OPTIONS, cache=False)
-jit_uncached = njit(**_UNCACHED)
 jit_parallel_uncached = njit(parallel=True, **_UNCACHED)

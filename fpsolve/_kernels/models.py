@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached, jit_uncached
+from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
 
 TANH_NET = 0  # f = Σ_h v_h tanh(a_h x + c_h) + b;  w = (a_1..a_H, c_1..c_H, v_1..v_H, b)
 TANH_UNIT = 1  # f = w2 tanh(w1 x)

@@ -243,6 +243,25 @@ def _progress(total: int, enabled: bool | None, desc: str = "langevin"):
     return tqdm(total=total, unit="step", desc=desc)
 
 
+def _run_chunks(advance, n_steps: int, chunk: int, progress: bool | None, desc: str) -> float:
+    """Call ``advance(n0, n1)`` over ``[0, n_steps)`` in chunks of ``chunk`` steps, with a
+    progress bar for long runs in a terminal; returns the seconds spent."""
+    bar = _progress(n_steps, progress, desc=desc) if n_steps > chunk else None
+    t0 = time.perf_counter()
+    n = 0
+    try:
+        while n < n_steps:
+            n1 = min(n_steps, n + chunk)
+            advance(n, n1)
+            if bar is not None:
+                bar.update(n1 - n)
+            n = n1
+    finally:
+        if bar is not None:
+            bar.close()
+    return time.perf_counter() - t0
+
+
 def langevin(
     problem_or_fields: FokkerPlanck | Fields,
     x0: ArrayLike,
@@ -422,21 +441,7 @@ def langevin(
                 lower, upper, bc, noise_const, diffusion_callable,
             )
 
-    chunk = max(1, CHUNK_WALKER_STEPS // W)
-    bar = _progress(n_steps, progress) if n_steps > chunk else None
-    t0 = time.perf_counter()
-    n = 0
-    try:
-        while n < n_steps:
-            n1 = min(n_steps, n + chunk)
-            advance(n, n1)
-            if bar is not None:
-                bar.update(n1 - n)
-            n = n1
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - t0
+    seconds = _run_chunks(advance, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
     mean, m2 = _chain_moments(count, ref, sum1, sum2)
 
     run_status, message = _summarise(status, stop_step, dt)

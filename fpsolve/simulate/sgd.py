@@ -13,7 +13,6 @@ streams derived from ``(seed, chain)`` only.
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -24,7 +23,8 @@ from ..errors import DivergenceWarning
 from ..landscape.landscape import Landscape
 from ..landscape.models import LIKELIHOODS
 from ..landscape.schemes import SGD
-from .langevin import MAX_RECORD_BYTES, RngLike, _count, _initial_positions, _progress, _summarise, seed_from
+from .langevin import (MAX_RECORD_BYTES, RngLike, _count, _initial_positions, _run_chunks, _summarise,
+                       seed_from)
 from .trajectory import Trajectory
 
 CHUNK_CHAIN_STEPS = 5_000_000  # chain-steps per kernel call (~1 s for the 7-parameter net)
@@ -236,21 +236,7 @@ def sgd(
             return sk.sgd_builtin(*args)
         return sk.sgd_point(model.kernel, *args)
 
-    chunk = max(1, CHUNK_CHAIN_STEPS // C)
-    bar = _progress(n_steps, progress, desc=scheme.name) if n_steps > chunk else None
-    t0 = time.perf_counter()
-    n = 0
-    try:
-        while n < n_steps:
-            n1 = min(n_steps, n + chunk)
-            advance(n, n1)
-            if bar is not None:
-                bar.update(n1 - n)
-            n = n1
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - t0
+    seconds = _run_chunks(advance, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, scheme.name)
 
     for arr in (m2, em2):  # the kernel accumulates the lower triangle
         arr += np.tril(arr, -1).transpose(0, 2, 1)

@@ -38,11 +38,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import FieldError, SolverError
+from ..errors import SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
 from .linalg import grid_ordering
-from .operator import Operator, assemble
+from .operator import assemble
 from .problem import FokkerPlanck
 
 GAMMA = 2.0 - np.sqrt(2.0)

@@ -158,7 +158,6 @@ class StationaryState:
     @property
     def velocity(self) -> np.ndarray:
         """Mean local velocity ``v = J / p`` (zero where ``p`` underflows)."""
-        p = self.density
         return _velocity(self.current, self.density)
 
     def plot(self, **kwargs):
