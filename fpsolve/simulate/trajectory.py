@@ -2,7 +2,7 @@
 
 A :class:`Trajectory` is what every simulator returns (Langevin walkers, and minibatch SGD,
 SGLD and SGWORLD chains): ``n_chains`` independent chains in ``d`` dimensions, optional
-records of the weights, and per-chain streaming (Welford) statistics over *every* step after
+records of the weights, and per-chain streaming statistics (count, mean, M2) over *every* step after
 burn-in, so the moments of a 10⁸-step run need no 10⁸ × d array.  Runs without replacement
 also carry the same at epoch ends (the level at which THEORY.md §2 analyses them).
 """
@@ -92,7 +92,8 @@ class Trajectory:
         Steps after burn-in in each chain's statistics (fewer for chains that stopped).
     chain_mean : ndarray (n_chains, d)
     chain_m2 : ndarray (n_chains, d, d)
-        Welford statistics of ``x_n`` for every step ``n > burn_in``.
+        Per-chain count, mean and ``M2`` of ``x_n`` for every step ``n > burn_in`` (the kernels
+        accumulate shifted sums and convert them; no array of all steps is kept).
     final : ndarray (n_chains, d)
         Position after the last step (the non-finite value for a diverged chain, the point
         beyond the wall for an absorbed one).
