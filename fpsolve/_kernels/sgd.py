@@ -91,10 +91,16 @@ def batch_seed(seed):
     return np.uint64(seed) ^ BATCH_STREAM
 
 
+@jit_inline
+def _bounded(u, n):
+    """A uniform integer in ``0..n-1`` from the 64-bit output ``u`` (bias below ``n · 2⁻⁵³``)."""
+    return np.int64(np.float64(u >> np.uint64(11)) * TO_UNIT * n)
+
+
 @jit
 def _index(s, n):
-    """A uniform integer in ``0..n-1`` (bias below ``n · 2⁻⁵³``)."""
-    return np.int64(np.float64(_next(s) >> np.uint64(11)) * TO_UNIT * n)
+    """A uniform integer in ``0..n-1`` from the state array ``s`` (see :func:`_bounded`)."""
+    return _bounded(_next(s), n)
 
 
 @jit
@@ -104,12 +110,6 @@ def _shuffle(s, perm, N):
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
-
-
-@jit_inline
-def _bounded(u, n):
-    """:func:`_index` of the 64-bit output ``u``."""
-    return np.int64(np.float64(u >> np.uint64(11)) * TO_UNIT * n)
 
 
 @jit

@@ -41,7 +41,7 @@ import scipy.sparse.linalg as spla
 from ..errors import SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
-from .linalg import grid_ordering
+from .linalg import factor_without_pivoting, grid_ordering
 from .operator import assemble
 from .problem import FokkerPlanck
 
@@ -177,8 +177,6 @@ class _Factorisations:
     def __init__(self, L: sp.csc_matrix, shape):
         self.L = sp.csc_matrix(L)
         self.order = grid_ordering(tuple(shape))
-        self.inverse = np.empty_like(self.order)
-        self.inverse[self.order] = np.arange(len(self.order))
         self.Lp = self.L[self.order][:, self.order].tocsc()
         self.cache: dict[float, object] = {}
         self.count = 0
@@ -189,7 +187,7 @@ class _Factorisations:
             if len(self.cache) >= CACHE_SIZE:
                 self.cache.pop(next(iter(self.cache)))
             A = (sp.identity(self.L.shape[0], format="csc") - (0.5 * GAMMA * dt) * self.Lp).tocsc()
-            lu = spla.splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            lu = factor_without_pivoting(A)
             self.cache[dt] = lu
             self.count += 1
         out = np.empty_like(rhs)

@@ -47,6 +47,16 @@ def bordered_null_vector(L: sp.spmatrix) -> np.ndarray:
     return spla.splu(B).solve(rhs)[:n]
 
 
+def factor_without_pivoting(A: sp.spmatrix):
+    """SuperLU factors of ``A``, already permuted into a fill-reducing order, with no pivoting.
+
+    Only for non-singular M-matrices (and the pinned generator with its pinned cell last),
+    for which Gaussian elimination in any order is stable without pivoting.
+    """
+    return spla.splu(sp.csc_matrix(A), permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                     options={"SymmetricMode": True})
+
+
 class PinnedLU:
     """LU factors of ``L`` with the equation of cell ``pin`` replaced by ``p[pin] = 1``.
 
@@ -62,9 +72,7 @@ class PinnedLU:
         start, stop = A.indptr[pin], A.indptr[pin + 1]
         A.data[start:stop] = np.where(A.indices[start:stop] == pin, 1.0, 0.0)
         A.eliminate_zeros()
-        Ap = A[self.order][:, self.order].tocsc()
-        self.lu = spla.splu(Ap, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                            options={"SymmetricMode": True})
+        self.lu = factor_without_pivoting(A[self.order][:, self.order])
 
     def null_vector(self) -> np.ndarray:
         rhs = np.zeros(len(self.order))
