@@ -6,8 +6,9 @@ Public names are re-exported here.  Submodules load on first use (PEP 562), so
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ._lazy import attach
 
 from ._version import __version__
 from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
@@ -49,20 +50,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"fpsolve.{name}")
-    if name in _ALIASES:
-        return importlib.import_module(_ALIASES[name])
-    raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | set(_ALIASES))
+__getattr__, __dir__ = attach(
+    __name__, globals(), _LAZY,
+    {**{name: f"fpsolve.{name}" for name in _SUBMODULES}, **_ALIASES},
+)
 
 
 __all__ = [

@@ -5,8 +5,9 @@ Names load on first use (PEP 562): ``fpsolve.landscape`` itself imports neither 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import attach
 
 _LAZY = {
     "Landscape": ".landscape",
@@ -24,14 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .schemes import SGD, SchemeFields
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'fpsolve.landscape' has no attribute {name!r}")
+__getattr__, __dir__ = attach(__name__, globals(), _LAZY, {name: f".{name}" for name in _SUBMODULES})
 
 
 __all__ = ["Landscape", "LandscapeFields", "SGD", "SchemeFields", "load_adhikari2023"]

@@ -5,8 +5,9 @@ Names load on first use (PEP 562): a ``Grid`` needs neither SciPy nor Numba.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import attach
 
 _LAZY = {
     "Grid": ".grid",
@@ -31,12 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fpsolve.solve' has no attribute {name!r}")
+__getattr__, __dir__ = attach(__name__, globals(), _LAZY)
 
 
 __all__ = ["Evolution", "FokkerPlanck", "GaussianState", "Grid", "SolveInfo", "StationaryState",
