@@ -87,8 +87,3 @@ class PinnedLU:
         e = np.empty_like(r)
         e[self.order] = self.lu.solve(rhs)
         return e
-
-
-def pinned_null_vector(L: sp.spmatrix, shape: tuple[int, ...], pin: int) -> np.ndarray:
-    """Solve ``L p = 0`` with ``p[pin] = 1`` (see the module docstring)."""
-    return PinnedLU(L, shape, pin).null_vector()
