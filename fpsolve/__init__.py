@@ -1,84 +1,21 @@
 """fpsolve: Fokker-Planck solvers for stochastic gradient descent as a physical process.
 
-Public names are re-exported here.  Submodules load on first use (PEP 562), so
-``import fpsolve`` stays fast and Numba and SciPy load only when a solver needs them.
+The public names are listed once, in ``__init__.pyi``; they load on first use (lazy_loader,
+Scientific Python SPEC 1), so ``import fpsolve`` stays fast and Numba and SciPy load only when a
+solver needs them.
 """
 
-from __future__ import annotations
+import difflib as _difflib
 
-from typing import TYPE_CHECKING
+import lazy_loader as _lazy
 
-from ._lazy import attach
-
-from ._version import __version__
-from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
-from .errors import DivergenceWarning
-
-_LAZY = {
-    "Grid": "fpsolve.solve.grid",
-    "FokkerPlanck": "fpsolve.solve.problem",
-    "SolveInfo": "fpsolve.solve.steady_state",
-    "StationaryState": "fpsolve.solve.steady_state",
-    "closed_form_1d": "fpsolve.solve.steady_state",
-    "Evolution": "fpsolve.solve.evolve",
-    "evolve": "fpsolve.solve.evolve",
-    "mean_first_passage_time": "fpsolve.solve.evolve",
-    "spectral_gap": "fpsolve.solve.evolve",
-    "stationary": "fpsolve.solve.steady_state",
-    "GaussianState": "fpsolve.solve.linear",
-    "linearized": "fpsolve.solve.linear",
-    "Landscape": "fpsolve.landscape.landscape",
-    "SGD": "fpsolve.landscape.schemes",
-    "Trajectory": "fpsolve.simulate.trajectory",
-    "compare": "fpsolve.comparison",
-    "Comparison": "fpsolve.comparison",
-}
-_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape", "simulate"}
-_ALIASES = {"models": "fpsolve.landscape.models", "datasets": "fpsolve.landscape.datasets"}
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import landscape, plot, simulate, solve
-    from .comparison import Comparison, compare
-    from .landscape import datasets, models
-    from .landscape.landscape import Landscape
-    from .landscape.schemes import SGD
-    from .simulate.trajectory import Trajectory
-    from .solve.grid import Grid
-    from .solve.linear import GaussianState, linearized
-    from .solve.problem import FokkerPlanck
-    from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
-    from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
 
 
-__getattr__, __dir__ = attach(
-    __name__, globals(), _LAZY,
-    {**{name: f"fpsolve.{name}" for name in _SUBMODULES}, **_ALIASES},
-)
-
-
-__all__ = [
-    "BoundaryMassWarning",
-    "Comparison",
-    "DivergenceWarning",
-    "FPSolveError",
-    "FieldError",
-    "FokkerPlanck",
-    "GaussianState",
-    "Grid",
-    "GridError",
-    "Landscape",
-    "SGD",
-    "SolveInfo",
-    "SolverError",
-    "StationaryState",
-    "Trajectory",
-    "__version__",
-    "Evolution",
-    "closed_form_1d",
-    "compare",
-    "evolve",
-    "mean_first_passage_time",
-    "spectral_gap",
-    "linearized",
-    "stationary",
-]
+def __getattr__(name: str):
+    try:
+        return _getattr(name)
+    except AttributeError:
+        close = _difflib.get_close_matches(name, __all__, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise AttributeError(f"module 'fpsolve' has no attribute {name!r}{hint}") from None

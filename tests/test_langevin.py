@@ -57,6 +57,7 @@ def _fit_slope(h, err):
     return float(np.polyfit(np.log(h), np.log(err), 1)[0])
 
 
+@pytest.mark.slow
 def test_measured_weak_orders_em_and_heun():
     # weak error of the stationary variance; each scheme over steps where its error is
     # well above the ~0.15% sampling noise and still near the asymptotic regime

@@ -52,7 +52,7 @@ class LandscapeFields:
     hessian_gradient: np.ndarray | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Landscape:
     """The loss landscape of a model on a data set (THEORY.md §2, §6).
 
@@ -121,6 +121,13 @@ class Landscape:
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "noise_std", float(sigma))
         object.__setattr__(self, "prior_precision", float(alpha))
+
+    def __repr__(self) -> str:
+        """Shapes and a summary, not the data (a data set can have thousands of rows)."""
+        x = "None" if self.x.size == 0 else f"<array of shape {self.x.shape}>"
+        return (f"Landscape(model={self.model!r}, x={x}, y=<{self.y.size} targets in "
+                f"[{self.y.min():.4g}, {self.y.max():.4g}]>, noise_std={self.noise_std:g}, "
+                f"prior_precision={self.prior_precision:g})")
 
     # -- sizes ----------------------------------------------------------------------
     @property

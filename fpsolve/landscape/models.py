@@ -363,3 +363,9 @@ __all__ = [
     "TanhNet",
     "TanhUnit",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public names only (not ``np``, ``dataclass`` and other imports)."""
+    return sorted(__all__)
+

@@ -1,40 +1,9 @@
 """Grid solvers: grids, problems, operator assembly, stationary states.
 
-Names load on first use (PEP 562): a ``Grid`` needs neither SciPy nor Numba.
+Names load on first use (names listed in ``__init__.pyi``): a ``Grid`` needs neither SciPy nor
+Numba.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from typing import TYPE_CHECKING
-
-from .._lazy import attach
-
-_LAZY = {
-    "Grid": ".grid",
-    "FokkerPlanck": ".problem",
-    "SolveInfo": ".steady_state",
-    "StationaryState": ".steady_state",
-    "closed_form_1d": ".steady_state",
-    "Evolution": ".evolve",
-    "evolve": ".evolve",
-    "mean_first_passage_time": ".evolve",
-    "spectral_gap": ".evolve",
-    "stationary": ".steady_state",
-    "GaussianState": ".linear",
-    "linearized": ".linear",
-}
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .grid import Grid
-    from .linear import GaussianState, linearized
-    from .problem import FokkerPlanck
-    from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
-    from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
-
-
-__getattr__, __dir__ = attach(__name__, globals(), _LAZY)
-
-
-__all__ = ["Evolution", "FokkerPlanck", "GaussianState", "Grid", "SolveInfo", "StationaryState",
-           "closed_form_1d", "evolve", "linearized", "mean_first_passage_time", "spectral_gap",
-           "stationary"]
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -1,0 +1,24 @@
+# The public namespace of fpsolve, in one table.  At run time `fpsolve/__init__.py` reads this
+# stub with lazy_loader (SPEC 1), so every name loads on first use; type checkers and editors
+# read the same lines.  A new public name is one line here.
+
+from . import cli, demo, landscape, plot, simulate, solve
+from ._version import __version__
+from .comparison import Comparison, compare
+from .errors import (
+    BoundaryMassWarning,
+    DivergenceWarning,
+    FieldError,
+    FPSolveError,
+    GridError,
+    SolverError,
+)
+from .landscape import datasets, models
+from .landscape.landscape import Landscape
+from .landscape.schemes import SGD
+from .simulate.trajectory import Trajectory
+from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
+from .solve.grid import Grid
+from .solve.linear import GaussianState, linearized
+from .solve.problem import FokkerPlanck
+from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary

@@ -1,0 +1,7 @@
+# Public names of fpsolve.solve, loaded on first use (see fpsolve/__init__.pyi).
+
+from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
+from .grid import Grid
+from .linear import GaussianState, linearized
+from .problem import FokkerPlanck
+from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
