@@ -2,7 +2,7 @@
 # stub with lazy_loader (SPEC 1), so every name loads on first use; type checkers and editors
 # read the same lines.  A new public name is one line here.
 
-from . import cli, demo, landscape, plot, simulate, solve
+from . import cli, datasets, demo, landscape, models, plot, simulate, solve
 from ._version import __version__
 from .comparison import Comparison, compare
 from .errors import (
@@ -13,7 +13,6 @@ from .errors import (
     GridError,
     SolverError,
 )
-from .landscape import datasets, models
 from .landscape.landscape import Landscape
 from .landscape.schemes import SGD
 from .simulate.trajectory import Trajectory
