@@ -114,7 +114,7 @@ def check_learning_rate(learning_rate, name: str = "learning_rate") -> float | N
     """None, or a positive finite real number (returned as float)."""
     if learning_rate is None:
         return None
-    if isinstance(learning_rate, (bool, np.bool_)) or np.iscomplexobj(learning_rate) or not np.isscalar(learning_rate):
+    if isinstance(learning_rate, (bool, np.bool_, str, bytes)) or np.iscomplexobj(learning_rate) or not np.isscalar(learning_rate):
         raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
     try:
         eta = float(learning_rate)
