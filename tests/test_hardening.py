@@ -129,3 +129,103 @@ def test_item14_singular_sgd_noise_says_where_and_what_to_do(tanh_unit):
     with pytest.raises(fp.FieldError, match=r"singular .* in \d+ of 81 cells.*add a small temperature"
                                             r".*grid whose cell centres avoid that set"):
         fp.stationary(problem)
+
+
+# -- items 5, 10, 12: evolve and spectral_gap -------------------------------------------------------
+
+MASS_INVARIANT_TOL = 1e-12  # the requirement for long horizons: mass is projected every step
+GAP_RTOL = (12.0 / 128) ** 2  # the discrete gap converges to the OU rate 1 at O(h²)
+
+
+@pytest.fixture(scope="module")
+def ou_1d():
+    return fp.FokkerPlanck(fp.Grid(-6.0, 6.0, 128), drift=lambda x: -x, diffusion=0.5)
+
+
+def bump(x):
+    return np.exp(-(x[0] - 2.0) ** 2 / 0.5)
+
+
+@pytest.mark.parametrize("dt0", [0.0, -0.1, np.nan, np.inf, "1e-3", 1j])
+def test_item5_dt0_is_validated(ou_1d, dt0):
+    with pytest.raises(fp.FPSolveError, match="dt0 must be a positive finite number"):
+        fp.evolve(ou_1d, bump, [0.0, 1.0], dt0=dt0)
+
+
+@pytest.mark.parametrize("horizon", [1e6, 1e12, 1e300])
+def test_item5_long_horizons_jump_to_the_stationary_state_and_keep_mass(ou_1d, horizon):
+    with pytest.warns(UserWarning, match="normalised"):
+        run = fp.evolve(ou_1d, bump, [0.0, 1.0, horizon])
+    assert np.abs(run.mass - 1.0).max() < MASS_INVARIANT_TOL
+    assert run.stationary_from == pytest.approx(1.0)
+    assert run.spectral_gap == pytest.approx(1.0, rel=GAP_RTOL)
+    assert any("integration stopped at t=1" in note for note in run.notes)
+    state = fp.stationary(ou_1d, order=2)
+    assert np.allclose(run.densities[-1], state.discrete_density, rtol=0, atol=1e-12)
+    # the integrated part is untouched by the jump
+    with pytest.warns(UserWarning, match="normalised"):
+        short = fp.evolve(ou_1d, bump, [0.0, 1.0])
+    assert np.array_equal(short.densities[1], run.densities[1])
+
+
+def test_item5_mass_projection_is_reported(ou_1d):
+    with pytest.warns(UserWarning, match="normalised"):
+        run = fp.evolve(ou_1d, bump, [0.0, 5.0])
+    assert 0 <= run.mass_correction < 1e-10 and run.stationary_from is None
+
+
+@pytest.mark.parametrize("k", [1, 0, -3, 2.5, True])
+def test_item10_spectral_gap_n_eigenvalues_is_validated(ou_1d, k):
+    with pytest.raises(fp.FPSolveError, match=r"n_eigenvalues must be an integer >= 2"):
+        fp.spectral_gap(ou_1d, n_eigenvalues=k)
+
+
+def test_item10_spectral_gap_too_many_eigenvalues(ou_1d):
+    small = fp.FokkerPlanck(fp.Grid(-1.0, 1.0, 8), drift=lambda x: -x, diffusion=0.5)
+    with pytest.raises(fp.FPSolveError, match="n_eigenvalues=6 is too many for a grid of 8 cells"):
+        fp.spectral_gap(small, n_eigenvalues=6)
+
+
+ORDER4_DELTA_GRID = 128
+
+
+def test_item12_order4_from_a_delta_uses_order2_until_resolved_and_is_never_worse():
+    from scipy.special import ndtr
+
+    D = 0.5
+    grid = fp.Grid(-6.0, 6.0, ORDER4_DELTA_GRID)
+    problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=D)
+    h = grid.spacing[0]
+    k = 2 * ORDER4_DELTA_GRID // 3
+    a = grid.lower[0] + k * h
+    p0 = np.zeros(grid.shape)
+    p0[k] = 1.0 / h
+    times = [0.0, 0.01, 0.1, 1.0, 3.0]
+    order2 = fp.evolve(problem, p0, times, tolerance=1e-8)
+    with pytest.warns(UserWarning, match=r"order 2 before t=0.1: the density is not resolved"):
+        order4 = fp.evolve(problem, p0, times, order=4, tolerance=1e-8)
+    assert any("order 2 before t=0.1" in note for note in order4.notes)
+    x = grid.axes[0]
+    for i, t in enumerate(times[1:], 1):  # exact OU transition from the uniform density on the cell
+        v, e = D * (1 - np.exp(-2 * t)), np.exp(-t)
+        exact = (ndtr((x - a * e) / np.sqrt(v)) - ndtr((x - (a + h) * e) / np.sqrt(v))) / (h * e)
+        tv2 = 0.5 * np.abs(order2.densities[i] - exact).sum() * h
+        tv4 = 0.5 * np.abs(order4.densities[i] - exact).sum() * h
+        assert tv4 <= tv2 * (1 + 1e-9)
+        if t == 3.0:
+            assert tv4 < 0.1 * tv2  # resolved and extrapolated: the h² term is gone
+
+
+# -- item 11: requests that cannot fit in memory ----------------------------------------------------
+
+def test_item11_impossible_memory_requests_are_refused_with_the_estimate():
+    grid = fp.Grid(0.0, 1.0, 10**12)
+    with pytest.raises(fp.errors.MemoryEstimateError, match=r"a problem on 1e\+12 cells .* needs at least .* GiB, "
+                                                            r"more than the .* GiB available"):
+        fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=1.0)
+    problem = fp.FokkerPlanck(fp.Grid(-4.0, 4.0, 32), drift=lambda x: -x, diffusion=0.5)
+    with pytest.raises(MemoryError, match=r"10000000000 walkers in 1 dimensions \(n_walkers\) needs at least"):
+        fp.simulate.langevin(problem, 0.0, dt=0.01, n_steps=10, n_walkers=10**10)
+    land = gaussian_mean()
+    with pytest.raises(MemoryError, match=r"chains in 1 dimensions \(n_chains\) needs at least"):
+        fp.simulate.sgd(land, fp.SGD(1e-3, 5), [0.0], n_steps=10, n_chains=10**10)
