@@ -399,6 +399,10 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     if not isinstance(problem, FokkerPlanck):
         raise TypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
     grid = problem.grid
+    from .._memory import check_memory, operator_bytes
+
+    check_memory(operator_bytes(grid.size, grid.ndim), f"the stationary solve on {grid.size:.4g} cells "
+                 f"(problem.grid.shape={grid.shape})", "use a coarser grid")
     if "absorbing" in grid.boundary:
         raise ValueError(
             f"boundary {grid.boundary!r} has an absorbing wall: mass leaves, so there is no "
