@@ -348,6 +348,11 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     if not isinstance(first, FokkerPlanck):
         raise InputTypeError(f"problem(t) must return a FokkerPlanck; got {type(first).__name__}")
     grid = first.grid
+    from .._memory import FLOAT, check_memory, operator_bytes
+
+    check_memory(operator_bytes(grid.size, grid.ndim) + FLOAT * grid.size * len(times),
+                 f"evolve on {grid.size:.4g} cells with {len(times)} output times (times)",
+                 "use a coarser grid or fewer output times")
     p = _initial_density(p0, grid).ravel()
     start = _time.perf_counter()
     op = assemble(first)
