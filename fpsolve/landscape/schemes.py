@@ -27,9 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import models as _k
-from ..errors import GridError
+from ..errors import GridError, InputError, InputTypeError
 from ..solve.grid import Grid
-from ..errors import InputError
 from ..solve.linear import GaussianState, linearized, linearized_epoch, stability_check
 from ..solve.problem import FokkerPlanck
 from .landscape import MINIMIZE_GTOL, Landscape, newton_minimize
@@ -116,7 +115,7 @@ class _WithoutReplacement:
     def check(self, sgd: SGD, land: Landscape) -> None:
         _check_batch(sgd, land)
         if land.n_samples % sgd.batch_size:
-            raise ValueError(
+            raise InputError(
                 f"batch_size={sgd.batch_size} must divide the number of samples N={land.n_samples} for "
                 f"without_replacement (every epoch is N / batch_size full batches); choose a divisor of "
                 f"{land.n_samples}"
@@ -244,7 +243,7 @@ SCHEMES = {s.name: s for s in (_Replacement(), _IID(), _WithoutReplacement())}
 
 def _check_batch(sgd: SGD, land: Landscape) -> None:
     if sgd.batch_size > land.n_samples:
-        raise ValueError(
+        raise InputError(
             f"batch_size must be at most the number of samples N={land.n_samples}; got {sgd.batch_size}"
         )
 
@@ -296,20 +295,20 @@ class SGD:
     def __post_init__(self) -> None:
         eta = self.learning_rate
         if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) or not (np.isfinite(eta) and eta > 0):
-            raise ValueError(f"learning_rate must be a positive finite number; got {eta!r}")
+            raise InputError(f"learning_rate must be a positive finite number; got {eta!r}")
         b = self.batch_size
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-            raise ValueError(f"batch_size must be an integer >= 1; got {b!r}")
+            raise InputError(f"batch_size must be an integer >= 1; got {b!r}")
         if self.scheme not in SCHEMES:
-            raise ValueError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
+            raise InputError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
         T = self.temperature
         if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)) or not (np.isfinite(T) and T >= 0):
-            raise ValueError(f"temperature must be a non-negative finite number; got {T!r}")
+            raise InputError(f"temperature must be a non-negative finite number; got {T!r}")
         if self.epoch_noise not in EPOCH_NOISE:
-            raise ValueError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
+            raise InputError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
         n = self.n_permutations
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"n_permutations must be an integer >= 2; got {n!r}")
+            raise InputError(f"n_permutations must be an integer >= 2; got {n!r}")
         object.__setattr__(self, "learning_rate", float(eta))
         object.__setattr__(self, "batch_size", int(b))
         object.__setattr__(self, "temperature", float(T))
@@ -325,7 +324,7 @@ class SGD:
     def _epoch_noise(self, value: str | None) -> str:
         value = self.epoch_noise if value is None else value
         if value not in EPOCH_NOISE:
-            raise ValueError(f"unknown epoch_noise {value!r}; expected one of {', '.join(EPOCH_NOISE)}")
+            raise InputError(f"unknown epoch_noise {value!r}; expected one of {', '.join(EPOCH_NOISE)}")
         return value
 
     def fields(self, landscape: Landscape, w: ArrayLike, rng=None,
@@ -397,7 +396,7 @@ class SGD:
         axes = _check_axes(axes, grid, d)
         if reference is None:
             if len(axes) < d:
-                raise ValueError(
+                raise InputError(
                     f"reference must be given: axes={axes} leave {d - len(axes)} of {d} parameters to hold "
                     f"fixed (for example at landscape.minimize(w0))"
                 )
@@ -426,7 +425,7 @@ class SGD:
         d = landscape.n_params
         axes = tuple(range(d)) if axes is None else tuple(axes)
         if not 1 <= len(axes) <= 3:
-            raise ValueError(f"axes must name 1 to 3 parameters; got {axes}")
+            raise InputError(f"axes must name 1 to 3 parameters; got {axes}")
         _check_axes(axes, None, d)
         full = self.linearized(landscape, w, rng=rng)
         ix = np.ix_(axes, axes)
@@ -438,18 +437,18 @@ class SGD:
 def _check_axes(axes, grid: Grid | None, d: int) -> tuple[int, ...]:
     if axes is None:
         if grid is not None and grid.ndim != d:
-            raise ValueError(
+            raise InputError(
                 f"axes must be given: the grid has {grid.ndim} axes and the model {d} parameters"
             )
         return tuple(range(d))
     axes = tuple(int(a) for a in np.atleast_1d(axes))
     for a in axes:
         if not 0 <= a < d:
-            raise ValueError(f"axes must hold parameter indices 0..{d - 1}; got {a} in axes={axes}")
+            raise InputError(f"axes must hold parameter indices 0..{d - 1}; got {a} in axes={axes}")
     if len(set(axes)) != len(axes):
-        raise ValueError(f"axes must not repeat a parameter; got axes={axes}")
+        raise InputError(f"axes must not repeat a parameter; got axes={axes}")
     if grid is not None and len(axes) != grid.ndim:
-        raise ValueError(f"axes must have one entry per grid axis ({grid.ndim}); got axes={axes}")
+        raise InputError(f"axes must have one entry per grid axis ({grid.ndim}); got axes={axes}")
     return axes
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
+
 STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD",
                 4: "beyond the divergence bound"}
 DIVERGED_CODES = (1, 3, 4)  # chain stops that mean the run diverged
@@ -212,7 +214,7 @@ class Trajectory:
     # -- epoch level (minibatch runs without replacement) ---------------------------------
     def _epoch_pooled(self) -> tuple[int, np.ndarray, np.ndarray]:
         if self.epoch_count is None:
-            raise ValueError(
+            raise InputError(
                 "this trajectory has no epoch statistics: they exist for minibatch runs with "
                 "scheme='without_replacement' only"
             )
@@ -240,7 +242,7 @@ class Trajectory:
         Raises if recording was off (``record_every=0``).
         """
         if self.weights is None:
-            raise ValueError(
+            raise InputError(
                 "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
                 "or use mean() and covariance()"
             )

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import FieldError, InputError, StabilityError, StabilityWarning
+from ..errors import InputTypeError
 from .grid import Grid
 from .problem import as_real
 
@@ -83,7 +84,7 @@ class GaussianState:
              boundary: str | tuple[str, ...] = "reflecting") -> Grid:
         """A grid covering ``mean ± n_std`` marginal standard deviations on every axis (d <= 3)."""
         if not n_std > 0:
-            raise ValueError(f"n_std must be positive; got {n_std!r}")
+            raise InputError(f"n_std must be positive; got {n_std!r}")
         half = n_std * self.std
         if not np.all(half > 0):
             raise FieldError(f"the covariance has a zero variance on an axis; got std {self.std}")
