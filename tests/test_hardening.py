@@ -229,3 +229,11 @@ def test_item11_impossible_memory_requests_are_refused_with_the_estimate():
     land = gaussian_mean()
     with pytest.raises(MemoryError, match=r"chains in 1 dimensions \(n_chains\) needs at least"):
         fp.simulate.sgd(land, fp.SGD(1e-3, 5), [0.0], n_steps=10, n_chains=10**10)
+
+
+def test_item13_a_converged_newton_step_is_accepted_at_the_gradient_round_off_floor(tanh_unit):
+    """With gtol far below round-off the gradient cannot meet the bound; the position is still
+    converged (the next Newton step would not move it), so the minimiser is returned."""
+    w = tanh_unit.minimize([1.0, 1.0])
+    w_tight = tanh_unit.minimize([1.0, 1.0], gtol=1e-30)
+    assert np.allclose(w_tight, w, rtol=0, atol=1e-9)

@@ -24,6 +24,7 @@ from .models import LIKELIHOODS, check_inputs, check_points
 BLOCK = 4096  # user models: parameter points per pair of kernel calls, at most,
 BUFFER_BYTES = 64 * 2**20  # and fewer where the (block, N, d, d) Hessian buffer would pass this
 MINIMIZE_GTOL = 1e-10  # |∇L| below this times max(1, ‖∇²L‖ max(1, |w|)) counts as converged
+NEWTON_STEP_RTOL = 1e-10  # a Newton step below this × max(1, |w|): w is converged to 10 digits
 POLISH_STEPS = 20  # Newton steps after the trust region (whose loss comparisons stall at round-off)
 
 
@@ -269,6 +270,9 @@ def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str,
         if not g_trial < gnorm:
             break
         w, f, gnorm = trial, f_trial, g_trial
+    if np.all(np.isfinite(w)) and gnorm > bound(w, f) and _newton_step(hess_of(f), grad_of(f)) <= \
+            NEWTON_STEP_RTOL * max(1.0, float(np.linalg.norm(w))):
+        return w  # the gradient sits at its round-off floor, but the next Newton step would not move w
     if not np.all(np.isfinite(w)) or gnorm > bound(w, f):
         raise SolverError(
             f"minimisation of {what} from w0={np.array2string(np.asarray(w0), precision=4)} did not "
@@ -276,6 +280,14 @@ def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str,
             f"try a start closer to a minimum or a larger max_iter"
         )
     return w
+
+
+def _newton_step(H: np.ndarray, g: np.ndarray) -> float:
+    try:
+        step = np.linalg.solve(H, g)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    return float(np.linalg.norm(step)) if np.all(np.isfinite(step)) else float("inf")
 
 
 __all__ = ["Landscape", "LandscapeFields"]

@@ -36,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._checks import real_array
-from ..errors import InputError, InputTypeError
+from ..errors import InputError
 
 from .._kernels import models as _k
 

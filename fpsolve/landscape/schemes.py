@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import models as _k
-from ..errors import GridError, InputError, InputTypeError
+from ..errors import GridError, InputError
 from ..solve.grid import Grid
 from ..solve.linear import GaussianState, linearized, linearized_epoch, stability_check
 from ..solve.problem import FokkerPlanck

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError
 
 STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD",
                 4: "beyond the divergence bound"}

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import FieldError, InputError, StabilityError, StabilityWarning
-from ..errors import InputTypeError
 from .grid import Grid
 from .problem import as_real
 
