@@ -198,6 +198,22 @@ CASES = [
     ("compare", "samples", "gaussian vs wrong dimension", lambda: fp.compare(fp.linearized(np.eye(2), np.eye(2)), np.zeros((10, 1)))),
 ]
 
+# Known gaps, in files outside the hardening branch's scope (fpsolve/plot.py): they answer with
+# an AttributeError that does not name the argument.  Walked by the test as strict xfails, so
+# fixing them turns the test red until they move into CASES.
+KNOWN_GAPS = [
+    ("plot.density", "state", "not a state", lambda: _plot().density("state")),
+    ("plot.evolution", "run", "not an evolution", lambda: _plot().evolution("run")),
+]
+
+
+def _plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return fp.plot
+
+
 # Entry points whose validation lives in files this table's author does not own: their errors
 # are clear (they name the argument) but are builtin exceptions, not package ones.
 BUILTIN_ALLOWED = {"stationary", "mean_first_passage_time", "closed_form_1d"}

@@ -267,7 +267,8 @@ def test_divergence_stops_the_chain_and_is_reported():
     land = gaussian_mean_landscape()
     H = float(land.hessian([0.0])[0, 0])
     scheme = fp.SGD(learning_rate=2.5 / H, batch_size=10)  # |1 − ηH| = 1.5: unstable
-    with pytest.warns(fp.DivergenceWarning, match="non-finite"):
+    with pytest.warns(fp.DivergenceWarning, match="non-finite"), \
+            pytest.warns(fp.errors.StabilityWarning, match="beyond SGD's stability limit"):
         run = sgd(land, scheme, [0.4], n_steps=5000, n_chains=2, record_every=1, rng=SEED,
                   divergence_bound=np.inf)
     assert run.status == "diverged" and run.n_diverged == 2
