@@ -288,14 +288,17 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
 
     Parameters
     ----------
-    state : StationaryState, Evolution snapshot with ``grid`` and ``density``, or Gaussian
-        A state with ``grid`` and ``density`` (cell values, ``sum * cell_volume == 1``) is
-        compared by histogram; any other object with ``mean`` and ``covariance`` (attributes
-        or methods) by moments.
+    state : StationaryState, GaussianState, or an object with a ``Grid`` and a density array
+        A ``GaussianState`` (recognised by type) is compared by moments.  A state whose
+        ``grid`` is a :class:`~fpsolve.Grid` and whose ``density`` is an array (point values at
+        the cell centres) is compared by histogram against its cell probabilities
+        (``cell_probabilities()`` where it has one, else ``density * cell_volume``).  Any other
+        object with ``mean`` and ``covariance`` (attributes or methods) is compared by moments.
     samples : array_like (n, d) or Trajectory
         Points, taken as independent; or a trajectory, whose records are binned and whose
         moments come from its streaming statistics over every step after burn-in.  Correlated
-        records count through their batch-means effective sample size.
+        records count through their batch-means effective sample size.  Chains that stopped
+        early are excluded with a :class:`~fpsolve.DivergenceWarning` (module docstring).
     bin_factor : int
         Merge ``bin_factor`` cells per axis into one bin (each axis's cell count must be a
         multiple), for fewer empty bins with few samples.
