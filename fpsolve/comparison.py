@@ -6,17 +6,27 @@ function would replace ``fp.compare`` by the module once anything imports it.)
 ``fp.compare(state, samples)`` bins the samples on the state's grid cells and reports total
 variation, Kullback--Leibler divergences both ways, the Hellinger distance, mean and
 covariance errors, and the total variation an exact sampler would show with that many
-independent samples (the Monte-Carlo noise floor).  For a Gaussian state (any object with
-``mean`` and ``covariance``, e.g. a linearised ``GaussianState``) the comparison uses moments.
+independent samples (the Monte-Carlo noise floor).  A histogram estimates cell *integrals*,
+so the state enters through its cell probabilities (``state.cell_probabilities()``, the
+integral of the density over each cell), not through its point values at the cell centres.
+For a Gaussian state (a linearised ``GaussianState``) the comparison uses moments.
+
+Chains of a trajectory that stopped (diverged, or met a diffusion that is not PSD, or were
+absorbed) are not samples of the stationary state: they are excluded, counted in
+``n_excluded_chains``, named first in ``summary()`` and reported with a
+:class:`~fpsolve.DivergenceWarning`.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from .errors import DivergenceWarning, InputError, InputTypeError
 
 RESOLVED_FACTOR = 3.0  # a TV above 3 noise floors is a real difference, not sampling noise
 
@@ -56,7 +66,11 @@ class Comparison:
         samples differ from the state beyond sampling noise), ``"within noise"`` otherwise;
         ``"moments"`` for a moment comparison.
     notes : tuple of str
-        Infinite divergences, samples out of the grid, the source of the moments.
+        Excluded chains (first), infinite divergences, samples out of the grid, the source of
+        the moments.
+    n_excluded_chains : int
+        Chains of a trajectory left out because they stopped before the end (diverged,
+        diffusion not PSD, absorbed); their records and moments are not used.
     """
 
     method: str
@@ -73,10 +87,12 @@ class Comparison:
     tv_noise_floor_effective: float
     status: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    n_excluded_chains: int = 0
 
     def summary(self) -> str:
-        """One line per measure."""
-        lines = [
+        """One line per measure (excluded chains first)."""
+        lines = [self.notes[0]] if self.n_excluded_chains else []
+        lines += [
             f"{self.method}: {self.n_samples} samples (effective {self.effective_sample_size:.4g}), "
             f"{self.n_outside} outside the grid",
             f"total variation {self.total_variation:.4g} (noise floor {self.tv_noise_floor:.3g}, "
@@ -86,7 +102,8 @@ class Comparison:
             f"mean error {np.array2string(self.mean_error, precision=4)}, relative covariance "
             f"error {self.covariance_error:.4g}",
         ]
-        return "\n".join(lines + list(self.notes))
+        rest = self.notes[1:] if self.n_excluded_chains else self.notes
+        return "\n".join(lines + list(rest))
 
 
 def tv_noise_floor(p: np.ndarray, n: float) -> float:
@@ -117,7 +134,17 @@ def _kl(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _gaussian_moments(state: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    if hasattr(state, "grid") and hasattr(state, "density"):
+    """Mean and covariance of a Gaussian state; None for a state on a grid.
+
+    Dispatch is on the type: a ``GaussianState`` has ``grid()`` and ``density(x)`` as
+    *methods*, so duck typing on ``.grid``/``.density`` cannot tell it from a grid state.
+    """
+    from .solve.grid import Grid
+    from .solve.linear import GaussianState
+
+    if isinstance(state, GaussianState):
+        return np.atleast_1d(np.asarray(state.mean, dtype=float)), np.atleast_2d(state.covariance)
+    if isinstance(getattr(state, "grid", None), Grid):
         return None
     if not (hasattr(state, "mean") and hasattr(state, "covariance")):
         return None
@@ -150,32 +177,110 @@ def _gaussian_hellinger(m0, C0, m1, C1) -> float:
     return float(np.sqrt(max(0.0, 1.0 - bc)))
 
 
+def _usable_chains(traj: Any, d: int) -> tuple[Any, int, str | None]:
+    """The chains of ``traj`` that ran to the end, how many were excluded, and a note saying so."""
+    if traj.ndim != d:
+        raise InputError(f"samples must have {d} dimensions like the state; got a {traj.ndim}-D trajectory")
+    ok = np.asarray(traj.chain_status) == 0
+    n_bad = int((~ok).sum())
+    if n_bad == 0:
+        return traj, 0, None
+    n = traj.n_chains
+    reasons = []
+    if traj.n_diverged:
+        reasons.append(f"{traj.n_diverged} diverged")
+    if traj.n_absorbed:
+        reasons.append(f"{traj.n_absorbed} absorbed")
+    first = int(np.asarray(traj.stop_step)[~ok].min())
+    if not ok.any():
+        raise InputError(
+            f"samples: every chain of the run stopped before the end ({', '.join(reasons)} of {n}, "
+            f"first at step {first}; {traj.message}); there is no sample of the stationary state to "
+            "compare with (lower the learning rate or the time step, or enlarge the grid)"
+        )
+    note = (f"RUN STOPPED: {n_bad} of {n} chains excluded ({', '.join(reasons)}, first at step {first}); "
+            f"the comparison uses the {int(ok.sum())} chains that ran to the end")
+    return _ChainSubset(traj, ok), n_bad, note
+
+
+class _ChainSubset:
+    """The chains of a trajectory selected by a mask: records, ESS and streaming moments."""
+
+    def __init__(self, traj: Any, keep: np.ndarray) -> None:
+        from .simulate.trajectory import pooled_moments
+
+        self.ndim = traj.ndim
+        self.weights = None if traj.weights is None else traj.weights[keep]
+        self.n_samples = int(np.sum(traj.count[keep]))
+        total, self._mean, M2 = pooled_moments(traj.count[keep], traj.chain_mean[keep], traj.chain_m2[keep])
+        self._cov = M2 / (total - 1) if total >= 2 else np.full((self.ndim, self.ndim), np.nan)
+
+    def samples(self) -> np.ndarray:
+        if self.weights is None:
+            raise InputError(
+                "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
+                "or use mean() and covariance()"
+            )
+        flat = self.weights.reshape(-1, self.ndim)
+        return flat[np.all(np.isfinite(flat), axis=1)]
+
+    def effective_sample_size(self) -> float:
+        from .simulate.trajectory import batch_means_ess
+
+        return float("nan") if self.weights is None else batch_means_ess(self.weights)
+
+    def mean(self) -> np.ndarray:
+        return self._mean
+
+    def covariance(self) -> np.ndarray:
+        return self._cov
+
+
 def _samples_of(samples: Any, d: int) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str]:
     """Positions (n, d), effective sample size, mean and covariance, and where the moments came from."""
-    from .simulate.trajectory import Trajectory
-
-    if isinstance(samples, Trajectory):
-        if samples.ndim != d:
-            raise ValueError(f"samples must have {d} dimensions like the state; got a {samples.ndim}-D trajectory")
+    if isinstance(samples, (_ChainSubset,)) or _is_trajectory(samples):
         x = samples.samples()  # raises without records
         ess = samples.effective_sample_size()
         if not np.isfinite(ess):
             ess = float(len(x))
         return x, ess, samples.mean(), samples.covariance(), "moments from every step after burn-in"
-    x = np.asarray(samples, dtype=float)
+    if np.iscomplexobj(samples):
+        raise InputError(f"samples must be real; got complex values of dtype {np.asarray(samples).dtype}")
+    try:
+        x = np.asarray(samples, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"samples must be an array of numbers (n, {d}) or a Trajectory; got "
+                         f"{type(samples).__name__}") from exc
     if x.ndim == 1 and d == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"samples must have shape (n, {d}) or be a Trajectory; got shape {x.shape}")
+        raise InputError(f"samples must have shape (n, {d}) or be a Trajectory; got shape {x.shape}")
     finite = np.all(np.isfinite(x), axis=1)
     if not finite.all():
-        raise ValueError(
+        raise InputError(
             f"samples must be finite; got {int((~finite).sum())} rows with nan or inf (a diverged "
             "run? drop them explicitly if intended)"
         )
     if len(x) < 2:
-        raise ValueError(f"samples must hold at least 2 points; got {len(x)}")
+        raise InputError(f"samples must hold at least 2 points; got {len(x)}")
     return x, float(len(x)), x.mean(axis=0), np.atleast_2d(np.cov(x.T)), "moments from the samples"
+
+
+def _is_trajectory(obj: Any) -> bool:
+    from .simulate.trajectory import Trajectory
+
+    return isinstance(obj, Trajectory)
+
+
+def _prepare(samples: Any, d: int) -> tuple[Any, int, list[str]]:
+    """Trajectories lose their stopped chains (with a warning); arrays pass through."""
+    if not _is_trajectory(samples):
+        return samples, 0, []
+    samples, n_bad, note = _usable_chains(samples, d)
+    if note is None:
+        return samples, 0, []
+    warnings.warn(f"compare: {note}", DivergenceWarning, stacklevel=3)
+    return samples, n_bad, [note]
 
 
 def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Comparison:
@@ -183,14 +288,17 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
 
     Parameters
     ----------
-    state : StationaryState, Evolution snapshot with ``grid`` and ``density``, or Gaussian
-        A state with ``grid`` and ``density`` (cell values, ``sum * cell_volume == 1``) is
-        compared by histogram; any other object with ``mean`` and ``covariance`` (attributes
-        or methods) by moments.
+    state : StationaryState, GaussianState, or an object with a ``Grid`` and a density array
+        A ``GaussianState`` (recognised by type) is compared by moments.  A state whose
+        ``grid`` is a :class:`~fpsolve.Grid` and whose ``density`` is an array (point values at
+        the cell centres) is compared by histogram against its cell probabilities
+        (``cell_probabilities()`` where it has one, else ``density * cell_volume``).  Any other
+        object with ``mean`` and ``covariance`` (attributes or methods) is compared by moments.
     samples : array_like (n, d) or Trajectory
         Points, taken as independent; or a trajectory, whose records are binned and whose
         moments come from its streaming statistics over every step after burn-in.  Correlated
-        records count through their batch-means effective sample size.
+        records count through their batch-means effective sample size.  Chains that stopped
+        early are excluded with a :class:`~fpsolve.DivergenceWarning` (module docstring).
     bin_factor : int
         Merge ``bin_factor`` cells per axis into one bin (each axis's cell count must be a
         multiple), for fewer empty bins with few samples.
@@ -209,31 +317,36 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
     'within noise'
     """
     if isinstance(bin_factor, bool) or not isinstance(bin_factor, (int, np.integer)) or bin_factor < 1:
-        raise ValueError(f"bin_factor must be a whole number >= 1; got {bin_factor!r}")
+        raise InputError(f"bin_factor must be a whole number >= 1; got {bin_factor!r}")
     gaussian = _gaussian_moments(state)
     if gaussian is not None:
-        return _compare_moments(*gaussian, samples)
-    if not (hasattr(state, "grid") and hasattr(state, "density")):
-        raise TypeError(
+        samples, n_bad, excluded = _prepare(samples, len(gaussian[0]))
+        return _compare_moments(*gaussian, samples, excluded, n_bad)
+    from .solve.grid import Grid
+
+    if not (isinstance(getattr(state, "grid", None), Grid) and isinstance(getattr(state, "density", None), np.ndarray)):
+        raise InputTypeError(
             f"state must have grid and density (a StationaryState) or mean and covariance (a "
             f"Gaussian state); got {type(state).__name__}"
         )
     grid = state.grid
     d = grid.ndim
+    if state.density.shape != grid.shape:
+        raise InputError(f"state.density must have the grid's shape {grid.shape}; got {state.density.shape}")
+    samples, n_bad, notes = _prepare(samples, d)
     x, ess, mean_s, cov_s, source = _samples_of(samples, d)
     n = len(x)
-    notes = [source]
+    notes.append(source)
 
     # bin on the state's cells; periodic axes wrap
     x = grid.wrap(x.T).T
     edges = [lo + h * np.arange(m + 1) for lo, h, m in zip(grid.lower, grid.spacing, grid.shape)]
     counts, _ = np.histogramdd(x, bins=edges)
     n_outside = n - int(counts.sum())
-    p = state.density * grid.cell_volume
-    p = p / p.sum()
+    p = _cell_probabilities(state)
     if bin_factor > 1:
         if any(m % bin_factor for m in grid.shape):
-            raise ValueError(
+            raise InputError(
                 f"bin_factor={bin_factor} must divide the number of cells on every axis; got "
                 f"shape {grid.shape}"
             )
@@ -277,24 +390,35 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
         tv_noise_floor_effective=floor_eff,
         status="resolved" if tv > RESOLVED_FACTOR * floor_eff else "within noise",
         notes=tuple(notes),
+        n_excluded_chains=n_bad,
     )
 
 
-def _compare_moments(m: np.ndarray, C: np.ndarray, samples: Any) -> Comparison:
+def _cell_probabilities(state: Any) -> np.ndarray:
+    """Probability of every cell: ``state.cell_probabilities()`` where the state has it (cell
+    integrals, what a histogram estimates), else ``density * cell_volume`` (the density taken
+    as cell averages), normalised."""
+    getter = getattr(state, "cell_probabilities", None)
+    p = np.asarray(getter() if callable(getter) else state.density * state.grid.cell_volume, dtype=float)
+    if not np.all(np.isfinite(p)) or p.min() < 0 or p.sum() <= 0:
+        raise InputError("state.density must be finite and non-negative with positive mass")
+    return p / p.sum()
+
+
+def _compare_moments(m: np.ndarray, C: np.ndarray, samples: Any, excluded: list[str] | None = None,
+                     n_bad: int = 0) -> Comparison:
     d = len(m)
     if C.shape != (d, d):
-        raise ValueError(f"state covariance must have shape ({d}, {d}); got {C.shape}")
-    from .simulate.trajectory import Trajectory
-
-    if isinstance(samples, Trajectory) and samples.weights is None:
+        raise InputError(f"state covariance must have shape ({d}, {d}); got {C.shape}")
+    if (_is_trajectory(samples) or isinstance(samples, _ChainSubset)) and samples.weights is None:
         if samples.ndim != d:
-            raise ValueError(f"samples must have {d} dimensions like the state; got a {samples.ndim}-D trajectory")
+            raise InputError(f"samples must have {d} dimensions like the state; got a {samples.ndim}-D trajectory")
         x = np.empty((samples.n_samples, 0))
         ess, mean_s, cov_s = float("nan"), samples.mean(), samples.covariance()
         source = "moments from every step after burn-in"
     else:
         x, ess, mean_s, cov_s, source = _samples_of(samples, d)
-    notes = [source, "moment comparison: KL and Hellinger between N(state) and the Gaussian with "
+    notes = list(excluded or []) + [source, "moment comparison: KL and Hellinger between N(state) and the Gaussian with "
              "the samples' mean and covariance; no histogram, no total variation"]
     return Comparison(
         method="moments",
@@ -311,4 +435,5 @@ def _compare_moments(m: np.ndarray, C: np.ndarray, samples: Any) -> Comparison:
         tv_noise_floor_effective=float("nan"),
         status="moments",
         notes=tuple(notes),
+        n_excluded_chains=n_bad,
     )

@@ -29,3 +29,23 @@ class BoundaryMassWarning(UserWarning):
 
 class DivergenceWarning(RuntimeWarning):
     """Some simulated chains went non-finite and were stopped (they are reported, not dropped)."""
+
+
+class InputError(FPSolveError, ValueError):
+    """An argument has a bad value; the message names it, the value and what was expected."""
+
+
+class InputTypeError(FPSolveError, TypeError):
+    """An argument has the wrong type; the message names it and the type expected."""
+
+
+class StabilityError(FPSolveError, ValueError):
+    """A step size or learning rate is beyond the stability limit of the discrete dynamics."""
+
+
+class StabilityWarning(RuntimeWarning):
+    """A step size is beyond a stability limit; the result is not a sample of the intended process."""
+
+
+class MemoryEstimateError(FPSolveError, MemoryError):
+    """A request would need more memory than the machine has; the message gives the estimate."""

@@ -263,11 +263,14 @@ def test_multivariate_covariance_is_symmetric(net):
 
 
 def test_divergence_stops_the_chain_and_is_reported():
+    """With divergence_bound=inf a chain stops only when w overflows (the kernel's non-finite check)."""
     land = gaussian_mean_landscape()
     H = float(land.hessian([0.0])[0, 0])
     scheme = fp.SGD(learning_rate=2.5 / H, batch_size=10)  # |1 − ηH| = 1.5: unstable
-    with pytest.warns(fp.DivergenceWarning, match="non-finite"):
-        run = sgd(land, scheme, [0.4], n_steps=5000, n_chains=2, record_every=1, rng=SEED)
+    with pytest.warns(fp.DivergenceWarning, match="non-finite"), \
+            pytest.warns(fp.errors.StabilityWarning, match="beyond SGD's stability limit"):
+        run = sgd(land, scheme, [0.4], n_steps=5000, n_chains=2, record_every=1, rng=SEED,
+                  divergence_bound=np.inf)
     assert run.status == "diverged" and run.n_diverged == 2
     assert np.all(run.chain_status == 1)
     stop = run.stop_step[0]
@@ -275,6 +278,27 @@ def test_divergence_stops_the_chain_and_is_reported():
     assert np.all(np.isnan(run.weights[0, stop:])) and np.all(np.isfinite(run.weights[0, :stop]))
     assert not np.isfinite(run.final[0, 0])
     assert run.count[0] == stop - 1
+
+
+GROWTH_PER_STEP = 2.0  # |1 − ηH| at η = 3/H: the unstable chain doubles every step
+
+
+def test_divergence_is_reported_as_soon_as_the_bound_is_crossed_and_warned_up_front():
+    """Issue 9 item 3: η = 3/H warns before running and stops at |w| > 10⁶ |w0|, not at overflow."""
+    land = gaussian_mean_landscape()
+    H = float(land.hessian([0.0])[0, 0])
+    scheme = fp.SGD(learning_rate=3.0 / H, batch_size=10)
+    with pytest.warns(fp.errors.StabilityWarning, match=r"η λmax\(∇²L\) = 3 >= 2 .*η < "):
+        with pytest.warns(fp.DivergenceWarning, match="beyond the divergence bound"):
+            run = sgd(land, scheme, [0.4], n_steps=5000, n_chains=2, rng=SEED)
+    assert run.status == "diverged" and np.all(run.chain_status == 4) and run.n_diverged == 2
+    bound = run.settings["divergence_bound"]
+    assert bound == pytest.approx(1e6)
+    assert np.all(np.isfinite(run.final)) and np.all(np.abs(run.final) > bound)
+    # doubling per step from O(1): the bound is crossed within ~log2(1e6) + a few steps
+    assert run.stop_step.max() < 2 * np.log(bound) / np.log(GROWTH_PER_STEP)
+    with pytest.raises(fp.FPSolveError, match="divergence_bound must exceed the largest"):
+        sgd(land, scheme, [0.4], n_steps=10, divergence_bound=0.1)
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
                      (``w_ref`` the first such ``w`` of the call; no division per step), merged
                      into the triple at the end of the call (Chan et al.)
 ``ecount, emean, em2`` the same for the epoch ends ``n = k M > burn_in`` (WOR)
-``status``       (C,)       0 running, 1 non-finite
+``status``       (C,)       0 running, 1 non-finite or beyond ``bound`` (some ``|w_i| > bound``;
+                             ``bound`` = the largest float means non-finite only)
 ``stop_step``    (C,)       the step at which a chain stopped (-1 while running)
 ``records``      (C, R, d)  ``w`` after steps ``burn_in + r * record_every`` (prefilled NaN)
 ``erecords``     (C, E, d)  ``w`` after steps ``e0 + r * epoch_record_every * M`` (prefilled NaN)
@@ -267,7 +268,7 @@ def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
 
 @jit
 def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e,
-                  k, eta, sq, noisy, sampler, b, xi, zb, yb, tb):
+                  k, eta, sq, noisy, sampler, b, xi, zb, yb, tb, bound):
     """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
 
     The same random streams as :func:`next_batch` and the arithmetic of :func:`_grad_tanh_net`,
@@ -376,7 +377,7 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
             x[6] = beta - eta * g6
         finite = True
         for i in range(d):
-            if not math.isfinite(x[i]):
+            if not abs(x[i]) <= bound:  # non-finite, or beyond the divergence bound
                 finite = False
         if not finite:
             last = n - 1
@@ -405,7 +406,7 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
 def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
            pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
            status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-           epoch_record_every, eta, temperature, sampler, b):
+           epoch_record_every, eta, temperature, sampler, b, bound):
     """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0.
 
     The steps between events (the end of burn-in, a record, an epoch end with
@@ -478,7 +479,7 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
         if path == PATH_TANH_NET and d == 7:
             last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
                                          n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler,
-                                         b, xi, zb, yb, tb)
+                                         b, xi, zb, yb, tb, bound)
         else:  # the other models, step by step (written here: a separate function would
             # receive the user's kernel as a first-class function, an experimental Numba feature)
             stats = n >= burn_in
@@ -509,7 +510,7 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
                         x[i] -= eta * g[i]
                 finite = True
                 for i in range(d):
-                    if not math.isfinite(x[i]):
+                    if not abs(x[i]) <= bound:  # non-finite, or beyond the divergence bound
                         finite = False
                 if not finite:
                     last = m - 1
@@ -562,7 +563,7 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
 def sgd_point(point, path, params, X, Y, lik, noise_var, scale, alpha,
               pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
               status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-              epoch_record_every, eta, temperature, sampler, b):
+              epoch_record_every, eta, temperature, sampler, b, bound):
     """Advance every running chain from ``n_start`` to ``n_end`` with a user's point kernel.
 
     Returns the number of chains that stopped in this call.
@@ -574,7 +575,7 @@ def sgd_point(point, path, params, X, Y, lik, noise_var, scale, alpha,
                                 pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount,
                                 emean, em2, status, stop_step, records, erecords, n_start, n_end,
                                 burn_in, record_every, epoch_record_every, eta, temperature,
-                                sampler, b)
+                                sampler, b, bound)
     return n_stopped
 
 
@@ -582,7 +583,7 @@ def sgd_point(point, path, params, X, Y, lik, noise_var, scale, alpha,
 def sgd_builtin(path, params, X, Y, lik, noise_var, scale, alpha,
                 pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
                 status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-                epoch_record_every, eta, temperature, sampler, b):
+                epoch_record_every, eta, temperature, sampler, b, bound):
     """:func:`sgd_point` for the built-in models (``builtin_point`` on ``path`` 2)."""
     n_stopped = 0
     for c in prange(pos.shape[0]):
@@ -591,5 +592,5 @@ def sgd_builtin(path, params, X, Y, lik, noise_var, scale, alpha,
                                 alpha, pos, rng_noise, rng_batch, perm, cursor, count, mean, m2,
                                 ecount, emean, em2, status, stop_step, records, erecords,
                                 n_start, n_end, burn_in, record_every, epoch_record_every, eta,
-                                temperature, sampler, b)
+                                temperature, sampler, b, bound)
     return n_stopped

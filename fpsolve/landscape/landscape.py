@@ -17,12 +17,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import models as _k
-from ..errors import SolverError
+from .._checks import real_array, real_number
+from ..errors import InputError, InputTypeError, SolverError
 from .models import LIKELIHOODS, check_inputs, check_points
 
 BLOCK = 4096  # user models: parameter points per pair of kernel calls, at most,
 BUFFER_BYTES = 64 * 2**20  # and fewer where the (block, N, d, d) Hessian buffer would pass this
 MINIMIZE_GTOL = 1e-10  # |∇L| below this times max(1, ‖∇²L‖ max(1, |w|)) counts as converged
+NEWTON_STEP_RTOL = 1e-10  # a Newton step below this × max(1, |w|): w is converged to 10 digits
 POLISH_STEPS = 20  # Newton steps after the trust region (whose loss comparisons stall at round-off)
 
 
@@ -89,31 +91,32 @@ class Landscape:
         model = self.model
         for attr in ("n_params", "input_dim", "likelihood", "kernel", "params"):
             if not hasattr(model, attr):
-                raise TypeError(
+                raise InputTypeError(
                     f"model must follow the fpsolve model protocol (see fpsolve.models); "
                     f"{type(model).__name__} has no attribute {attr!r}"
                 )
         if model.likelihood not in LIKELIHOODS:
-            raise ValueError(f"model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {model.likelihood!r}")
-        y = np.asarray(self.y, dtype=float)
+            raise InputError(f"model.likelihood must be one of {', '.join(LIKELIHOODS)}; got {model.likelihood!r}")
+        y = real_array(self.y, "y")
         if y.ndim != 1 or y.size == 0:
-            raise ValueError(f"y must be a non-empty 1-D array of targets; got shape {np.shape(self.y)}")
+            raise InputError(f"y must be a non-empty 1-D array of targets; got shape {np.shape(self.y)}")
         if not np.all(np.isfinite(y)):
             i = int(np.argmax(~np.isfinite(y)))
-            raise ValueError(f"y must be finite; got y[{i}] = {y[i]}")
+            raise InputError(f"y must be finite; got y[{i}] = {y[i]}")
         if model.likelihood == "bernoulli" and not np.all((y == 0) | (y == 1)):
-            raise ValueError(f"y must hold 0 or 1 for a Bernoulli likelihood; got {y[(y != 0) & (y != 1)][0]}")
+            raise InputError(f"y must hold 0 or 1 for a Bernoulli likelihood; got {y[(y != 0) & (y != 1)][0]}")
         X = check_inputs(model, self.x, "x", n=y.size)
         if X.shape[0] != y.size:
-            raise ValueError(f"x and y must have one row per sample; got {X.shape[0]} inputs and {y.size} targets")
+            raise InputError(f"x and y must have one row per sample; got {X.shape[0]} inputs and {y.size} targets")
         sigma = self.noise_std if self.noise_std is not None else (getattr(model, "noise_std", None) or 1.0)
+        sigma = real_number(sigma, "noise_std")
         if not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"noise_std must be positive and finite; got {sigma!r}")
+            raise InputError(f"noise_std must be positive and finite; got {sigma!r}")
         n = y.size
         if self.weight_decay is not None:
-            lam = float(self.weight_decay)
+            lam = real_number(self.weight_decay, "weight_decay")
             if not (np.isfinite(lam) and lam >= 0):
-                raise ValueError(f"weight_decay must be non-negative and finite; got {self.weight_decay!r}")
+                raise InputError(f"weight_decay must be non-negative and finite; got {self.weight_decay!r}")
             alpha = n * lam / (sigma**2 if model.likelihood == "gaussian" else 1.0)
         else:
             alpha = float(getattr(model, "prior_precision", None) or 0.0)
@@ -183,7 +186,7 @@ class Landscape:
         at one point ``w`` (d,)."""
         W = check_points(self.model, w)
         if W.shape[0] != 1:
-            raise ValueError(f"w must be one point of shape ({self.n_params},); got shape {np.shape(w)}")
+            raise InputError(f"w must be one point of shape ({self.n_params},); got shape {np.shape(w)}")
         out = self.model.predict(W, self.x, order=2)
         n, d = self.n_samples, self.n_params
         ell, grads, hess = np.empty((1, n)), np.empty((1, n, d)), np.empty((1, n, d, d))
@@ -274,6 +277,9 @@ def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str,
         if not g_trial < gnorm:
             break
         w, f, gnorm = trial, f_trial, g_trial
+    if np.all(np.isfinite(w)) and gnorm > bound(w, f) and _newton_step(hess_of(f), grad_of(f)) <= \
+            NEWTON_STEP_RTOL * max(1.0, float(np.linalg.norm(w))):
+        return w  # the gradient sits at its round-off floor, but the next Newton step would not move w
     if not np.all(np.isfinite(w)) or gnorm > bound(w, f):
         raise SolverError(
             f"minimisation of {what} from w0={np.array2string(np.asarray(w0), precision=4)} did not "
@@ -281,6 +287,14 @@ def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str,
             f"try a start closer to a minimum or a larger max_iter"
         )
     return w
+
+
+def _newton_step(H: np.ndarray, g: np.ndarray) -> float:
+    try:
+        step = np.linalg.solve(H, g)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    return float(np.linalg.norm(step)) if np.all(np.isfinite(step)) else float("inf")
 
 
 __all__ = ["Landscape", "LandscapeFields"]

@@ -35,6 +35,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._checks import real_array
+from ..errors import InputError
+
 from .._kernels import models as _k
 
 LIKELIHOODS = {"gaussian": _k.GAUSSIAN, "bernoulli": _k.BERNOULLI}
@@ -102,7 +105,7 @@ class Model:
             With a leading axis of length P (1 when ``w`` is one point).
         """
         if order not in (0, 1, 2):
-            raise ValueError(f"order must be 0, 1 or 2; got {order!r}")
+            raise InputError(f"order must be 0, 1 or 2; got {order!r}")
         W = check_points(self, w)
         X = check_inputs(self, x, "x")
         P, N, d = W.shape[0], X.shape[0], self.n_params
@@ -115,16 +118,16 @@ class Model:
 
 def check_points(model, w, name: str = "w") -> np.ndarray:
     """``w`` as a C-contiguous float array of shape (P, d)."""
-    W = np.asarray(w, dtype=float)
+    W = real_array(w, name)
     if W.ndim == 1:
         W = W[None]
     if W.ndim != 2 or W.shape[1] != model.n_params:
-        raise ValueError(
+        raise InputError(
             f"{name} must have shape ({model.n_params},) or (P, {model.n_params}) for a model with "
             f"{model.n_params} parameters; got shape {np.shape(w)}"
         )
     if not np.all(np.isfinite(W)):
-        raise ValueError(f"{name} must be finite; got {W[~np.isfinite(W)][0]} in {name}")
+        raise InputError(f"{name} must be finite; got {W[~np.isfinite(W)][0]} in {name}")
     return np.ascontiguousarray(W)
 
 
@@ -133,27 +136,27 @@ def check_inputs(model, x, name: str = "x", n: int | None = None) -> np.ndarray:
     p = model.input_dim
     if x is None:
         if p != 0:
-            raise ValueError(f"{name} must be given: the model takes inputs of length {p}")
+            raise InputError(f"{name} must be given: the model takes inputs of length {p}")
         if n is None:
-            raise ValueError(f"{name}=None needs the number of samples from y")
+            raise InputError(f"{name}=None needs the number of samples from y")
         return np.zeros((n, 0))
-    X = np.asarray(x, dtype=float)
+    X = real_array(x, name)
     if X.ndim == 1 and p == 1:
         X = X[:, None]
     if X.ndim == 1 and p == 0:
         X = np.zeros((X.shape[0], 0))
     if X.ndim != 2 or X.shape[1] != p:
         expected = f"(N, {p})" + (" or (N,)" if p == 1 else "")
-        raise ValueError(f"{name} must have shape {expected} for this model; got shape {np.shape(x)}")
+        raise InputError(f"{name} must have shape {expected} for this model; got shape {np.shape(x)}")
     if not np.all(np.isfinite(X)):
         row = int(np.argwhere(~np.isfinite(X))[0, 0])
-        raise ValueError(f"{name} must be finite; got {X[row]} in row {row}")
+        raise InputError(f"{name} must be finite; got {X[row]} in row {row}")
     return np.ascontiguousarray(X)
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+        raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")
     return int(value)
 
 
@@ -258,9 +261,9 @@ class GaussianMean(_Builtin):
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.noise_std) and self.noise_std > 0):
-            raise ValueError(f"noise_std must be positive and finite; got {self.noise_std!r}")
+            raise InputError(f"noise_std must be positive and finite; got {self.noise_std!r}")
         if not self.prior_std > 0:
-            raise ValueError(f"prior_std must be positive (np.inf for a flat prior); got {self.prior_std!r}")
+            raise InputError(f"prior_std must be positive (np.inf for a flat prior); got {self.prior_std!r}")
 
     @property
     def prior_precision(self) -> float:  # type: ignore[override]
@@ -329,19 +332,19 @@ class CustomModel(Model):
 
     def __post_init__(self) -> None:
         if not hasattr(self.kernel, "py_func"):
-            raise ValueError(
+            raise InputError(
                 f"kernel must be a Numba-compiled function (decorate it with numba.njit); got "
                 f"{type(self.kernel).__name__}"
             )
         _positive_int(self.n_params, "n_params")
         _positive_int(self.input_dim, "input_dim", minimum=0)
         if self.likelihood not in LIKELIHOODS:
-            raise ValueError(
+            raise InputError(
                 f"unknown likelihood {self.likelihood!r}; expected one of {', '.join(LIKELIHOODS)}"
             )
         object.__setattr__(self, "constants", np.ascontiguousarray(self.constants, dtype=float).ravel())
         if self.names is not None and len(self.names) != self.n_params:
-            raise ValueError(f"names must have {self.n_params} entries; got {len(self.names)}")
+            raise InputError(f"names must have {self.n_params} entries; got {len(self.names)}")
 
     @property
     def params(self) -> np.ndarray:

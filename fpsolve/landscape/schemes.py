@@ -21,20 +21,21 @@ The optional second-order drift correction of the stochastic modified equation,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import models as _k
-from ..errors import GridError
+from ..errors import GridError, InputError
 from ..solve.grid import Grid
-from ..solve.linear import GaussianState, linearized, linearized_epoch
+from ..solve.linear import GaussianState, linearized, linearized_epoch, stability_check
 from ..solve.problem import FokkerPlanck
 from .landscape import MINIMIZE_GTOL, Landscape, newton_minimize
 from .models import check_points
 
 EPOCH_NOISE = ("monte_carlo", "leading_order")
+WOR_FD_STEP = 1e-5  # central differences of ∇L_WOR: truncation h² ~ 1e-10 against round-off eps/h ~ 1e-11
 PERMUTATION_BLOCK = 10_000  # permutations drawn per block (bounds the (block, N) index array)
 
 
@@ -90,8 +91,9 @@ class _Replacement:
             drift = drift - 0.5 * sgd.learning_rate * np.einsum("pij,pj->pi", f.hessian, f.gradient)
         return SchemeFields(W, drift, self.diffusion(sgd, land, f.gradient_covariance), self.name)
 
-    def linearized(self, sgd, land, w, rng, epoch_noise) -> GaussianState:
+    def linearized(self, sgd, land, w, rng, epoch_noise, max_iter) -> GaussianState:
         f = land.fields(w, hessian=True)
+        stability_check(f.hessian[0], sgd.learning_rate, strict=True, what="of L at w")
         D = self.diffusion(sgd, land, f.gradient_covariance[0])
         return linearized(f.hessian[0], D, mean=f.w[0], learning_rate=sgd.learning_rate)
 
@@ -113,7 +115,7 @@ class _WithoutReplacement:
     def check(self, sgd: SGD, land: Landscape) -> None:
         _check_batch(sgd, land)
         if land.n_samples % sgd.batch_size:
-            raise ValueError(
+            raise InputError(
                 f"batch_size={sgd.batch_size} must divide the number of samples N={land.n_samples} for "
                 f"without_replacement (every epoch is N / batch_size full batches); choose a divisor of "
                 f"{land.n_samples}"
@@ -180,37 +182,60 @@ class _WithoutReplacement:
         D += sgd.temperature * np.eye(land.n_params)
         return SchemeFields(W, drift, D, self.name, epoch_noise)
 
-    def linearized(self, sgd, land, w, rng, epoch_noise) -> GaussianState:
+    def effective_hessian(self, sgd, land, v: np.ndarray) -> np.ndarray:
+        """``∇²L_WOR`` at ``v`` (d,): central differences of :meth:`effective_gradient`, symmetrised.
+
+        (``∇²L`` differs from it at O(η): enough to slow Newton to a crawl at η ~ 1e-4 and to
+        misjudge stability where ``L`` has a saddle that ``L_WOR`` turns into a minimum.)
+        """
+        d = v.size
+        h = WOR_FD_STEP * np.maximum(1.0, np.abs(v))
+        W = np.concatenate([v + np.diag(h), v - np.diag(h)])
+        g = self.effective_gradient(sgd, land, land.fields(W, hessian=True))
+        J = (g[:d] - g[d:]).T / (2.0 * h)  # J[i, j] = ∂_j g_i
+        return 0.5 * (J + J.T)
+
+    def linearized(self, sgd, land, w, rng, epoch_noise, max_iter) -> GaussianState:
         eta, b = sgd.learning_rate, sgd.batch_size
         M = land.n_samples // b
+        stability_check(self.effective_hessian(sgd, land, np.asarray(w, dtype=float).ravel()), eta,
+                        strict=True, what="of L_WOR at the start w")
 
         def evaluate(v):
             f = land.fields(v, hessian=True)
-            return f, self.effective_loss(sgd, land, f), self.effective_gradient(sgd, land, f)
+            return _WORFields(f, self.effective_loss(sgd, land, f), self.effective_gradient(sgd, land, f),
+                              self.effective_hessian(sgd, land, np.asarray(v, dtype=float).ravel()))
 
-        mean = newton_minimize(lambda v: _WORFields(*evaluate(v)), w, land.model, MINIMIZE_GTOL, 200,
+        mean = newton_minimize(evaluate, w, land.model, MINIMIZE_GTOL, max_iter,
                                "L_WOR (without-replacement effective loss)")
         f = land.fields(mean, hessian=True)
-        H = f.hessian[0]
+        H_wor = self.effective_hessian(sgd, land, mean)
+        stability_check(H_wor, eta, strict=True, what="of L_WOR at its minimum")
+        H, method = f.hessian[0], "epoch_lyapunov"
+        if np.linalg.eigvalsh(0.5 * (H + H.T))[0] <= 0:
+            # a saddle of L that the O(η) terms of L_WOR stabilise: the O(η)-consistent epoch map
+            H, method = H_wor, "epoch_lyapunov (L_WOR Hessian: the Hessian of L is not positive here)"
         if epoch_noise == "leading_order":
             cov = self.leading_order_covariance(sgd, land.n_samples, H, f.gradient_covariance[0])
         else:
             cov = self.monte_carlo_covariance(sgd, land, mean, rng)
         cov = cov + self.langevin_epoch_covariance(sgd, H, M)
-        return linearized_epoch(H, cov, eta, M, mean=mean)
+        state = linearized_epoch(H, cov, eta, M, mean=mean)
+        return state if method == "epoch_lyapunov" else replace(state, method=method)
 
 
 @dataclass(frozen=True)
 class _WORFields:
-    """``L_WOR`` with its gradient, and ``∇²L`` as the (O(η)-accurate) Hessian for Newton steps."""
+    """``L_WOR`` with its gradient and its Hessian (finite differences), for Newton steps."""
 
     fields: object
     loss: np.ndarray
     gradient: np.ndarray
+    hessian_matrix: np.ndarray
 
     @property
     def hessian(self):
-        return self.fields.hessian
+        return self.hessian_matrix[None]
 
 
 SCHEMES = {s.name: s for s in (_Replacement(), _IID(), _WithoutReplacement())}
@@ -218,7 +243,7 @@ SCHEMES = {s.name: s for s in (_Replacement(), _IID(), _WithoutReplacement())}
 
 def _check_batch(sgd: SGD, land: Landscape) -> None:
     if sgd.batch_size > land.n_samples:
-        raise ValueError(
+        raise InputError(
             f"batch_size must be at most the number of samples N={land.n_samples}; got {sgd.batch_size}"
         )
 
@@ -270,20 +295,20 @@ class SGD:
     def __post_init__(self) -> None:
         eta = self.learning_rate
         if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) or not (np.isfinite(eta) and eta > 0):
-            raise ValueError(f"learning_rate must be a positive finite number; got {eta!r}")
+            raise InputError(f"learning_rate must be a positive finite number; got {eta!r}")
         b = self.batch_size
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-            raise ValueError(f"batch_size must be an integer >= 1; got {b!r}")
+            raise InputError(f"batch_size must be an integer >= 1; got {b!r}")
         if self.scheme not in SCHEMES:
-            raise ValueError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
+            raise InputError(f"unknown scheme {self.scheme!r}; expected one of {', '.join(SCHEMES)}")
         T = self.temperature
         if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)) or not (np.isfinite(T) and T >= 0):
-            raise ValueError(f"temperature must be a non-negative finite number; got {T!r}")
+            raise InputError(f"temperature must be a non-negative finite number; got {T!r}")
         if self.epoch_noise not in EPOCH_NOISE:
-            raise ValueError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
+            raise InputError(f"unknown epoch_noise {self.epoch_noise!r}; expected one of {', '.join(EPOCH_NOISE)}")
         n = self.n_permutations
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"n_permutations must be an integer >= 2; got {n!r}")
+            raise InputError(f"n_permutations must be an integer >= 2; got {n!r}")
         object.__setattr__(self, "learning_rate", float(eta))
         object.__setattr__(self, "batch_size", int(b))
         object.__setattr__(self, "temperature", float(T))
@@ -299,7 +324,7 @@ class SGD:
     def _epoch_noise(self, value: str | None) -> str:
         value = self.epoch_noise if value is None else value
         if value not in EPOCH_NOISE:
-            raise ValueError(f"unknown epoch_noise {value!r}; expected one of {', '.join(EPOCH_NOISE)}")
+            raise InputError(f"unknown epoch_noise {value!r}; expected one of {', '.join(EPOCH_NOISE)}")
         return value
 
     def fields(self, landscape: Landscape, w: ArrayLike, rng=None,
@@ -310,19 +335,31 @@ class SGD:
         return self.strategy.fields(self, landscape, W, np.random.default_rng(rng),
                                     self._epoch_noise(epoch_noise))
 
-    def linearized(self, landscape: Landscape, w: ArrayLike, rng=None) -> GaussianState:
+    def linearized(self, landscape: Landscape, w: ArrayLike, rng=None, max_iter: int = 200) -> GaussianState:
         """Gaussian stationary state linearised at the minimum ``w`` (THEORY.md §3), any d.
 
         ``with_replacement`` / ``iid``: ``H = ∇²L(w)``, ``D`` the scheme's diffusion at ``w``,
         continuous Lyapunov equation; ``w`` should be a minimum of ``L``.
-        ``without_replacement``: the mean is the minimum of ``L_WOR`` found from ``w``, and the
-        covariance solves the epoch-level discrete Lyapunov equation
-        (:func:`fpsolve.solve.linear.linearized_epoch`), epoch noise per ``epoch_noise``.
+        ``without_replacement``: the mean is the minimum of ``L_WOR`` found from ``w`` (Newton
+        with the finite-difference Hessian of ``L_WOR``, at most ``max_iter`` trust-region
+        iterations), and the covariance solves the epoch-level discrete Lyapunov equation
+        (:func:`fpsolve.solve.linear.linearized_epoch`) with ``J = (I − η ∇²L)^M`` (exact for
+        linear gradients), epoch noise per ``epoch_noise``.  Where ``∇²L`` is not positive at
+        that minimum (a saddle of ``L`` that the O(η) terms of ``L_WOR`` stabilise) the
+        O(η)-consistent ``J = (I − η ∇²L_WOR)^M`` is used and ``method`` says so.
+
+        Raises
+        ------
+        StabilityError
+            When ``η λmax >= 2`` for the Hessian (of ``L`` at ``w``; of ``L_WOR`` at ``w`` and at
+            its minimum): SGD diverges there, so there is no stationary state.
         """
         self.strategy.check(self, landscape)
         check_points(landscape.model, w)
+        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+            raise InputError(f"max_iter must be an integer >= 1; got {max_iter!r}")
         return self.strategy.linearized(self, landscape, np.asarray(w, dtype=float),
-                                        np.random.default_rng(rng), self.epoch_noise)
+                                        np.random.default_rng(rng), self.epoch_noise, int(max_iter))
 
     def fokker_planck(self, landscape: Landscape, grid: Grid, axes: tuple[int, ...] | None = None,
                       reference: ArrayLike | None = None, rng=None,
@@ -359,7 +396,7 @@ class SGD:
         axes = _check_axes(axes, grid, d)
         if reference is None:
             if len(axes) < d:
-                raise ValueError(
+                raise InputError(
                     f"reference must be given: axes={axes} leave {d - len(axes)} of {d} parameters to hold "
                     f"fixed (for example at landscape.minimize(w0))"
                 )
@@ -388,7 +425,7 @@ class SGD:
         d = landscape.n_params
         axes = tuple(range(d)) if axes is None else tuple(axes)
         if not 1 <= len(axes) <= 3:
-            raise ValueError(f"axes must name 1 to 3 parameters; got {axes}")
+            raise InputError(f"axes must name 1 to 3 parameters; got {axes}")
         _check_axes(axes, None, d)
         full = self.linearized(landscape, w, rng=rng)
         ix = np.ix_(axes, axes)
@@ -400,18 +437,18 @@ class SGD:
 def _check_axes(axes, grid: Grid | None, d: int) -> tuple[int, ...]:
     if axes is None:
         if grid is not None and grid.ndim != d:
-            raise ValueError(
+            raise InputError(
                 f"axes must be given: the grid has {grid.ndim} axes and the model {d} parameters"
             )
         return tuple(range(d))
     axes = tuple(int(a) for a in np.atleast_1d(axes))
     for a in axes:
         if not 0 <= a < d:
-            raise ValueError(f"axes must hold parameter indices 0..{d - 1}; got {a} in axes={axes}")
+            raise InputError(f"axes must hold parameter indices 0..{d - 1}; got {a} in axes={axes}")
     if len(set(axes)) != len(axes):
-        raise ValueError(f"axes must not repeat a parameter; got axes={axes}")
+        raise InputError(f"axes must not repeat a parameter; got axes={axes}")
     if grid is not None and len(axes) != grid.ndim:
-        raise ValueError(f"axes must have one entry per grid axis ({grid.ndim}); got axes={axes}")
+        raise InputError(f"axes must have one entry per grid axis ({grid.ndim}); got axes={axes}")
     return axes
 
 

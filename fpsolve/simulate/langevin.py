@@ -19,7 +19,7 @@ from typing import Any, Callable, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import DivergenceWarning, FieldError
+from ..errors import InputError, InputTypeError, DivergenceWarning, FieldError
 from ..solve.grid import Grid
 from ..solve.problem import FokkerPlanck, check_psd
 from .trajectory import STATUS_NAMES, Trajectory
@@ -27,6 +27,7 @@ from .trajectory import STATUS_NAMES, Trajectory
 RngLike = Union[None, int, np.integer, np.random.Generator]
 CHUNK_WALKER_STEPS = 20_000_000  # walker-steps per kernel call: ~0.5 s, so progress can show
 MAX_RECORD_BYTES = 2 * 1024**3  # refuse record arrays above this unless asked
+STABILITY_LIMIT = 2.0  # Euler-Maruyama and Heun on dx = -λ x dt are stable iff λ dt < 2
 BOUNDARY_CODES = {"reflecting": 0, "periodic": 1, "absorbing": 2}
 FREE = 3
 
@@ -165,9 +166,9 @@ def seed_from(rng: RngLike) -> int:
         return int(rng.integers(0, 2**63))
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         if not 0 <= int(rng) < 2**64:
-            raise ValueError(f"rng must be a seed between 0 and 2**64 - 1; got {rng}")
+            raise InputError(f"rng must be a seed between 0 and 2**64 - 1; got {rng}")
         return int(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+    raise InputTypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
 
 
 def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: int = 0) -> np.ndarray:
@@ -187,14 +188,24 @@ def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: 
 def _count(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, float) and value.is_integer()):
-            raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+            raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
     if int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+        raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
     return int(value)
 
 
-def _initial_positions(x0: ArrayLike, n_walkers: int | None, d: int) -> np.ndarray:
-    arr = np.asarray(x0, dtype=float)
+def _initial_positions(x0: ArrayLike, n_walkers: int | None, d: int, extra_per_walker: int = 0) -> np.ndarray:
+    if np.iscomplexobj(x0):
+        raise InputError(f"x0 must be real; got complex values {x0!r}")
+    try:
+        arr = np.asarray(x0, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"x0 must be an array of numbers of shape ({d},) or (n_walkers, {d}); got {x0!r}") from None
+    if n_walkers is not None:
+        from .._memory import check_memory, walker_bytes
+
+        check_memory(walker_bytes(_count(n_walkers, "n_walkers", 1), d, extra_per_walker),
+                     f"{n_walkers} walkers in {d} dimensions (n_walkers)", "use fewer walkers")
     if arr.ndim == 0 and d == 1:
         arr = arr.reshape(1)
     if arr.ndim == 1 and d == 1 and arr.shape[0] != 1 and n_walkers in (None, arr.shape[0]):
@@ -204,14 +215,14 @@ def _initial_positions(x0: ArrayLike, n_walkers: int | None, d: int) -> np.ndarr
         arr = np.broadcast_to(arr, (n, d))
     elif arr.ndim == 2 and arr.shape[1] == d:
         if n_walkers is not None and _count(n_walkers, "n_walkers", 1) != arr.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"n_walkers={n_walkers} does not match x0 with {arr.shape[0]} rows; give one or "
                 "the other"
             )
     else:
-        raise ValueError(f"x0 must have shape ({d},) or (n_walkers, {d}); got {arr.shape}")
+        raise InputError(f"x0 must have shape ({d},) or (n_walkers, {d}); got {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("x0 must be finite; got non-finite entries")
+        raise InputError("x0 must be finite; got non-finite entries")
     return np.ascontiguousarray(arr, dtype=float).copy()
 
 
@@ -224,7 +235,7 @@ def _check_inside(x: np.ndarray, grid: Grid) -> np.ndarray:
         bad = (x[:, k] < lo) | (x[:, k] > hi)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(
+            raise InputError(
                 f"x0 must lie inside the grid's {bc} walls on axis {k}, [{lo}, {hi}]; walker {i} "
                 f"starts at {x[i, k]}"
             )
@@ -338,18 +349,18 @@ def langevin(
     from .._kernels import langevin as kernels
 
     if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+        raise InputError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     strategy = SCHEMES[scheme]
     try:
         dt = float(dt)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"dt must be a positive number; got {dt!r}") from exc
+        raise InputError(f"dt must be a positive number; got {dt!r}") from exc
     if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive finite number; got {dt!r}")
+        raise InputError(f"dt must be a positive finite number; got {dt!r}")
     n_steps = _count(n_steps, "n_steps", 1)
     burn_in = _count(burn_in, "burn_in", 0)
     if burn_in >= n_steps:
-        raise ValueError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
+        raise InputError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
     record_every = 0 if record_every is None else _count(record_every, "record_every", 0)
 
     settings: dict[str, Any] = {"scheme_description": strategy.description}
@@ -366,18 +377,20 @@ def langevin(
         additive = fields.constant_diffusion
         settings.update(fields="callable", grid=grid, drift=fields.drift, diffusion=fields.diffusion)
     else:
-        raise TypeError(
+        raise InputTypeError(
             "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
             f"{type(problem_or_fields).__name__}"
         )
     if strategy.additive_noise_only and not additive:
-        raise ValueError(
+        raise InputError(
             f"scheme {scheme!r} needs additive noise (a constant diffusion); this problem's "
             "diffusion varies in space: use scheme='euler_maruyama'"
         )
 
     pos = _initial_positions(x0, n_walkers, d)
     W = pos.shape[0]
+    if isinstance(problem_or_fields, FokkerPlanck):
+        _warn_unstable_step(problem_or_fields, dt, scheme)
     if grid is not None:
         pos = _check_inside(pos, grid)
         lower = np.array(grid.lower)
@@ -391,7 +404,7 @@ def langevin(
     n_records = (n_steps - burn_in) // record_every + 1 if record_every else 0
     nbytes = W * n_records * d * 8
     if nbytes > max_record_bytes:
-        raise ValueError(
+        raise InputError(
             f"record_every={record_every} would record {W} walkers × {n_records} records × {d} = "
             f"{nbytes / 1024**3:.1f} GiB (max_record_bytes={max_record_bytes}); record less often, "
             "or record_every=0 and use the streaming mean() and covariance()"
@@ -514,10 +527,36 @@ def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
         check_psd(Dout, None, name=f"diffusion at x0={x.tolist()}")
 
 
+def drift_rate_bound(problem: FokkerPlanck) -> tuple[float, tuple[float, ...]]:
+    """``max_x ‖∂A/∂x‖∞`` over the grid (centred differences of the drift field; one-sided at
+    walls), an upper bound on the fastest linear rate of the drift, and where it is largest."""
+    grid = problem.grid
+    A = problem.drift_field
+    d = grid.ndim
+    rows = np.zeros(grid.shape)
+    for i in range(d):
+        for j in range(d):
+            rows = rows + np.abs(np.gradient(A[i], grid.spacing[j], axis=j))
+    k = int(np.argmax(rows))
+    return float(rows.flat[k]), grid.point(np.unravel_index(k, grid.shape))
+
+
+def _warn_unstable_step(problem: FokkerPlanck, dt: float, scheme: str) -> None:
+    rate, where = drift_rate_bound(problem)
+    if dt * rate >= STABILITY_LIMIT:
+        from ..errors import StabilityWarning
+
+        warnings.warn(
+            f"dt = {dt:g} is beyond the stability limit of {scheme}: dt · max|∂A/∂x| = {dt * rate:.4g} "
+            f">= {STABILITY_LIMIT:g} (max|∂A/∂x| = {rate:.4g} at x=({', '.join(f'{v:.4g}' for v in where)})); "
+            f"the walkers overshoot and reflecting walls hide the blow-up. Use dt < "
+            f"{STABILITY_LIMIT / rate:.4g}", StabilityWarning, stacklevel=3)
+
+
 def _summarise(status: np.ndarray, stop_step: np.ndarray, dt: float) -> tuple[str, str]:
     parts = []
-    diverged = (status == 1) | (status == 3)
-    for code in (1, 3, 2):
+    diverged = np.isin(status, (1, 3, 4))
+    for code in (1, 4, 3, 2):
         sel = status == code
         if sel.any():
             first = int(stop_step[sel].min())

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import DivergenceWarning
+from ..errors import DivergenceWarning, InputError, InputTypeError, MemoryEstimateError, StabilityWarning
 from ..landscape.landscape import Landscape
 from ..landscape.models import LIKELIHOODS
 from ..landscape.schemes import SGD
@@ -29,6 +29,9 @@ from .trajectory import Trajectory
 
 CHUNK_CHAIN_STEPS = 5_000_000  # chain-steps per kernel call (~1 s for the 7-parameter net)
 SAMPLER_CODES = {"with_replacement": 0, "iid": 1, "without_replacement": 2}
+DIVERGENCE_FACTOR = 1e6  # default bound: |w_i| beyond 10⁶ × max(1, |w0|∞) is no sample of a state near w0
+STABILITY_LIMIT = 2.0  # the step w − η ∇L is unstable at a point where η λmax(∇²L) >= 2
+MAX_STABILITY_POINTS = 8  # distinct starts whose Hessian the up-front stability check examines
 
 
 def _model_path(model) -> tuple[int, bool]:
@@ -48,9 +51,9 @@ def _model_path(model) -> tuple[int, bool]:
 
 def _check_inputs(landscape: Any, scheme: Any) -> None:
     if not isinstance(landscape, Landscape):
-        raise TypeError(f"landscape must be an fpsolve.Landscape; got {type(landscape).__name__}")
+        raise InputTypeError(f"landscape must be an fpsolve.Landscape; got {type(landscape).__name__}")
     if not isinstance(scheme, SGD):
-        raise TypeError(
+        raise InputTypeError(
             f"scheme must be an fpsolve.SGD (learning rate, batch size, sampler, temperature); "
             f"got {type(scheme).__name__}"
         )
@@ -82,13 +85,13 @@ def sgd_batches(scheme: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: 
     from .._kernels import sgd as sk
 
     if not isinstance(scheme, SGD):
-        raise TypeError(f"scheme must be an fpsolve.SGD; got {type(scheme).__name__}")
+        raise InputTypeError(f"scheme must be an fpsolve.SGD; got {type(scheme).__name__}")
     N = _count(n_samples, "n_samples", 1)
     b = scheme.batch_size
     if b > N:
-        raise ValueError(f"batch_size must be at most n_samples={N}; got {b}")
+        raise InputError(f"batch_size must be at most n_samples={N}; got {b}")
     if scheme.scheme == "without_replacement" and N % b:
-        raise ValueError(f"batch_size={b} must divide n_samples={N} for without_replacement")
+        raise InputError(f"batch_size={b} must divide n_samples={N} for without_replacement")
     out = np.empty((_count(n_steps, "n_steps", 1), b), dtype=np.int64)
     sk.draw_batches(np.uint64(seed_from(rng)), _count(chain, "chain", 0), SAMPLER_CODES[scheme.scheme],
                     N, out)
@@ -108,6 +111,7 @@ def sgd(
     epoch_record_every: int | None = 1,
     progress: bool | None = None,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    divergence_bound: float | None = None,
 ) -> Trajectory:
     """Run minibatch SGD (SGLD / SGWORLD when ``scheme.temperature > 0``) on a landscape.
 
@@ -143,6 +147,16 @@ def sgd(
         Show a tqdm bar (default: when stderr is a terminal).
     max_record_bytes : int
         Refuse record arrays larger than this (2 GiB by default).
+    divergence_bound : float, optional
+        A chain stops as diverged (``chain_status`` 4) at the first step where some ``|w_i|``
+        exceeds this; default ``DIVERGENCE_FACTOR × max(1, max |w0|)`` (10⁶ times the scale of
+        the start), so a run that blows up is reported tens of steps after it leaves, not at
+        overflow.  ``inf`` stops chains only when ``w`` becomes non-finite.
+
+    Warns
+    -----
+    StabilityWarning
+        Before running, when ``η λmax(∇²L(w0)) >= 2`` at a start: the step is unstable there.
 
     Returns
     -------
@@ -181,17 +195,22 @@ def sgd(
     n_steps = _count(n_steps, "n_steps", 1)
     burn_in = _count(burn_in, "burn_in", 0)
     if burn_in >= n_steps:
-        raise ValueError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
+        raise InputError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
     record_every = 0 if record_every is None else _count(record_every, "record_every", 0)
     epoch_record_every = 0 if epoch_record_every is None else _count(epoch_record_every,
                                                                      "epoch_record_every", 0)
     d, N, b = landscape.n_params, landscape.n_samples, scheme.batch_size
     try:
-        pos = _initial_positions(w0, n_chains, d)
+        pos = _initial_positions(w0, n_chains, d, extra_per_walker=8 * N)
+    except MemoryEstimateError as exc:
+        raise MemoryEstimateError(str(exc).replace("n_walkers", "n_chains").replace("walkers", "chains")) from None
     except ValueError as exc:
-        raise ValueError(str(exc).replace("x0", "w0").replace("n_walkers", "n_chains")) from None
+        raise InputError(str(exc).replace("x0", "w0").replace("n_walkers", "n_chains")) from None
     C = pos.shape[0]
     eta, T = scheme.learning_rate, scheme.temperature
+    bound = _divergence_bound(divergence_bound, pos)
+    _warn_unstable_start(landscape, eta, pos)
+
     sampler = SAMPLER_CODES[scheme.scheme]
     epochs = scheme.scheme == "without_replacement"
     M = N // b
@@ -202,7 +221,7 @@ def sgd(
     n_erec = (last - e0) // (epoch_record_every * M) + 1 if epochs and epoch_record_every and last >= e0 else 0
     nbytes = C * (n_records + n_erec) * d * 8
     if nbytes > max_record_bytes:
-        raise ValueError(
+        raise InputError(
             f"record_every={record_every} would record {C} chains × {n_records + n_erec} records × {d} = "
             f"{nbytes / 1024**3:.1f} GiB (max_record_bytes={max_record_bytes}); record less often, "
             "or record_every=0 and use the streaming mean() and covariance()"
@@ -231,7 +250,7 @@ def sgd(
     def advance(n0: int, n1: int) -> int:
         args = (path, params, X, Y, *loss_args, pos, rng_noise, rng_batch, perm, cursor,
                 count, mean, m2, ecount, emean, em2, status, stop_step, records, erecords,
-                n0, n1, burn_in, record_every, epoch_record_every, eta, T, sampler, b)
+                n0, n1, burn_in, record_every, epoch_record_every, eta, T, sampler, b, bound)
         if builtin:
             return sk.sgd_builtin(*args)
         return sk.sgd_point(model.kernel, *args)
@@ -240,13 +259,17 @@ def sgd(
 
     for arr in (m2, em2):  # the kernel accumulates the lower triangle
         arr += np.tril(arr, -1).transpose(0, 2, 1)
+    status[(status == 1) & np.all(np.isfinite(pos), axis=1)] = 4  # stopped by the bound, still finite
     run_status, message = _summarise(status, stop_step, eta)
+    if (status == 4).any():
+        message += f" (divergence_bound {bound:.3g})"
     if run_status == "diverged":
         warnings.warn(f"SGD diverged: {message}", DivergenceWarning, stacklevel=2)
     settings: dict[str, Any] = {
         "landscape": landscape, "sgd": scheme, "algorithm": scheme.name, "learning_rate": eta,
         "batch_size": b, "temperature": T, "n_samples": N,
         "model_path": {0: "tanh_net", 1: "gaussian_mean", 2: "point_kernel"}[path],
+        "divergence_bound": bound,
     }
     return Trajectory(
         weights=records if record_every else None,
@@ -276,6 +299,38 @@ def sgd(
         epoch_chain_mean=emean if epochs else None,
         epoch_chain_m2=em2 if epochs else None,
     )
+
+
+def _divergence_bound(value: Any, pos: np.ndarray) -> float:
+    """The bound passed to the kernel: finite (the largest float stands for "non-finite only")."""
+    if value is None:
+        return float(DIVERGENCE_FACTOR * max(1.0, float(np.abs(pos).max())))
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
+        raise InputError(f"divergence_bound must be a positive number or None; got {value!r}")
+    try:
+        bound = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"divergence_bound must be a positive number or None; got {value!r}") from None
+    if not bound > float(np.abs(pos).max()):
+        raise InputError(
+            f"divergence_bound must exceed the largest |w0| component ({float(np.abs(pos).max()):.3g}); "
+            f"got {value!r}"
+        )
+    return min(bound, float(np.finfo(float).max))
+
+
+def _warn_unstable_start(landscape: Landscape, eta: float, pos: np.ndarray) -> None:
+    starts = np.unique(pos, axis=0)[:MAX_STABILITY_POINTS]
+    for w in starts:
+        H = np.atleast_2d(landscape.hessian(w))
+        top = float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+        if eta * top >= STABILITY_LIMIT:
+            warnings.warn(
+                f"learning_rate η = {eta:.6g} is beyond SGD's stability limit at w0 = "
+                f"{np.array2string(w, precision=4)}: η λmax(∇²L) = {eta * top:.4g} >= {STABILITY_LIMIT:g} "
+                f"(λmax = {top:.6g}; the limit is η < {STABILITY_LIMIT / top:.6g}); the run will "
+                "diverge unless it leaves this region", StabilityWarning, stacklevel=3)
+            return
 
 
 __all__ = ["sgd", "sgd_batches"]

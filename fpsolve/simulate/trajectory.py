@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 
-STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD"}
+from ..errors import InputError
+
+STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD",
+                4: "beyond the divergence bound"}
+DIVERGED_CODES = (1, 3, 4)  # chain stops that mean the run diverged
 MIN_BATCHES = 4  # batch means need a few batches for a variance; fewer: no ESS estimate
 
 
@@ -98,7 +102,8 @@ class Trajectory:
         Position after the last step (the non-finite value for a diverged chain, the point
         beyond the wall for an absorbed one).
     chain_status : ndarray (n_chains,) of int
-        0 ran to the end, 1 went non-finite, 2 absorbed, 3 diffusion not PSD.
+        0 ran to the end, 1 went non-finite, 2 absorbed, 3 diffusion not PSD, 4 grew beyond
+        the divergence bound (SGD runs: ``|w_i| > settings["divergence_bound"]``).
     stop_step : ndarray (n_chains,) of int
         The step at which a chain stopped, -1 if it ran to the end.
     exit_wall : ndarray (n_chains,) of int
@@ -172,8 +177,9 @@ class Trajectory:
 
     @property
     def n_diverged(self) -> int:
-        """Chains stopped by a non-finite position (or a diffusion that is not PSD)."""
-        return int(np.sum((self.chain_status == 1) | (self.chain_status == 3)))
+        """Chains stopped by a non-finite position, a position beyond the divergence bound (SGD),
+        or a diffusion that is not PSD."""
+        return int(np.isin(self.chain_status, DIVERGED_CODES).sum())
 
     @property
     def n_absorbed(self) -> int:
@@ -208,7 +214,7 @@ class Trajectory:
     # -- epoch level (minibatch runs without replacement) ---------------------------------
     def _epoch_pooled(self) -> tuple[int, np.ndarray, np.ndarray]:
         if self.epoch_count is None:
-            raise ValueError(
+            raise InputError(
                 "this trajectory has no epoch statistics: they exist for minibatch runs with "
                 "scheme='without_replacement' only"
             )
@@ -236,7 +242,7 @@ class Trajectory:
         Raises if recording was off (``record_every=0``).
         """
         if self.weights is None:
-            raise ValueError(
+            raise InputError(
                 "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
                 "or use mean() and covariance()"
             )

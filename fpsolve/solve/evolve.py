@@ -31,14 +31,14 @@ from __future__ import annotations
 import sys
 import time as _time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Union
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import SolverError
+from ..errors import InputError, InputTypeError, SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
 from .linalg import factor_without_pivoting, grid_ordering
@@ -54,6 +54,10 @@ MAX_STEPS = 1_000_000
 MIN_LADDER = -40  # dt0 * 2**MIN_LADDER: smallest step before giving up
 CACHE_SIZE = 6  # factorisations kept (step sizes of the ladder in use)
 EXPM_MAX_CELLS = 20_000  # method="expm" refuses larger problems
+LONG_HORIZON = 1e6  # horizons beyond this many fastest time scales (1 / max|diag L|) get the spectral gap
+JUMP_FLOOR = 40.0  # relaxation times after which p(t) is p_ss: e^-40 = 4e-18, below round-off of p
+RESOLVED_DEFECT = 2e-2  # round-trip TV via the coarse grid: ~7e-3 for a Gaussian of 2.7 cells sd, 0.7 for a spike
+MASS_CORRECTION_WARN = 1e-8  # projected mass beyond this (total) signals a step too large for the LU
 
 ProblemSpec = Union[FokkerPlanck, Callable[[float], FokkerPlanck]]
 
@@ -67,6 +71,8 @@ class Evolution:
     grid, problem
     times : ndarray (n_times,)
     densities : ndarray (n_times, *grid.shape)
+        Point values of the density at the cell centres (``sum * cell_volume`` is the mass);
+        ``fpsolve.solve.steady_state.cell_integrals`` turns one into cell probabilities.
     mass : ndarray (n_times,)
         Total probability in the box; equals ``survival`` with absorbing walls, 1 otherwise.
     survival : ndarray (n_times,)
@@ -76,6 +82,21 @@ class Evolution:
     method : str
     tolerance : float
     seconds : float
+    mass_correction : float
+        Without absorbing walls, total mass is an invariant of the exact flow: after each step
+        the density is rescaled to the mass before it (projection), and this is the sum of the
+        absolute relative corrections (round-off of the LU solves, clipped negative values).
+    stationary_from : float or None
+        When the horizon is many relaxation times (``1 / gap``, the spectral gap), the
+        integrated time from which the recorded densities are the stationary state (the
+        discrete null vector of ``L``): the jump happens once at least ``JUMP_FLOOR``
+        relaxation times remain to the output and ``½ sqrt(χ²(p ‖ p_ss)) e^{−gap Δt}`` is below
+        ``1e-3 × tolerance``.  None when every density was integrated.
+    spectral_gap : float or None
+        The gap used for that decision (computed only for long horizons).
+    notes : tuple of str
+        What was done beyond plain integration (the jump to the stationary state, order 2 used
+        where ``order=4`` could not extrapolate).
     """
 
     grid: Grid
@@ -90,6 +111,10 @@ class Evolution:
     method: str = "tr-bdf2"
     tolerance: float = 0.0
     seconds: float = 0.0
+    mass_correction: float = 0.0
+    stationary_from: float | None = None
+    spectral_gap: float | None = None
+    notes: tuple = ()
 
     @property
     def survival(self) -> np.ndarray:
@@ -134,7 +159,7 @@ def _reference_density(reference, grid: Grid) -> np.ndarray:
     q = getattr(reference, "density", reference)
     q = np.asarray(q, dtype=float)
     if q.shape != grid.shape:
-        raise ValueError(f"reference must have the grid's shape {grid.shape}; got {q.shape}")
+        raise InputError(f"reference must have the grid's shape {grid.shape}; got {q.shape}")
     return q
 
 
@@ -142,31 +167,46 @@ def _initial_density(p0, grid: Grid) -> np.ndarray:
     values = p0(grid.mesh()) if callable(p0) else p0
     p = np.array(values, dtype=float)
     if p.shape != grid.shape:
-        raise ValueError(f"p0 must have the grid's shape {grid.shape}; got {p.shape}")
+        raise InputError(f"p0 must have the grid's shape {grid.shape}; got {p.shape}")
     bad = ~np.isfinite(p)
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), grid.shape)
-        raise ValueError(f"p0 is not finite at cell {tuple(int(i) for i in idx)}: {p[idx]}")
+        raise InputError(f"p0 is not finite at cell {tuple(int(i) for i in idx)}: {p[idx]}")
     if p.min() < 0:
         idx = np.unravel_index(int(np.argmin(p)), grid.shape)
-        raise ValueError(f"p0 must be non-negative; got {p[idx]:.3g} at cell {tuple(int(i) for i in idx)}")
+        raise InputError(f"p0 must be non-negative; got {p[idx]:.3g} at cell {tuple(int(i) for i in idx)}")
     mass = p.sum() * grid.cell_volume
     if mass <= 0:
-        raise ValueError("p0 has zero mass")
+        raise InputError("p0 has zero mass")
     if abs(mass - 1.0) > MASS_RTOL:
         warnings.warn(f"p0 has mass {mass:.6g}, not 1; it was normalised", UserWarning, stacklevel=3)
     return p / mass
 
 
+def _positive_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
+        return False
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(v) and v > 0)
+
+
 def _check_times(times) -> np.ndarray:
-    t = np.asarray(times, dtype=float).ravel()
+    if np.iscomplexobj(times):
+        raise InputError(f"times must be real numbers; got complex values {times!r}")
+    try:
+        t = np.asarray(times, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"times must be a sequence of numbers; got {times!r}") from None
     if t.size < 1 or not np.all(np.isfinite(t)):
-        raise ValueError(f"times must be a non-empty sequence of finite numbers; got {times!r}")
+        raise InputError(f"times must be a non-empty sequence of finite numbers; got {times!r}")
     if np.any(np.diff(t) <= 0):
         k = int(np.argmax(np.diff(t) <= 0))
-        raise ValueError(f"times must be strictly increasing; got times[{k}]={t[k]} >= times[{k + 1}]={t[k + 1]}")
+        raise InputError(f"times must be strictly increasing; got times[{k}]={t[k]} >= times[{k + 1}]={t[k + 1]}")
     if t[0] < 0:
-        raise ValueError(f"times must start at 0 or later; got {t[0]}")
+        raise InputError(f"times must start at 0 or later; got {t[0]}")
     return t
 
 
@@ -193,6 +233,36 @@ class _Factorisations:
         out = np.empty_like(rhs)
         out[self.order] = lu.solve(rhs[self.order])
         return out
+
+
+def _relaxation_bound(p_ss: np.ndarray):
+    """``p -> ½ sqrt(χ²(p ‖ p_ss))`` (plus the mass where ``p_ss`` underflows to 0): the factor
+    in ``TV(p(t), p_ss) <= ½ sqrt(χ²) e^{−gap t}`` (exact for reversible generators, asymptotic
+    otherwise; the ``JUMP_FLOOR`` relaxation times cover the transient of a non-normal one)."""
+    positive = p_ss > 0
+    q = p_ss[positive]
+    total = p_ss.sum()
+
+    def bound(p: np.ndarray) -> float:
+        m = p.sum()
+        a = p[positive] / m
+        chi2 = max(float(np.sum(a * a / (q / total))) - 1.0, 0.0)
+        return 0.5 * np.sqrt(chi2) + float(p[~positive].sum() / m)
+
+    return bound
+
+
+def _jump_note(t: float, t_out: float, gap: float, target: float) -> str:
+    return (f"integration stopped at t={t:.6g}: the densities recorded from t={t_out:.6g} on are the "
+            f"stationary state, which the remaining {(t_out - t) * gap:.3g} relaxation times (spectral "
+            f"gap {gap:.6g}) bring within {target:.3g} in total variation")
+
+
+def _can_jump(bound, p: np.ndarray, remaining: float, gap: float, target: float) -> bool:
+    if remaining * gap < JUMP_FLOOR:
+        return False
+    b = bound(p)
+    return bool(np.isfinite(b) and np.log(max(b, 1e-300)) - gap * remaining <= np.log(target))
 
 
 def _trbdf2_step(solve_g, solve_1, L0, Lg, L1, p: np.ndarray, dt: float):
@@ -261,23 +331,30 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     (3, 200)
     """
     if method not in ("tr-bdf2", "expm"):
-        raise ValueError(f"method must be 'tr-bdf2' or 'expm'; got {method!r}")
+        raise InputError(f"method must be 'tr-bdf2' or 'expm'; got {method!r}")
     if order not in (2, 4):
-        raise ValueError(f"order must be 2 or 4; got {order!r}")
+        raise InputError(f"order must be 2 or 4; got {order!r}")
     if order == 4:
         return _evolve_extrapolated(problem, p0, times, method=method, tolerance=tolerance,
                                     dt0=dt0, progress=progress)
-    if not (np.isfinite(tolerance) and tolerance > 0):
-        raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
+    if not _positive_number(tolerance):
+        raise InputError(f"tolerance must be a positive number (finite); got {tolerance!r}")
+    if dt0 is not None and not _positive_number(dt0):
+        raise InputError(f"dt0 must be a positive finite number of SDE time (or None for the default); got {dt0!r}")
     times = _check_times(times)
     dynamic = not isinstance(problem, FokkerPlanck)
     if dynamic and not callable(problem):
-        raise TypeError(f"problem must be a FokkerPlanck or a callable t -> FokkerPlanck; got {type(problem).__name__}")
+        raise InputTypeError(f"problem must be a FokkerPlanck or a callable t -> FokkerPlanck; got {type(problem).__name__}")
     at = (lambda t: problem(t)) if dynamic else (lambda t: problem)
     first = at(float(times[0]))
     if not isinstance(first, FokkerPlanck):
-        raise TypeError(f"problem(t) must return a FokkerPlanck; got {type(first).__name__}")
+        raise InputTypeError(f"problem(t) must return a FokkerPlanck; got {type(first).__name__}")
     grid = first.grid
+    from .._memory import FLOAT, check_memory, operator_bytes
+
+    check_memory(operator_bytes(grid.size, grid.ndim) + FLOAT * grid.size * len(times),
+                 f"evolve on {grid.size:.4g} cells with {len(times)} output times (times)",
+                 "use a coarser grid or fewer output times")
     p = _initial_density(p0, grid).ravel()
     start = _time.perf_counter()
     op = assemble(first)
@@ -286,12 +363,13 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     total_absorbed = {w: 0.0 for w in walls}
     densities = [p.reshape(grid.shape).copy()]
     n_steps = n_rejected = n_fact = 0
+    mass_correction, stationary_from, gap_value, notes = 0.0, None, None, []
 
     if method == "expm":
         if dynamic:
-            raise ValueError("method='expm' needs constant fields; got a time-dependent problem")
+            raise InputError("method='expm' needs constant fields; got a time-dependent problem")
         if grid.size > EXPM_MAX_CELLS:
-            raise ValueError(f"method='expm' is for small grids (at most {EXPM_MAX_CELLS} cells); got {grid.size}")
+            raise InputError(f"method='expm' is for small grids (at most {EXPM_MAX_CELLS} cells); got {grid.size}")
         for t_prev, t_next in zip(times[:-1], times[1:]):
             p_new = spla.expm_multiply(op.matrix * (t_next - t_prev), p)
             # the probability lost in the interval, split between walls by their exit flows
@@ -308,12 +386,35 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     else:
         L = op.matrix
         fact = _Factorisations(L, grid.shape)
+        fastest = float(np.abs(L.diagonal()).max())
         if dt0 is None:
-            dt0 = 10.0 / float(np.abs(L.diagonal()).max())
+            dt0 = 10.0 / fastest
+        dt0 = float(dt0)
         level = 0
         t = float(times[0])
+        settled = None  # p -> TV bound on |p(t) − p_ss| for t → ∞ (long horizons only)
+        if not dynamic and not walls and (times[-1] - times[0]) * fastest > LONG_HORIZON:
+            gap_value, _ = spectral_gap(first, n_eigenvalues=2)
+            if gap_value > 0:
+                from .steady_state import stationary
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # wall-mass warnings belong to stationary()
+                    p_ss = stationary(first, order=2).discrete_density.ravel()
+                settled = _relaxation_bound(p_ss)
+        jump_target = 1e-3 * tolerance
         bar = _progress(float(times[-1] - times[0]), progress)
         for t_out in times[1:]:
+            if stationary_from is not None or (
+                    settled is not None and _can_jump(settled, p, t_out - t, gap_value, jump_target)):
+                if stationary_from is None:
+                    stationary_from = t
+                    notes.append(_jump_note(t, t_out, gap_value, jump_target))
+                p = p_ss.copy()
+                densities.append(p.reshape(grid.shape).copy())
+                for w in walls:
+                    absorbed[w].append(total_absorbed[w])
+                continue
             while t < t_out - 1e-14 * max(1.0, abs(t_out)):
                 if n_steps > MAX_STEPS:
                     raise SolverError(f"evolve took more than {MAX_STEPS} steps before t={t_out}")
@@ -345,7 +446,14 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
                     continue
                 flows_before = op.exit_flows(p)
                 lost = (p.sum() - p_new.sum()) * grid.cell_volume
-                p = np.maximum(p_new, 0.0)
+                if walls:
+                    p = np.maximum(p_new, 0.0)
+                else:  # mass is invariant: project the step's round-off (and clipping) away
+                    mass_before = p.sum()
+                    p = np.maximum(p_new, 0.0)
+                    mass_after = p.sum()
+                    mass_correction += abs(mass_after - mass_before) / mass_before
+                    p *= mass_before / mass_after
                 if dynamic:
                     op, L = op_1, op_1.matrix
                 flows_after = op.exit_flows(p)
@@ -359,6 +467,11 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
                 n_steps += 1
                 if not partial and err_norm < tolerance / 10.0:
                     level += 1  # error scales as dt^3: doubling keeps it below tolerance
+                if settled is not None and _can_jump(settled, p, t_out - t, gap_value, jump_target):
+                    stationary_from = t
+                    notes.append(_jump_note(t, t_out, gap_value, jump_target))
+                    p = p_ss.copy()
+                    break
             densities.append(p.reshape(grid.shape).copy())
             for w in walls:
                 absorbed[w].append(total_absorbed[w])
@@ -366,6 +479,8 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
             bar.close()
         if not dynamic:
             n_fact = fact.count
+        if mass_correction > MASS_CORRECTION_WARN:
+            notes.append(f"mass projected after every step: total relative correction {mass_correction:.3g}")
     dens = np.stack(densities)
     mass = dens.reshape(len(times), -1).sum(axis=1) * grid.cell_volume
     if not walls:
@@ -375,39 +490,80 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
     return Evolution(grid=grid, problem=problem, times=times, densities=dens, mass=mass,
                      absorbed={w: np.asarray(v) for w, v in absorbed.items()}, n_steps=n_steps,
                      n_rejected=n_rejected, n_factorizations=n_fact, method=method,
-                     tolerance=tolerance, seconds=_time.perf_counter() - start)
+                     tolerance=tolerance, seconds=_time.perf_counter() - start,
+                     mass_correction=mass_correction, stationary_from=stationary_from,
+                     spectral_gap=gap_value, notes=tuple(notes))
+
+
+def resolution_defect(p: np.ndarray, grid: Grid, coarse_grid: Grid) -> float:
+    """``TV(p, I R p)``: how much of ``p`` a round trip through the half-resolution grid loses
+    (fourth-order interpolation both ways; ``O(h⁴)`` for a smooth density, O(1) for a spike)."""
+    back = resample(np.maximum(resample(p, grid, coarse_grid), 0.0), coarse_grid, grid)
+    mass = p.sum()
+    return 0.5 * float(np.abs(back - p).sum() / mass) if mass > 0 else 0.0
 
 
 def _evolve_extrapolated(problem: ProblemSpec, p0, times, **options) -> Evolution:
-    """Fourth order in space: the fine and the half-resolution evolutions, extrapolated."""
+    """Fourth order in space: the fine and the half-resolution evolutions, extrapolated.
+
+    Richardson extrapolation assumes a density the coarse grid resolves.  While the fine
+    density is not resolved (``resolution_defect`` above ``RESOLVED_DEFECT``, e.g. a one-cell
+    delta), the order-2 densities are returned; the half-resolution run starts from the fine
+    density at the first output time where it is resolved, and the extrapolation applies from
+    there on (``notes`` says from when).
+    """
     dynamic = not isinstance(problem, FokkerPlanck)
     first = problem(float(np.asarray(times, dtype=float).ravel()[0])) if dynamic else problem
     grid = first.grid
     if not all(n % 2 == 0 and n >= 16 for n in grid.shape):
-        raise ValueError(f"order=4 needs an even number of at least 16 cells on every axis; got shape {grid.shape}")
+        raise InputError(f"order=4 needs an even number of at least 16 cells on every axis; got shape {grid.shape}")
     coarse_grid = grid.coarsened()
     fine_run = evolve(problem, p0, times, order=2, **options)
+    n_times = len(fine_run.times)
+    start = next((k for k in range(n_times)
+                  if resolution_defect(fine_run.densities[k], grid, coarse_grid) <= RESOLVED_DEFECT), None)
+    notes = list(fine_run.notes)
+    if start != 0:
+        told = "at every output time" if start is None else f"before t={fine_run.times[start]:.6g}"
+        notes.append(f"order 2 {told}: the density is not resolved by the half-resolution grid "
+                     f"(round-trip defect above {RESOLVED_DEFECT:g}), so it is not extrapolated there")
+        warnings.warn(f"evolve(order=4): {notes[-1]}", UserWarning, stacklevel=3)
+    if start is None:
+        return replace(fine_run, notes=tuple(notes))
     coarse_problem = (lambda t: problem(t).on(coarse_grid)) if dynamic else problem.on(coarse_grid)
-    if callable(p0):
+    if callable(p0) and start == 0:
         p0_coarse = p0
-    else:  # point values at the coarse centres, to fourth order, from the normalised fine p0
-        p0_coarse = np.maximum(resample(fine_run.densities[0], grid, coarse_grid), 0.0)
+    else:  # point values at the coarse centres, to fourth order, from the fine density
+        p0_coarse = np.maximum(resample(fine_run.densities[start], grid, coarse_grid), 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the normalisation was reported for the fine run
-        coarse_run = evolve(coarse_problem, p0_coarse, times, order=2, **options)
-    densities = np.empty_like(fine_run.densities)
-    mass = fine_run.mass + (fine_run.mass - coarse_run.mass) / 3.0
-    for k in range(len(fine_run.times)):
-        p, _ = extrapolate_density(fine_run.densities[k], coarse_run.densities[k], grid, coarse_grid)
+        coarse_run = evolve(coarse_problem, p0_coarse, fine_run.times[start:], order=2, **options)
+    m_start = fine_run.mass[start]
+    densities = fine_run.densities.copy()
+    mass = fine_run.mass.copy()
+    rel = fine_run.mass[start:]
+    mass[start:] = rel + (rel - m_start * coarse_run.mass) / 3.0
+    for j, k in enumerate(range(start, n_times)):
+        if k == start and start > 0:
+            continue  # the common starting density: order 2 (no error of the interval to remove)
+        p, _ = extrapolate_density(fine_run.densities[k], coarse_run.densities[j], grid, coarse_grid)
         total = p.sum() * grid.cell_volume
         densities[k] = p * (mass[k] / total) if total > 0 else p
-    absorbed = {w: v + (v - coarse_run.absorbed[w]) / 3.0 for w, v in fine_run.absorbed.items()}
+    absorbed = {}
+    for w, v in fine_run.absorbed.items():
+        v = np.array(v, dtype=float)
+        gained = v[start:] - v[start]
+        v[start:] = v[start:] + (gained - m_start * coarse_run.absorbed[w]) / 3.0
+        absorbed[w] = v
     return Evolution(grid=grid, problem=problem, times=fine_run.times, densities=densities, mass=mass,
                      absorbed=absorbed, n_steps=fine_run.n_steps + coarse_run.n_steps,
                      n_rejected=fine_run.n_rejected + coarse_run.n_rejected,
                      n_factorizations=fine_run.n_factorizations + coarse_run.n_factorizations,
                      method=f"{fine_run.method}, Richardson-extrapolated in space (order 4)",
-                     tolerance=fine_run.tolerance, seconds=fine_run.seconds + coarse_run.seconds)
+                     tolerance=fine_run.tolerance, seconds=fine_run.seconds + coarse_run.seconds,
+                     mass_correction=fine_run.mass_correction + coarse_run.mass_correction,
+                     stationary_from=fine_run.stationary_from, spectral_gap=fine_run.spectral_gap,
+                     notes=tuple(notes))
 
 
 def mean_first_passage_time(problem: FokkerPlanck, start=None) -> np.ndarray | float:
@@ -456,16 +612,24 @@ def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, 
     -------
     (gap, eigenvalues)
     """
+    if not isinstance(problem, FokkerPlanck):
+        raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
     grid = problem.grid
+    conserving = "absorbing" not in grid.boundary
+    least = 2 if conserving else 1  # with reflecting/periodic walls the first eigenvalue is the stationary 0
+    if isinstance(n_eigenvalues, (bool, np.bool_)) or not isinstance(n_eigenvalues, (int, np.integer)) \
+            or n_eigenvalues < least:
+        why = " (the stationary eigenvalue 0 and at least one relaxation rate)" if conserving else ""
+        raise InputError(f"n_eigenvalues must be an integer >= {least}{why}; got {n_eigenvalues!r}")
     if grid.size <= n_eigenvalues + 2:
-        raise ValueError(f"the grid has too few cells ({grid.size}) for {n_eigenvalues} eigenvalues")
+        raise InputError(f"n_eigenvalues={n_eigenvalues} is too many for a grid of {grid.size} cells; "
+                         f"at most {grid.size - 3}")
     op = assemble(problem)
     L = op.matrix.tocsc()
     scale = float(np.abs(L.diagonal()).max())
     sigma = 1e-3 * scale / grid.size  # a small positive shift keeps the shifted matrix regular
     vals = spla.eigs(L, k=n_eigenvalues, sigma=sigma, which="LM", return_eigenvectors=False, tol=1e-12)
     vals = vals[np.argsort(-vals.real)]
-    conserving = "absorbing" not in grid.boundary
     rest = vals[1:] if conserving else vals
     if conserving and abs(vals[0]) > 1e-8 * scale:
         raise SolverError(f"the operator's leading eigenvalue {vals[0]:.3g} is not 0; mass is not conserved")

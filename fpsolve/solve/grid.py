@@ -1,8 +1,11 @@
 """Cell-centred rectilinear grids in 1, 2 and 3 dimensions.
 
 A :class:`Grid` splits the box ``[lower, upper]`` into ``shape`` equal cells per
-axis.  Unknowns live at cell centres and are cell averages of the density, so
-``density.sum() * grid.cell_volume == 1``.  Each axis has its own boundary:
+axis.  Unknowns live at cell centres: a density array holds the density's *point values*
+at the centres, normalised so that ``density.sum() * grid.cell_volume == 1``.  Cell
+probabilities (integrals over the cells, what a histogram of samples estimates) differ from
+``density * cell_volume`` at ``O(h²)``; ``StationaryState.cell_probabilities()`` gives them.
+Each axis has its own boundary:
 
 ``reflecting``
     zero normal probability flux through the wall;
@@ -26,6 +29,8 @@ from ..errors import GridError
 BOUNDARIES = ("reflecting", "periodic", "absorbing")
 MIN_CELLS = 3  # a centred second difference needs a cell and both neighbours
 MAX_NDIM = 3
+MIN_SPACING_ULPS = 64  # a cell must span this many ulps of its coordinates, or centres and faces blur
+SPACING_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(np.sqrt(np.finfo(float).max)))  # h² stays normal
 
 
 def _as_tuple(value, name: str) -> tuple:
@@ -73,6 +78,10 @@ class Grid:
                 f"lower, upper and shape must have one entry per axis; got lengths "
                 f"{len(lower)}, {len(upper)}, {len(shape)}"
             )
+        for name, values in (("lower", lower), ("upper", upper)):
+            for axis, v in enumerate(values):
+                if isinstance(v, (bool, np.bool_, str, bytes)) or np.iscomplexobj(v) or not np.isscalar(v) and np.ndim(v):
+                    raise GridError(f"{name} must hold real numbers; got {name}[{axis}]={v!r}")
         try:
             lower = tuple(float(v) for v in lower)
             upper = tuple(float(v) for v in upper)
@@ -86,22 +95,52 @@ class Grid:
                     f"upper must be greater than lower on every axis; got upper[{axis}]={hi} "
                     f"<= lower[{axis}]={lo}"
                 )
+            if not np.isfinite(hi - lo):
+                raise GridError(
+                    f"upper - lower must be a finite length; got axis {axis}: [{lo}, {hi}] spans "
+                    f"{hi - lo} (overflow); choose a box well inside ±{np.finfo(float).max / 2:.3g}"
+                )
         checked = []
         for axis, n in enumerate(shape):
-            if isinstance(n, bool) or not float(n).is_integer():
+            if isinstance(n, (bool, np.bool_, str, bytes)) or np.iscomplexobj(n):
+                raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
+            try:
+                whole = float(n).is_integer()
+            except (TypeError, ValueError, OverflowError):
+                whole = False
+            if not whole:
                 raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
             if int(n) < MIN_CELLS:
                 raise GridError(
                     f"shape[{axis}]={int(n)} is too few cells; need at least {MIN_CELLS} per axis"
                 )
             checked.append(int(n))
-        boundary = (self.boundary,) * ndim if isinstance(self.boundary, str) else tuple(self.boundary)
+        for axis, (lo, hi, n) in enumerate(zip(lower, upper, checked)):
+            h = (hi - lo) / n
+            scale = max(abs(lo), abs(hi))
+            if not SPACING_RANGE[0] <= h <= SPACING_RANGE[1] or h < MIN_SPACING_ULPS * np.spacing(scale):
+                raise GridError(
+                    f"the cells of axis {axis} cannot be represented: spacing (upper - lower) / shape = "
+                    f"{h:.3g} on [{lo}, {hi}] with {n} cells; it must lie in [{SPACING_RANGE[0]:.3g}, "
+                    f"{SPACING_RANGE[1]:.3g}] (so h² is a normal float) and span at least "
+                    f"{MIN_SPACING_ULPS} ulps of the coordinates ({MIN_SPACING_ULPS * np.spacing(scale):.3g}); "
+                    "rescale the coordinates or change the number of cells"
+                )
+        if isinstance(self.boundary, str):
+            boundary = (self.boundary,) * ndim
+        elif isinstance(self.boundary, (tuple, list)):
+            boundary = tuple(self.boundary)
+        else:
+            raise GridError(
+                f"boundary must be a name or a sequence of names (one per axis) from "
+                f"{', '.join(BOUNDARIES)}; got {self.boundary!r}"
+            )
         if len(boundary) != ndim:
             raise GridError(
                 f"boundary must be one name or one per axis ({ndim}); got {len(boundary)}: {boundary!r}"
             )
         for axis, name in enumerate(boundary):
-            if name not in BOUNDARIES:
+            if not isinstance(name, str) or name not in BOUNDARIES:
                 raise GridError(
                     f"unknown boundary {name!r} on axis {axis}; expected one of {', '.join(BOUNDARIES)}"
                 )

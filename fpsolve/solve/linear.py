@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import FieldError
+from ..errors import FieldError, InputError, StabilityError, StabilityWarning
 from .grid import Grid
+from .problem import as_real
 
 EQUILIBRIUM_RTOL = 1e-8  # ||[H, D]|| <= this * ||H|| ||D||: commuting up to round-off of the inputs
 SINGULAR_RTOL = 1e-12  # eigenvalues of D below this * max eigenvalue count as zero
 SYMMETRY_RTOL = 1e-10  # D - Dᵀ beyond round-off is an input error
 SIGMA_ROUNDOFF = 1e-12  # σ above -this * tr H is round-off of a zero rate, reported as 0
+STABILITY_LIMIT = 2.0  # SGD's linear map I − ηH is stable iff η λ < 2 for every eigenvalue λ of H
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +83,7 @@ class GaussianState:
              boundary: str | tuple[str, ...] = "reflecting") -> Grid:
         """A grid covering ``mean ± n_std`` marginal standard deviations on every axis (d <= 3)."""
         if not n_std > 0:
-            raise ValueError(f"n_std must be positive; got {n_std!r}")
+            raise InputError(f"n_std must be positive; got {n_std!r}")
         half = n_std * self.std
         if not np.all(half > 0):
             raise FieldError(f"the covariance has a zero variance on an axis; got std {self.std}")
@@ -90,7 +92,7 @@ class GaussianState:
 
 
 def _check_matrix(value, name: str, d: int | None = None) -> np.ndarray:
-    arr = np.atleast_2d(np.asarray(value, dtype=float))
+    arr = np.atleast_2d(as_real(value, name))
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (d is not None and arr.shape[0] != d):
         expected = f"({d}, {d})" if d is not None else "square (d, d)"
         raise FieldError(f"{name} must be a {expected} matrix; got shape {np.shape(value)}")
@@ -106,6 +108,55 @@ def _check_diffusion(D: np.ndarray) -> None:
     low = float(np.linalg.eigvalsh(D)[0])
     if low < -SINGULAR_RTOL * scale:
         raise FieldError(f"diffusion must be positive semidefinite; got eigenvalue {low:.6g}")
+
+
+def check_learning_rate(learning_rate, name: str = "learning_rate") -> float | None:
+    """None, or a positive finite real number (returned as float)."""
+    if learning_rate is None:
+        return None
+    if isinstance(learning_rate, (bool, np.bool_, str, bytes)) or np.iscomplexobj(learning_rate) or not np.isscalar(learning_rate):
+        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
+    try:
+        eta = float(learning_rate)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}") from None
+    if not (np.isfinite(eta) and eta > 0):
+        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
+    return eta
+
+
+def _check_mean(mean, d: int) -> np.ndarray:
+    if mean is None:
+        return np.zeros(d)
+    mu = as_real(mean, "mean").reshape(-1)
+    if mu.shape != (d,):
+        raise FieldError(f"mean must have shape ({d},); got {np.shape(mean)}")
+    if not np.all(np.isfinite(mu)):
+        raise FieldError(f"mean must be finite; got {mu.tolist()}")
+    return mu
+
+
+def stability_check(hessian: np.ndarray, learning_rate: float, *, strict: bool, what: str) -> None:
+    """SGD's linearised step ``δ ← (I − η H) δ`` grows unless ``η λ_max(H) < 2``.
+
+    ``strict``: raise :class:`~fpsolve.errors.StabilityError` (discrete SGD states); else warn
+    with :class:`~fpsolve.errors.StabilityWarning` (a continuous-time approximation, which
+    stays finite but describes no SGD run).
+    """
+    lam = np.linalg.eigvals(0.5 * (hessian + hessian.T)).real
+    top = float(lam.max())
+    if learning_rate * top < STABILITY_LIMIT:
+        return
+    message = (
+        f"learning_rate η = {learning_rate:.6g} is beyond SGD's stability limit: η λmax = "
+        f"{learning_rate * top:.4g} >= {STABILITY_LIMIT:g} with λmax = {top:.6g} (the largest Hessian "
+        f"eigenvalue {what}); SGD diverges there (in practice often somewhat below the limit). "
+        f"Use η < 2/λmax = {STABILITY_LIMIT / top:.6g}"
+    )
+    if strict:
+        raise StabilityError(message)
+    warnings.warn(message + "; this continuous-time Gaussian describes no SGD run", StabilityWarning,
+                  stacklevel=3)
 
 
 def _gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> GaussianState:
@@ -145,7 +196,9 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
     mean : array_like, shape (d,), optional
         Where the Gaussian sits (default: the origin).
     learning_rate : float, optional
-        η, to report the per-step entropy production ``σ η``.
+        η, to report the per-step entropy production ``σ η``.  With ``η λmax(H) >= 2`` SGD
+        itself diverges: the state is still returned (it is the continuous-time
+        approximation), with a :class:`~fpsolve.errors.StabilityWarning`.
     equilibrium_rtol : float
         Tolerance of the equilibrium test ``‖[H, D]‖ <= rtol ‖H‖ ‖D‖``.
 
@@ -168,9 +221,10 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
             f"hessian must have eigenvalues with positive real part (a stable minimum); got "
             f"{ev[np.argmin(ev.real)]:.6g}"
         )
-    mu = np.zeros(d) if mean is None else np.asarray(mean, dtype=float).reshape(-1)
-    if mu.shape != (d,):
-        raise FieldError(f"mean must have shape ({d},); got {np.shape(mean)}")
+    mu = _check_mean(mean, d)
+    learning_rate = check_learning_rate(learning_rate)
+    if learning_rate is not None:
+        stability_check(H, learning_rate, strict=False, what="of the drift matrix")
     C = solve_continuous_lyapunov(H, 2.0 * D)
     return _gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov")
 
@@ -197,6 +251,9 @@ def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_r
     H = _check_matrix(hessian, "hessian")
     d = H.shape[0]
     S = _check_matrix(epoch_covariance, "epoch_covariance", d)
+    learning_rate = check_learning_rate(learning_rate)
+    if learning_rate is None:
+        raise InputError("learning_rate must be a positive finite number; got None")
     lam, V = np.linalg.eigh(0.5 * (H + H.T))
     if lam[0] <= 0 or lam[-1] * learning_rate >= 1:
         raise FieldError(
@@ -208,7 +265,7 @@ def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_r
     K = (V * (-np.log1p(-learning_rate * lam) / learning_rate)) @ V.T
     D = 0.5 * (K @ C + C @ K.T)
     D = 0.5 * (D + D.T)
-    mu = np.zeros(d) if mean is None else np.asarray(mean, dtype=float).reshape(-1)
+    mu = _check_mean(mean, d)
     return _gaussian_state(K, D, C, mu, learning_rate, equilibrium_rtol, "epoch_lyapunov")
 
 

@@ -92,10 +92,16 @@ def check_definite(problem: FokkerPlanck) -> None:
         if D.ndim > 2:
             idx = np.unravel_index(k, problem.grid.shape)
             where = "x=(" + ", ".join(f"{v:.6g}" for v in problem.grid.point(idx)) + ")"
+        n_bad = int(np.sum((eig[:, -1] <= 0) | (ratio < SINGULAR_RTOL)))
         raise FieldError(
             f"diffusion must be positive definite on the grid for this solver; got smallest "
-            f"eigenvalue {eig[k, 0]:.3g} (largest {eig[k, -1]:.3g}) at {where}. Degenerate noise "
-            f"makes D⁻¹A and the entropy production undefined there"
+            f"eigenvalue {eig[k, 0]:.3g} (largest {eig[k, -1]:.3g}) at {where}, singular (relative "
+            f"eigenvalue below {SINGULAR_RTOL:g}) in {n_bad} of {len(eig)} cells. Degenerate noise "
+            f"makes D⁻¹A and the entropy production undefined there. Low-rank gradient noise is "
+            f"normal for SGD (Σ₁ vanishes where the per-sample gradients agree, e.g. on a line where "
+            f"an output weight is 0): add a small temperature (SGLD, D + T I with T well above "
+            f"{SINGULAR_RTOL:g} times the largest eigenvalue), or choose a grid whose cell centres "
+            f"avoid that set (shift or resize the box so no centre lies on it)"
         )
 
 

@@ -18,7 +18,7 @@ from typing import Callable, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import FieldError
+from ..errors import FieldError, FPSolveError
 from .grid import Grid
 from .interpolate import resample
 
@@ -34,9 +34,39 @@ def _where(grid: Grid, flat_index: int) -> str:
     return f"x=({', '.join(f'{v:.6g}' for v in x)}) (cell {tuple(int(i) for i in idx)})"
 
 
+def as_real(value, name: str) -> np.ndarray:
+    """``value`` as a float array; complex, non-numeric or ragged values raise naming ``name``."""
+    if np.iscomplexobj(value):
+        raise FieldError(
+            f"{name} must be real; got complex values (dtype {np.asarray(value).dtype}); pass the real "
+            "part explicitly if that is what you mean"
+        )
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        kind = np.asarray(value, dtype=object).dtype if not isinstance(value, np.ndarray) else value.dtype
+        raise FieldError(
+            f"{name} must hold real numbers; got {type(value).__name__} (dtype {kind}) that does not "
+            f"convert to float: {exc}"
+        ) from None
+    return arr
+
+
+def _call(f, x: np.ndarray, name: str):
+    try:
+        return f(x)
+    except FPSolveError:
+        raise
+    except Exception as exc:
+        raise FieldError(
+            f"{name} must be a vectorised callable taking points of shape {x.shape} (ndim, *points); "
+            f"calling it failed with {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def normalize_drift(value, ndim: int, pts: tuple[int, ...], name: str = "drift") -> np.ndarray:
     """Return drift values as an array of shape ``(ndim, *pts)``."""
-    arr = np.asarray(value, dtype=float)
+    arr = as_real(value, name)
     if ndim == 1 and arr.shape == pts:
         arr = arr[None]
     if arr.shape != (ndim, *pts):
@@ -48,7 +78,7 @@ def normalize_drift(value, ndim: int, pts: tuple[int, ...], name: str = "drift")
 
 def normalize_diffusion(value, ndim: int, pts: tuple[int, ...], name: str = "diffusion"):
     """Return ``(D, constant)`` with D of shape ``(ndim, ndim)`` if constant else ``(ndim, ndim, *pts)``."""
-    arr = np.asarray(value, dtype=float)
+    arr = as_real(value, name)
     if arr.ndim == 0:
         return arr * np.eye(ndim), True
     if arr.shape == (ndim, ndim):
@@ -148,11 +178,15 @@ class FokkerPlanck:
         grid = self.grid
         if not isinstance(grid, Grid):
             raise FieldError(f"grid must be an fpsolve.Grid; got {type(grid).__name__}")
+        from .._memory import check_memory, grid_field_bytes
+
+        check_memory(grid_field_bytes(grid.size, grid.ndim), f"a problem on {grid.size:.4g} cells "
+                     f"(grid.shape={grid.shape})", "use a coarser grid")
         x = grid.mesh()
-        drift_value = self.drift(x) if callable(self.drift) else self.drift
+        drift_value = _call(self.drift, x, "drift") if callable(self.drift) else self.drift
         A = normalize_drift(drift_value, grid.ndim, grid.shape)
         check_finite(A, grid, "drift", 1)
-        diff_value = self.diffusion(x) if callable(self.diffusion) else self.diffusion
+        diff_value = _call(self.diffusion, x, "diffusion") if callable(self.diffusion) else self.diffusion
         D, constant = normalize_diffusion(diff_value, grid.ndim, grid.shape)
         check_finite(D, grid, "diffusion", 2)
         check_psd(D, grid)
