@@ -11,7 +11,12 @@ from .errors import (
     FieldError,
     FPSolveError,
     GridError,
+    InputError,
+    InputTypeError,
+    MemoryEstimateError,
     SolverError,
+    StabilityError,
+    StabilityWarning,
 )
 from .landscape.landscape import Landscape
 from .landscape.schemes import SGD
