@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 if TYPE_CHECKING:  # pragma: no cover
     from .solve.steady_state import StationaryState
 
@@ -18,6 +20,18 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _check_type(value, cls: type, name: str) -> None:
+    if not isinstance(value, cls):
+        raise InputTypeError(f"{name} must be an fpsolve.{cls.__name__}; got {type(value).__name__}")
+
+
+def _check_axes(axes, ndim: int) -> tuple[int, int]:
+    if (np.ndim(axes) != 1 or len(axes) != 2 or not all(isinstance(a, (int, np.integer)) for a in axes)
+            or len(set(axes)) != 2 or not all(0 <= a < max(ndim, 2) for a in axes)):
+        raise InputError(f"axes must be two different axis numbers in [0, {max(ndim, 2) - 1}]; got {axes!r}")
+    return int(axes[0]), int(axes[1])
 
 
 def _has_display() -> bool:
@@ -46,6 +60,10 @@ def density(state: StationaryState, *, ax=None, current: bool = True, axes: tupl
     -------
     matplotlib.figure.Figure
     """
+    from .solve.steady_state import StationaryState
+
+    _check_type(state, StationaryState, "state")
+    axes = _check_axes(axes, state.grid.ndim)
     plt = _pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 5.2))
@@ -99,6 +117,12 @@ def evolution(run, *, reference=None, n_snapshots: int = 4, axes: tuple[int, int
     -------
     matplotlib.figure.Figure
     """
+    from .solve.evolve import Evolution
+
+    _check_type(run, Evolution, "run")
+    axes = _check_axes(axes, run.grid.ndim)
+    if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, (int, np.integer)) or n_snapshots < 1:
+        raise InputError(f"n_snapshots must be a positive integer; got {n_snapshots!r}")
     plt = _pyplot()
     grid = run.grid
     picks = np.unique(np.linspace(0, len(run.times) - 1, min(n_snapshots, len(run.times))).astype(int))

@@ -38,6 +38,11 @@ def state1():
 
 
 @lru_cache(maxsize=None)
+def evolution1():
+    return fp.evolve(ou1(), _p0, [0.0, 0.1])
+
+
+@lru_cache(maxsize=None)
 def gauss_land() -> fp.Landscape:
     y = np.random.default_rng(0).normal(1.0, 1.0, size=20)
     return fp.Landscape(fp.models.GaussianMean(1.0, 2.0), None, y)
@@ -196,16 +201,11 @@ CASES = [
     ("compare", "bin_factor", "zero", lambda: fp.compare(state1(), np.zeros((10, 1)), bin_factor=0)),
     ("compare", "bin_factor", "does not divide", lambda: fp.compare(state1(), np.zeros((10, 1)), bin_factor=3)),
     ("compare", "samples", "gaussian vs wrong dimension", lambda: fp.compare(fp.linearized(np.eye(2), np.eye(2)), np.zeros((10, 1)))),
-]
-
-# Known gaps, in files outside the hardening branch's scope (fpsolve/plot.py): they answer with
-# an AttributeError that does not name the argument.  Walked by the test as strict xfails, so
-# fixing them turns the test red until they move into CASES.
-KNOWN_GAPS = [
     ("plot.density", "state", "not a state", lambda: _plot().density("state")),
+    ("plot.density", "axes", "same axis twice", lambda: _plot().density(state1(), axes=(0, 0))),
     ("plot.evolution", "run", "not an evolution", lambda: _plot().evolution("run")),
+    ("plot.evolution", "n_snapshots", "zero", lambda: _plot().evolution(evolution1(), n_snapshots=0)),
 ]
-
 
 def _plot():
     import matplotlib
