@@ -594,4 +594,115 @@ def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] |
     return ds
 
 
-__all__ = ["sweep", "SweepError"]
+# -- sweeps described in TOML (``fpsolve sweep CONFIG.toml``) -----------------------------------
+
+CONFIG_KEYS = ("function", "axes", "settings", "store", "out", "executor", "n_workers", "errors", "plot")
+RANGE_KINDS = ("linspace", "geomspace")
+PLOT_KEYS = ("variables", "x", "y")
+
+
+def _config_axis(name: str, spec: Any) -> list:
+    if isinstance(spec, Mapping):
+        kinds = [k for k in spec if k in RANGE_KINDS]
+        if len(spec) != 1 or not kinds:
+            raise SweepError(f"axes.{name} must be a list or one of {{linspace = [start, stop, num]}}, "
+                             f"{{geomspace = [start, stop, num]}}; got {dict(spec)}")
+        args = spec[kinds[0]]
+        if (not isinstance(args, list) or len(args) != 3 or not isinstance(args[2], int)
+                or isinstance(args[2], bool) or args[2] < 1):
+            raise SweepError(f"axes.{name}.{kinds[0]} must be [start, stop, num] with num a positive "
+                             f"integer; got {args!r}")
+        if kinds[0] == "geomspace" and not (args[0] > 0 and args[1] > 0):
+            raise SweepError(f"axes.{name}.geomspace needs positive start and stop; got {args!r}")
+        return [float(v) for v in getattr(np, kinds[0])(*args)]
+    return spec
+
+
+def load_function(name: str) -> Callable:
+    """A built-in diagram (``fpsolve.diagrams.BUILTINS``) by name, or ``"module:function"``."""
+    from .diagrams import BUILTINS
+
+    if name in BUILTINS:
+        return BUILTINS[name]
+    if ":" not in name:
+        raise SweepError(f"function must be a built-in diagram ({', '.join(BUILTINS)}) or 'module:function'; "
+                         f"got {name!r}")
+    import importlib
+
+    module, _, attr = name.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise SweepError(f"function {name!r} could not be loaded: {type(exc).__name__}: {exc}") from None
+    if not callable(obj):
+        raise SweepError(f"function {name!r} is not callable; got {type(obj).__name__}")
+    return obj
+
+
+def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[str, Any]:
+    """Run the sweep a TOML file describes; write the store and one figure per variable.
+
+    Paths in the file are relative to the file's folder.  Keys: ``function`` (required),
+    ``[axes]`` (lists, or ``{linspace = [a, b, n]}`` / ``{geomspace = [a, b, n]}``),
+    ``[settings]``, ``store`` (default ``<out>/sweep.zarr``), ``out`` (default
+    ``sweep-output``), ``executor``, ``n_workers``, ``errors`` (default ``"record"``), and
+    ``[plot]`` with ``variables``, ``x``, ``y``.  See ``docs/sweep.md``.
+
+    Returns
+    -------
+    dict
+        ``dataset``, ``store`` (path) and ``figures`` (list of paths).
+    """
+    import tomllib
+
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            config = tomllib.load(f)
+    except FileNotFoundError:
+        raise SweepError(f"config file {path!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"config file {path!r} is not valid TOML: {exc}") from None
+    unknown = [k for k in config if k not in CONFIG_KEYS]
+    if unknown:
+        raise SweepError(f"config {path!r} has unknown keys {unknown}; valid keys are {list(CONFIG_KEYS)}")
+    if "function" not in config or not isinstance(config["function"], str):
+        raise SweepError(f"config {path!r} must name the function: function = \"gaussian_mean\" or "
+                         f"\"module:function\"")
+    if not isinstance(config.get("axes"), dict):
+        raise SweepError(f"config {path!r} needs an [axes] table of parameter values")
+    func = load_function(config["function"])
+    base = os.path.dirname(os.path.abspath(path))
+    out = os.path.join(base, config.get("out", "sweep-output"))
+    store = os.path.join(base, config["store"]) if "store" in config else os.path.join(out, "sweep.zarr")
+    axes = {name: _config_axis(name, spec) for name, spec in config["axes"].items()}
+    plot = config.get("plot", {})
+    bad = [k for k in plot if k not in PLOT_KEYS]
+    if bad:
+        raise SweepError(f"config [plot] has unknown keys {bad}; valid keys are {list(PLOT_KEYS)}")
+    os.makedirs(out, exist_ok=True)
+    ds = sweep(func, axes, store=store, executor=config.get("executor"), errors=config.get("errors", "record"),
+               progress=progress, settings=config.get("settings"), n_workers=config.get("n_workers"))
+    figures = []
+    dims = list(axes)
+    if len(dims) >= 2 and all(ds.sizes[d] > 1 for d in dims[:2]):
+        from . import plot as _plot
+
+        names = plot.get("variables") or [v for v in ds.data_vars if v not in RESERVED and ds[v].ndim == len(dims)]
+        x, y = plot.get("x", dims[0]), plot.get("y", dims[1])
+        others = {d: 0 for d in dims if d not in (x, y)}
+        import matplotlib.pyplot as plt
+
+        for name in names:
+            sub = ds.isel(others) if others else ds
+            fig = _plot.phase_diagram(sub, name, x=x, y=y)
+            target = os.path.join(out, f"{name}.png")
+            fig.savefig(target, dpi=120)
+            plt.close(fig)
+            figures.append(target)
+    return {"dataset": ds, "store": store, "figures": figures}
+
+
+__all__ = ["sweep", "SweepError", "run_config", "load_function"]
