@@ -321,6 +321,7 @@ class _Results:
         self.status = np.zeros(self.shape, dtype=np.int8)
         self.error = np.full(self.shape, "", dtype=f"<U{MESSAGE_CHARS}")
         self.values: dict[str, np.ndarray] = {}
+        self._arrays: dict[str, Any] = {}
         self.group = None
         self.path = None
         if store is not None:
@@ -359,12 +360,13 @@ class _Results:
             arr.attrs["_ARRAY_DIMENSIONS"] = [name]
         dims = list(self.axes)
         chunks = (1,) * len(self.shape)
-        status = group.create_array("status", shape=self.shape, dtype="i1", chunks=chunks, fill_value=None)
+        status = group.create_array("status", shape=self.shape, dtype="i1", chunks=chunks, fill_value=None,
+                                    compressors=None)
         status[...] = PENDING  # every chunk written (no fill value for readers to mask)
         status.attrs.update({"_ARRAY_DIMENSIONS": dims, "flag_values": [PENDING, DONE, FAILED],
                              "flag_meanings": "pending done failed"})
         error = group.create_array("error", shape=self.shape, dtype=f"<U{MESSAGE_CHARS}", chunks=chunks,
-                                   fill_value=None)
+                                   fill_value=None)  # compressed: mostly padding
         error.attrs["_ARRAY_DIMENSIONS"] = dims
         group.attrs.update({k: v for k, v in self.identity.items() if k.startswith("sweep_")})
         group.attrs.update({"sweep_format": STORE_FORMAT, "fpsolve_version": __version__})
@@ -398,7 +400,7 @@ class _Results:
         for name, v in outputs.items():
             arr = self.group.create_array(name, shape=self.shape + v.shape, dtype="f8",
                                           chunks=(1,) * len(self.shape) + v.shape, fill_value=np.nan,
-                                          overwrite=True)
+                                          compressors=None, overwrite=True)
             arr.attrs["_ARRAY_DIMENSIONS"] = dims + [f"{name}_dim_{k}" for k in range(v.ndim)]
             arr.attrs.update(self.identity["variable_attrs"].get(name, {}))
         layout = {k: list(v.shape) for k, v in outputs.items()}
@@ -422,9 +424,7 @@ class _Results:
             else:
                 for k, v in outputs.items():
                     self.values[k][idx] = v
-                    if self.group is not None:
-                        self.group[k][idx] = v
-                self._set(idx, DONE, "")
+                self._write(idx, {k: v for k, v in outputs.items()}, DONE, "")
                 return None
         message = outcome[1]
         if len(message) > MESSAGE_CHARS:
@@ -432,15 +432,43 @@ class _Results:
         if self.values:
             for k in self.values:
                 self.values[k][idx] = np.nan
-        self._set(idx, FAILED, message)
+        self._write(idx, {k: np.nan for k in self.values}, FAILED, message)
         return message
 
-    def _set(self, idx, status: int, message: str) -> None:
+    def _array(self, name: str):
+        if name not in self._arrays:
+            self._arrays[name] = self.group[name]
+        return self._arrays[name]
+
+    def _write(self, idx, values: dict[str, Any], status: int, message: str) -> None:
+        """Write a point's values (and message) concurrently, then, last, its status.
+
+        A point marked done in the store is complete: each chunk is its own file, written to a
+        temporary name and renamed into place by zarr, and the status chunk follows the others.
+        """
+        skip_error = message == "" and self.error[idx] == ""
         self.error[idx] = message
         self.status[idx] = status
-        if self.group is not None:  # the status is written last: a point marked done is complete
-            self.group["error"][idx] = message
-            self.group["status"][idx] = status
+        if self.group is None:
+            return
+        first = [(self._array(k), v) for k, v in values.items()]
+        if not skip_error:  # messages are written for failures, and to clear one when a retry succeeds
+            first.append((self._array("error"), message))
+        status_array = self._array("status")
+        try:
+            from zarr.core.sync import sync
+
+            async def put():
+                import asyncio
+
+                await asyncio.gather(*(a._async_array.setitem(idx, v) for a, v in first))
+                await status_array._async_array.setitem(idx, status)
+
+            sync(put())
+        except (ImportError, AttributeError):  # pragma: no cover - another zarr: one write at a time
+            for a, v in first:
+                a[idx] = v
+            status_array[idx] = status
 
     def dataset(self):
         xr = _require("xarray")
