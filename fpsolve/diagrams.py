@@ -109,7 +109,7 @@ def gaussian_mean(learning_rate: float, temperature: float = 1.0, *, batch_size:
     >>> import fpsolve as fp
     >>> out = fp.diagrams.gaussian_mean(learning_rate=1e-3, temperature=1.0)
     >>> round(out["full_batch_variance_error"], 6)  # ηH / (2 − ηH) with H = 100.01
-    0.052634
+    0.052637
     """
     eta = _positive(learning_rate, "learning_rate")
     T = _positive(temperature, "temperature")
