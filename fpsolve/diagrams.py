@@ -36,8 +36,11 @@ GAUSSIAN_MEAN_TRUE = 1.0  # θ of the synthetic data (any value: the variances d
 
 
 def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-            np.isfinite(value) and value > 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (np.isfinite(value) and value > 0)
+    ):
         raise ValueError(f"{name} must be a positive finite number; got {value!r}")
     return float(value)
 
@@ -47,8 +50,13 @@ def _gaussian_kl_ratio(r: float) -> float:
     return 0.5 * (r - 1.0 - np.log(r))
 
 
-def sgworld_variance(learning_rate: float, hessian: float, batch_variance: float, n_batches: int,
-                     temperature: float = 1.0) -> float:
+def sgworld_variance(
+    learning_rate: float,
+    hessian: float,
+    batch_variance: float,
+    n_batches: int,
+    temperature: float = 1.0,
+) -> float:
     """Exact step-averaged stationary variance of SGWORLD on a quadratic loss.
 
     The recursion ``δ' = a δ − η ε_m + sqrt(2ηT) ξ`` with ``a = 1 − ηH`` and, within one
@@ -72,14 +80,23 @@ def sgworld_variance(learning_rate: float, hessian: float, batch_variance: float
 
 
 @functools.lru_cache(maxsize=8)
-def _gaussian_mean_landscape(n_samples: int, noise_std: float, prior_std: float, seed: int) -> Landscape:
+def _gaussian_mean_landscape(
+    n_samples: int, noise_std: float, prior_std: float, seed: int
+) -> Landscape:
     y = np.random.default_rng(seed).normal(GAUSSIAN_MEAN_TRUE, noise_std, n_samples)
     return Landscape(GaussianMean(noise_std=noise_std, prior_std=prior_std), None, y)
 
 
-def gaussian_mean(learning_rate: float, temperature: float = 1.0, *, batch_size: int = 10,
-                  n_samples: int = 100, noise_std: float = 1.0, prior_std: float = 10.0,
-                  seed: int = 0) -> dict[str, float]:
+def gaussian_mean(
+    learning_rate: float,
+    temperature: float = 1.0,
+    *,
+    batch_size: int = 10,
+    n_samples: int = 100,
+    noise_std: float = 1.0,
+    prior_std: float = 10.0,
+    seed: int = 0,
+) -> dict[str, float]:
     """SGLD and SGWORLD against the exact tempered posterior of a Gaussian mean (exact discrete formulas).
 
     Data ``y_i ~ N(1, noise_std²)``, ``i = 1..n_samples`` (drawn with ``seed``), prior
@@ -117,16 +134,20 @@ def gaussian_mean(learning_rate: float, temperature: float = 1.0, *, batch_size:
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= n_samples:
         raise ValueError(f"batch_size must be an integer in 1..n_samples={n_samples}; got {b!r}")
     if n_samples % b:
-        raise ValueError(f"batch_size={b} must divide n_samples={n_samples} (SGWORLD epochs of full "
-                         f"batches); choose a divisor")
+        raise ValueError(
+            f"batch_size={b} must divide n_samples={n_samples} (SGWORLD epochs of full "
+            f"batches); choose a divisor"
+        )
     land = _gaussian_mean_landscape(int(n_samples), float(noise_std), float(prior_std), int(seed))
     H = float(land.hessian([0.0])[0, 0])
     sigma1 = float(land.gradient_covariance([0.0])[0, 0])
     k = (n_samples - b) / (b * (n_samples - 1)) if n_samples > 1 else 0.0
     sigma_b = k * sigma1
     if not 0 < eta * H < 2:
-        raise ValueError(f"learning_rate={eta:.6g} gives ηH = {eta * H:.6g}; the chains are stable only for "
-                         f"0 < ηH < 2, i.e. learning_rate < {2 / H:.6g}")
+        raise ValueError(
+            f"learning_rate={eta:.6g} gives ηH = {eta * H:.6g}; the chains are stable only for "
+            f"0 < ηH < 2, i.e. learning_rate < {2 / H:.6g}"
+        )
     denom = 2 * eta * H - (eta * H) ** 2
     exact = T / H
     v = {
@@ -144,10 +165,25 @@ def gaussian_mean(learning_rate: float, temperature: float = 1.0, *, batch_size:
 
 
 gaussian_mean.variables = {  # type: ignore[attr-defined]
-    **{f"{n}_variance_error": {"long_name": f"{label} relative variance error V H / T − 1", "units": "1"}
-       for n, label in (("full_batch", "full-batch Langevin"), ("sgld", "SGLD"), ("sgworld", "SGWORLD"))},
-    **{f"{n}_kl": {"long_name": f"{label} KL to the posterior (moment-matched)", "units": "nat"}
-       for n, label in (("full_batch", "full-batch Langevin"), ("sgld", "SGLD"), ("sgworld", "SGWORLD"))},
+    **{
+        f"{n}_variance_error": {
+            "long_name": f"{label} relative variance error V H / T − 1",
+            "units": "1",
+        }
+        for n, label in (
+            ("full_batch", "full-batch Langevin"),
+            ("sgld", "SGLD"),
+            ("sgworld", "SGWORLD"),
+        )
+    },
+    **{
+        f"{n}_kl": {"long_name": f"{label} KL to the posterior (moment-matched)", "units": "nat"}
+        for n, label in (
+            ("full_batch", "full-batch Langevin"),
+            ("sgld", "SGLD"),
+            ("sgworld", "SGWORLD"),
+        )
+    },
     "eta_hessian": {"long_name": "η H", "units": "1"},
 }
 
@@ -185,8 +221,9 @@ def _tv_between(p: np.ndarray, grid_p: Grid, q: np.ndarray, grid_q: Grid) -> flo
     return float(np.clip(1.0 - overlap, 0.0, 1.0))
 
 
-def _without_replacement_state(wor: SGD, land: Landscape, w_min: np.ndarray, wor_full, axes, n_std: float,
-                               cells: int):
+def _without_replacement_state(
+    wor: SGD, land: Landscape, w_min: np.ndarray, wor_full, axes, n_std: float, cells: int
+):
     """Grid and stationary state of without-replacement SGD on the slice, in two passes.
 
     The linearised state locates the minimum of the 7-parameter ``L_WOR``; on the slice (five
@@ -203,20 +240,33 @@ def _without_replacement_state(wor: SGD, land: Landscape, w_min: np.ndarray, wor
     half = 0.5 * (np.array(g.upper) - np.array(g.lower)) + np.abs(proj - centre)
     first = Grid(tuple(centre - half), tuple(centre + half), (cells, cells))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BoundaryMassWarning)  # pass 1 only finds the centre and width
+        warnings.simplefilter(
+            "ignore", BoundaryMassWarning
+        )  # pass 1 only finds the centre and width
         s1 = stationary(wor.fokker_planck(land, first, axes=axes, reference=w_min))
     mean, std = s1.mean(), np.sqrt(np.diag(s1.covariance()))
     std = np.maximum(std, 2.0 * np.array(first.spacing))  # unresolved in pass 1: at least two cells
     lo, hi = mean - n_std * std, mean + n_std * std
-    lo, hi = np.minimum(lo, centre), np.maximum(hi, centre)  # the slice's reference point stays inside
+    lo, hi = (
+        np.minimum(lo, centre),
+        np.maximum(hi, centre),
+    )  # the slice's reference point stays inside
     second = Grid(tuple(lo), tuple(hi), (cells, cells))
     return second, stationary(wor.fokker_planck(land, second, axes=axes, reference=w_min))
 
 
-def tanhnet_slice(learning_rate: float, batch_size: int, *, axes: tuple[int, int] | list[int] = (4, 5),
-                  cells: int = 64, n_std: float = 8.0, grid: bool = True,
-                  without_replacement: bool = True, noise_std: float = 0.1,
-                  weight_decay: float = 1e-3) -> dict[str, float]:
+def tanhnet_slice(
+    learning_rate: float,
+    batch_size: int,
+    *,
+    axes: tuple[int, int] | list[int] = (4, 5),
+    cells: int = 64,
+    n_std: float = 8.0,
+    grid: bool = True,
+    without_replacement: bool = True,
+    noise_std: float = 0.1,
+    weight_decay: float = 1e-3,
+) -> dict[str, float]:
     """SGD on a 2-D slice of the paper's ``TanhNet`` at one (learning rate, batch size).
 
     The landscape is ``fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std, weight_decay)``
@@ -263,7 +313,12 @@ def tanhnet_slice(learning_rate: float, batch_size: int, *, axes: tuple[int, int
     axes = tuple(int(a) for a in axes)
     if len(axes) != 2:
         raise ValueError(f"axes must name two parameters; got {axes}")
-    if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 16 or cells % 2:
+    if (
+        isinstance(cells, bool)
+        or not isinstance(cells, (int, np.integer))
+        or cells < 16
+        or cells % 2
+    ):
         raise ValueError(f"cells must be an even integer >= 16; got {cells!r}")
     land, w_min = _tanhnet(float(noise_std), float(weight_decay))
     ix = np.ix_(axes, axes)
@@ -271,23 +326,32 @@ def tanhnet_slice(learning_rate: float, batch_size: int, *, axes: tuple[int, int
     wor = SGD(eta, batch_size, scheme="without_replacement", epoch_noise="leading_order")
     f = wr.fields(land, w_min)
     H = land.hessian(w_min)[ix]
-    gauss = linearized(0.5 * (H + H.T), f.diffusion[0][ix], mean=w_min[list(axes)], learning_rate=eta)
+    gauss = linearized(
+        0.5 * (H + H.T), f.diffusion[0][ix], mean=w_min[list(axes)], learning_rate=eta
+    )
     out = {
         "sigma_linearized": float(gauss.entropy_production),
         "std_linearized": float(np.linalg.det(gauss.covariance) ** 0.25),
         "mean_shift_linearized": np.nan,
-        "sigma_grid": np.nan, "non_gaussianity": np.nan, "tv_schemes": np.nan, "mean_shift_grid": np.nan,
+        "sigma_grid": np.nan,
+        "non_gaussianity": np.nan,
+        "tv_schemes": np.nan,
+        "mean_shift_grid": np.nan,
     }
     if without_replacement:
         wor_full = wor.linearized(land, w_min)
-        out["mean_shift_linearized"] = float(np.linalg.norm(wor_full.mean[list(axes)] - w_min[list(axes)]))
+        out["mean_shift_linearized"] = float(
+            np.linalg.norm(wor_full.mean[list(axes)] - w_min[list(axes)])
+        )
     if not grid:
         return out
     g_wr = gauss.grid(n_std=n_std, shape=cells)
     s_wr = stationary(wr.fokker_planck(land, g_wr, axes=axes, reference=w_min))
     p_gauss = _cell_probabilities(gauss.density(g_wr.mesh()), g_wr)
     out["sigma_grid"] = float(s_wr.entropy_production)
-    out["non_gaussianity"] = float(0.5 * np.abs(_cell_probabilities(s_wr.density, g_wr) - p_gauss).sum())
+    out["non_gaussianity"] = float(
+        0.5 * np.abs(_cell_probabilities(s_wr.density, g_wr) - p_gauss).sum()
+    )
     if not without_replacement:
         return out
     g_wor, s_wor = _without_replacement_state(wor, land, w_min, wor_full, axes, n_std, cells)
@@ -299,11 +363,20 @@ def tanhnet_slice(learning_rate: float, batch_size: int, *, axes: tuple[int, int
 tanhnet_slice.variables = {  # type: ignore[attr-defined]
     "sigma_linearized": {"long_name": "entropy production σ (linearised)", "units": "1/SDE time"},
     "sigma_grid": {"long_name": "entropy production σ (grid)", "units": "1/SDE time"},
-    "std_linearized": {"long_name": "standard deviation (geometric mean, linearised)", "units": "weight"},
+    "std_linearized": {
+        "long_name": "standard deviation (geometric mean, linearised)",
+        "units": "weight",
+    },
     "non_gaussianity": {"long_name": "TV(grid density, linearised Gaussian)", "units": "1"},
     "tv_schemes": {"long_name": "TV(with, without replacement)", "units": "1"},
-    "mean_shift_grid": {"long_name": "|mean without replacement − w_min| (grid)", "units": "weight"},
-    "mean_shift_linearized": {"long_name": "|argmin L_WOR − w_min| (linearised)", "units": "weight"},
+    "mean_shift_grid": {
+        "long_name": "|mean without replacement − w_min| (grid)",
+        "units": "weight",
+    },
+    "mean_shift_linearized": {
+        "long_name": "|argmin L_WOR − w_min| (linearised)",
+        "units": "weight",
+    },
 }
 
 BUILTINS = {"gaussian_mean": gaussian_mean, "tanhnet_slice": tanhnet_slice}

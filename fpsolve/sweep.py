@@ -30,12 +30,15 @@ import sys
 import time
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._version import __version__
 from .errors import FPSolveError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray
 
 ERRORS = ("raise", "record")
 PENDING, DONE, FAILED = 0, 1, 2  # values of the store's ``status`` array
@@ -57,8 +60,9 @@ def _require(module: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(f"fpsolve.sweep needs {module!r}, which is part of the 'sweep' extra; "
-                          f"{EXTRA_HINT}") from exc
+        raise ImportError(
+            f"fpsolve.sweep needs {module!r}, which is part of the 'sweep' extra; {EXTRA_HINT}"
+        ) from exc
 
 
 # -- the sweep specification ----------------------------------------------------------------
@@ -66,7 +70,11 @@ def _require(module: str):
 
 def _function_key(func: Callable) -> str:
     module = getattr(func, "__module__", None) or "?"
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+    name = (
+        getattr(func, "__qualname__", None)
+        or getattr(func, "__name__", None)
+        or type(func).__name__
+    )
     return f"{module}:{name}"
 
 
@@ -75,7 +83,9 @@ def _scalar(value: Any, where: str) -> int | float | str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise SweepError(f"{where} must be a number or a string; got {value!r} ({type(value).__name__})")
+        raise SweepError(
+            f"{where} must be a number or a string; got {value!r} ({type(value).__name__})"
+        )
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -99,18 +109,25 @@ def _numeric_kind(annotation: Any) -> type | None:
 def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[str, list]:
     if isinstance(axes, Mapping):
         pairs = list(axes.items())
-    elif isinstance(axes, Sequence) and not isinstance(axes, str) and all(
-            isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2 for p in axes):
+    elif (
+        isinstance(axes, Sequence)
+        and not isinstance(axes, str)
+        and all(isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2 for p in axes)
+    ):
         pairs = [tuple(p) for p in axes]
     else:
-        raise SweepError(f"axes must map parameter names to lists of values (a dict, or a list of "
-                         f"(name, values) pairs); got {type(axes).__name__}")
+        raise SweepError(
+            f"axes must map parameter names to lists of values (a dict, or a list of "
+            f"(name, values) pairs); got {type(axes).__name__}"
+        )
     if not pairs:
         raise SweepError("axes must name at least one parameter; got an empty mapping")
     names = [n for n, _ in pairs]
     for n in names:
         if not isinstance(n, str) or not n.isidentifier():
-            raise SweepError(f"axes names must be Python identifiers (func's keyword arguments); got {n!r}")
+            raise SweepError(
+                f"axes names must be Python identifiers (func's keyword arguments); got {n!r}"
+            )
     seen = set()
     for n in names:
         if n in seen:
@@ -118,7 +135,9 @@ def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[
         seen.add(n)
     for n in names:
         if n in RESERVED:
-            raise SweepError(f"axes names must not be one of {RESERVED} (used by the sweep); got {n!r}")
+            raise SweepError(
+                f"axes names must not be one of {RESERVED} (used by the sweep); got {n!r}"
+            )
         if n in settings:
             raise SweepError(f"{n!r} is both an axis and a setting; give it in one place only")
     try:
@@ -129,25 +148,37 @@ def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[
     if sig is not None:
         params = sig.parameters
         var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        accepted = [k for k, p in params.items()
-                    if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+        accepted = [
+            k
+            for k, p in params.items()
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        ]
         for n in [*names, *settings]:
             if n not in accepted and not var_kw:
                 close = difflib.get_close_matches(n, accepted, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise SweepError(f"{_function_key(func)} has no keyword argument {n!r} (axes or settings); "
-                                 f"it accepts {accepted}{hint}")
-        missing = [k for k in accepted if params[k].default is inspect.Parameter.empty
-                   and k not in names and k not in settings]
+                raise SweepError(
+                    f"{_function_key(func)} has no keyword argument {n!r} (axes or settings); "
+                    f"it accepts {accepted}{hint}"
+                )
+        missing = [
+            k
+            for k in accepted
+            if params[k].default is inspect.Parameter.empty and k not in names and k not in settings
+        ]
         if missing:
-            raise SweepError(f"{_function_key(func)} needs {missing}: give each as an axis or a setting")
+            raise SweepError(
+                f"{_function_key(func)} needs {missing}: give each as an axis or a setting"
+            )
         try:
             hints = typing.get_type_hints(func)
         except Exception:  # unresolvable annotations: no type checks
             hints = {}
     out: dict[str, list] = {}
     for n, values in pairs:
-        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray, range)):
+        if isinstance(values, (str, bytes)) or not isinstance(
+            values, (Sequence, np.ndarray, range)
+        ):
             raise SweepError(f"axes[{n!r}] must be a list of values; got {values!r}")
         arr = np.asarray(values, dtype=object)
         if arr.ndim != 1:
@@ -159,11 +190,15 @@ def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[
             raise SweepError(f"axes[{n!r}] mixes numbers and strings; got {vals}")
         kind = _numeric_kind(hints.get(n))
         if kind is not None:
-            bad = [v for v in vals if isinstance(v, str) or (kind is int and not isinstance(v, int))]
+            bad = [
+                v for v in vals if isinstance(v, str) or (kind is int and not isinstance(v, int))
+            ]
             if bad:
                 what = "integers" if kind is int else "numbers"
-                raise SweepError(f"axes[{n!r}] must hold {what} ({_function_key(func)} annotates {n} as "
-                                 f"{kind.__name__}); got {bad[0]!r}")
+                raise SweepError(
+                    f"axes[{n!r}] must hold {what} ({_function_key(func)} annotates {n} as "
+                    f"{kind.__name__}); got {bad[0]!r}"
+                )
         if len(set(vals)) != len(vals):
             dup = next(v for v in vals if vals.count(v) > 1)
             raise SweepError(f"axes[{n!r}] must not repeat a value; got {dup!r} more than once")
@@ -175,12 +210,16 @@ def _check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     if settings is None:
         return {}
     if not isinstance(settings, Mapping):
-        raise SweepError(f"settings must be a dict of keyword arguments; got {type(settings).__name__}")
+        raise SweepError(
+            f"settings must be a dict of keyword arguments; got {type(settings).__name__}"
+        )
     try:
         text = json.dumps(dict(settings), sort_keys=True)
     except TypeError as exc:
-        raise SweepError(f"settings must be JSON-serialisable (numbers, strings, lists, dicts), so that a "
-                         f"store can record them; {exc}") from None
+        raise SweepError(
+            f"settings must be JSON-serialisable (numbers, strings, lists, dicts), so that a "
+            f"store can record them; {exc}"
+        ) from None
     return json.loads(text)
 
 
@@ -189,15 +228,19 @@ def _check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _outputs(result: Any) -> dict[str, np.ndarray]:
     if not isinstance(result, Mapping) or not result:
-        raise TypeError(f"a sweep function must return a non-empty dict of numbers or small arrays; "
-                        f"got {type(result).__name__}")
+        raise TypeError(
+            f"a sweep function must return a non-empty dict of numbers or small arrays; "
+            f"got {type(result).__name__}"
+        )
     out = {}
     for k, v in result.items():
         if not isinstance(k, str) or not k.isidentifier():
             raise TypeError(f"returned names must be identifiers; got {k!r}")
         arr = np.asarray(v)
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"returned value {k!r} must be real numbers; got dtype {arr.dtype} ({v!r:.60})")
+            raise TypeError(
+                f"returned value {k!r} must be real numbers; got dtype {arr.dtype} ({v!r:.60})"
+            )
         out[k] = arr.astype(float)
     return out
 
@@ -265,8 +308,9 @@ def _local_cpus() -> int:
 
 def _runner(executor: Any, n_workers: int | None, func: Callable):
     """``(run(jobs) -> iterator, close(), description)`` for an executor specification."""
-    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
-                                  or n_workers < 1):
+    if n_workers is not None and (
+        isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+    ):
         raise SweepError(f"n_workers must be a positive integer; got {n_workers!r}")
     if executor == "serial":
         return (lambda jobs: _run_serial(func, jobs)), (lambda: None), "serial"
@@ -276,36 +320,55 @@ def _runner(executor: Any, n_workers: int | None, func: Callable):
         _check_picklable(func, "processes")
         n = n_workers or _local_cpus()
         pool = cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
-        return ((lambda jobs: _run_pool(pool, IN_FLIGHT_PER_WORKER * n, func, jobs)),
-                (lambda: pool.shutdown(wait=True, cancel_futures=True)), f"{n} local processes")
+        return (
+            (lambda jobs: _run_pool(pool, IN_FLIGHT_PER_WORKER * n, func, jobs)),
+            (lambda: pool.shutdown(wait=True, cancel_futures=True)),
+            f"{n} local processes",
+        )
     if isinstance(executor, cf.Executor):
         if isinstance(executor, cf.ProcessPoolExecutor):
             _check_picklable(func, type(executor).__name__)
         n = getattr(executor, "_max_workers", None) or _local_cpus()
-        return ((lambda jobs: _run_pool(executor, IN_FLIGHT_PER_WORKER * n, func, jobs)),
-                (lambda: None), f"{type(executor).__name__}({n})")
+        return (
+            (lambda jobs: _run_pool(executor, IN_FLIGHT_PER_WORKER * n, func, jobs)),
+            (lambda: None),
+            f"{type(executor).__name__}({n})",
+        )
     if isinstance(executor, str):
         distributed = _require("distributed")
         try:
             client = distributed.Client(executor, timeout="30s")
         except Exception as exc:
-            raise SweepError(f"executor {executor!r} is neither 'serial' nor 'processes', and no Dask "
-                             f"scheduler answered at that address ({type(exc).__name__}: {exc})") from None
-        return ((lambda jobs: _run_dask(client, func, jobs)), client.close, f"Dask scheduler {executor}")
+            raise SweepError(
+                f"executor {executor!r} is neither 'serial' nor 'processes', and no Dask "
+                f"scheduler answered at that address ({type(exc).__name__}: {exc})"
+            ) from None
+        return (
+            (lambda jobs: _run_dask(client, func, jobs)),
+            client.close,
+            f"Dask scheduler {executor}",
+        )
     if type(executor).__name__ == "Client" and hasattr(executor, "submit"):
-        return ((lambda jobs: _run_dask(executor, func, jobs)), (lambda: None),
-                f"Dask client {getattr(executor.scheduler, 'address', '?')}")
-    raise SweepError(f"executor must be 'serial', 'processes', a concurrent.futures.Executor, a "
-                     f"dask.distributed.Client or a scheduler address; got {executor!r}")
+        return (
+            (lambda jobs: _run_dask(executor, func, jobs)),
+            (lambda: None),
+            f"Dask client {getattr(executor.scheduler, 'address', '?')}",
+        )
+    raise SweepError(
+        f"executor must be 'serial', 'processes', a concurrent.futures.Executor, a "
+        f"dask.distributed.Client or a scheduler address; got {executor!r}"
+    )
 
 
 def _check_picklable(func: Callable, where: str) -> None:
     try:
         pickle.dumps(func)
     except Exception as exc:
-        raise SweepError(f"func must be picklable to run on {where} workers (a function defined at module "
-                         f"level, not a lambda or a local function); {type(exc).__name__}: {exc}. "
-                         f"Use executor='serial' or a Dask client (which uses cloudpickle)") from None
+        raise SweepError(
+            f"func must be picklable to run on {where} workers (a function defined at module "
+            f"level, not a lambda or a local function); {type(exc).__name__}: {exc}. "
+            f"Use executor='serial' or a Dask client (which uses cloudpickle)"
+        ) from None
 
 
 # -- results, in memory and in the store --------------------------------------------------------
@@ -338,35 +401,47 @@ class _Results:
             try:
                 group = zarr.open_group(path, mode="r+")
             except Exception as exc:
-                raise SweepError(f"store {path!r} exists but is not a zarr store ({type(exc).__name__}: "
-                                 f"{exc}); choose a new path") from None
+                raise SweepError(
+                    f"store {path!r} exists but is not a zarr store ({type(exc).__name__}: "
+                    f"{exc}); choose a new path"
+                ) from None
             self._check_identity(dict(group.attrs))
             self.group = group
             self.status[...] = group["status"][...]
             self.error[...] = group["error"][...]
-            for name, shape in json.loads(group.attrs.get("sweep_variables", "null") or "{}").items():
+            for name in json.loads(group.attrs.get("sweep_variables", "null") or "{}"):
                 self.values[name] = np.asarray(group[name][...], dtype=float)
             if not self.values and "sweep_variables" not in group.attrs:
-                self.status[self.status == DONE] = PENDING  # variables never laid out: nothing finished
+                self.status[self.status == DONE] = (
+                    PENDING  # variables never laid out: nothing finished
+                )
             return
         group = zarr.open_group(path, mode="w", zarr_format=2)
         for name, vals in self.axes.items():
             values = np.asarray(vals)
             if values.dtype.kind == "U":
                 values = values.astype(f"<U{max(len(v) for v in vals)}")
-            arr = group.create_array(name, shape=values.shape, dtype=values.dtype, chunks=values.shape,
-                                     fill_value=None)
+            arr = group.create_array(
+                name, shape=values.shape, dtype=values.dtype, chunks=values.shape, fill_value=None
+            )
             arr[...] = values
             arr.attrs["_ARRAY_DIMENSIONS"] = [name]
         dims = list(self.axes)
         chunks = (1,) * len(self.shape)
-        status = group.create_array("status", shape=self.shape, dtype="i1", chunks=chunks, fill_value=None,
-                                    compressors=None)
+        status = group.create_array(
+            "status", shape=self.shape, dtype="i1", chunks=chunks, fill_value=None, compressors=None
+        )
         status[...] = PENDING  # every chunk written (no fill value for readers to mask)
-        status.attrs.update({"_ARRAY_DIMENSIONS": dims, "flag_values": [PENDING, DONE, FAILED],
-                             "flag_meanings": "pending done failed"})
-        error = group.create_array("error", shape=self.shape, dtype=f"<U{MESSAGE_CHARS}", chunks=chunks,
-                                   fill_value=None)  # compressed: mostly padding
+        status.attrs.update(
+            {
+                "_ARRAY_DIMENSIONS": dims,
+                "flag_values": [PENDING, DONE, FAILED],
+                "flag_meanings": "pending done failed",
+            }
+        )
+        error = group.create_array(
+            "error", shape=self.shape, dtype=f"<U{MESSAGE_CHARS}", chunks=chunks, fill_value=None
+        )  # compressed: mostly padding
         error.attrs["_ARRAY_DIMENSIONS"] = dims
         group.attrs.update({k: v for k, v in self.identity.items() if k.startswith("sweep_")})
         group.attrs.update({"sweep_format": STORE_FORMAT, "fpsolve_version": __version__})
@@ -375,32 +450,48 @@ class _Results:
 
     def _check_identity(self, attrs: dict[str, Any]) -> None:
         if attrs.get("sweep_format") != STORE_FORMAT:
-            raise SweepError(f"store {self.path!r} was not written by fpsolve.sweep (no sweep_format "
-                             f"{STORE_FORMAT!r} attribute); choose a new path")
+            raise SweepError(
+                f"store {self.path!r} was not written by fpsolve.sweep (no sweep_format "
+                f"{STORE_FORMAT!r} attribute); choose a new path"
+            )
         differ = []
-        for key, label in (("sweep_function", "function"), ("sweep_axes", "axes"),
-                           ("sweep_settings", "settings")):
+        for key, label in (
+            ("sweep_function", "function"),
+            ("sweep_axes", "axes"),
+            ("sweep_settings", "settings"),
+        ):
             theirs, ours = attrs.get(key), self.identity[key]
             if theirs != ours:
                 differ.append(f"{label}: store has {theirs}, this sweep {ours}")
         if differ:
-            raise SweepError(f"store {self.path!r} belongs to a different sweep; " + "; ".join(differ)
-                             + ". Use another store path, or the original sweep's settings to resume it")
+            raise SweepError(
+                f"store {self.path!r} belongs to a different sweep; "
+                + "; ".join(differ)
+                + ". Use another store path, or the original sweep's settings to resume it"
+            )
 
     def _lay_out(self, outputs: dict[str, np.ndarray]) -> None:
         for name in outputs:
             if name in RESERVED or name in self.axes:
-                raise SweepError(f"{self.identity['sweep_function']} returned {name!r}, which is an axis or "
-                                 f"a reserved name {RESERVED}; rename that output")
+                raise SweepError(
+                    f"{self.identity['sweep_function']} returned {name!r}, which is an axis or "
+                    f"a reserved name {RESERVED}; rename that output"
+                )
         self.values = {k: np.full(self.shape + v.shape, np.nan) for k, v in outputs.items()}
         if self.group is None:
             return
         zarr = _require("zarr")
         dims = list(self.axes)
         for name, v in outputs.items():
-            arr = self.group.create_array(name, shape=self.shape + v.shape, dtype="f8",
-                                          chunks=(1,) * len(self.shape) + v.shape, fill_value=np.nan,
-                                          compressors=None, overwrite=True)
+            arr = self.group.create_array(
+                name,
+                shape=self.shape + v.shape,
+                dtype="f8",
+                chunks=(1,) * len(self.shape) + v.shape,
+                fill_value=np.nan,
+                compressors=None,
+                overwrite=True,
+            )
             arr.attrs["_ARRAY_DIMENSIONS"] = dims + [f"{name}_dim_{k}" for k in range(v.ndim)]
             arr.attrs.update(self.identity["variable_attrs"].get(name, {}))
         layout = {k: list(v.shape) for k, v in outputs.items()}
@@ -416,11 +507,16 @@ class _Results:
             if not self.values:
                 self._lay_out(outputs)
             if set(outputs) != set(self.values) or any(
-                    outputs[k].shape != self.values[k].shape[len(self.shape):] for k in outputs):
-                expected = {k: v.shape[len(self.shape):] for k, v in self.values.items()}
+                outputs[k].shape != self.values[k].shape[len(self.shape) :] for k in outputs
+            ):
+                expected = {k: v.shape[len(self.shape) :] for k, v in self.values.items()}
                 got = {k: v.shape for k, v in outputs.items()}
-                outcome = ("error", f"SweepError: returned {got}; every point must return the same "
-                           f"names and shapes, here {expected}", None)
+                outcome = (
+                    "error",
+                    f"SweepError: returned {got}; every point must return the same "
+                    f"names and shapes, here {expected}",
+                    None,
+                )
             else:
                 for k, v in outputs.items():
                     self.values[k][idx] = v
@@ -452,7 +548,9 @@ class _Results:
         if self.group is None:
             return
         first = [(self._array(k), v) for k, v in values.items()]
-        if not skip_error:  # messages are written for failures, and to clear one when a retry succeeds
+        if (
+            not skip_error
+        ):  # messages are written for failures, and to clear one when a retry succeeds
             first.append((self._array("error"), message))
         status_array = self._array("status")
         try:
@@ -465,7 +563,10 @@ class _Results:
                 await status_array._async_array.setitem(idx, status)
 
             sync(put())
-        except (ImportError, AttributeError):  # pragma: no cover - another zarr: one write at a time
+        except (
+            ImportError,
+            AttributeError,
+        ):  # pragma: no cover - another zarr: one write at a time
             for a, v in first:
                 a[idx] = v
             status_array[idx] = status
@@ -479,11 +580,20 @@ class _Results:
             vdims = dims + [f"{k}_dim_{j}" for j in range(v.ndim - len(dims))]
             data[k] = (vdims, v.copy(), dict(self.identity["variable_attrs"].get(k, {})))
         data["error"] = (dims, self.error.astype(str).astype(object))
-        data["status"] = (dims, self.status.copy(), {"flag_values": [PENDING, DONE, FAILED],
-                                                     "flag_meanings": "pending done failed"})
-        attrs = {key: self.identity[key] for key in ("sweep_function", "sweep_axes", "sweep_settings")}
-        attrs.update(fpsolve_version=__version__, n_points=int(self.status.size),
-                     n_done=int((self.status == DONE).sum()), n_failed=int((self.status == FAILED).sum()))
+        data["status"] = (
+            dims,
+            self.status.copy(),
+            {"flag_values": [PENDING, DONE, FAILED], "flag_meanings": "pending done failed"},
+        )
+        attrs = {
+            key: self.identity[key] for key in ("sweep_function", "sweep_axes", "sweep_settings")
+        }
+        attrs.update(
+            fpsolve_version=__version__,
+            n_points=int(self.status.size),
+            n_done=int((self.status == DONE).sum()),
+            n_failed=int((self.status == FAILED).sum()),
+        )
         if self.path is not None:
             attrs["store"] = self.path
         return xr.Dataset(data, coords=coords, attrs=attrs)
@@ -499,10 +609,18 @@ def _progress_bar(total: int, progress: bool | None, label: str):
     return tqdm(total=total, disable=not show, desc=label, unit="pt", file=sys.stderr)
 
 
-def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] | Sequence[tuple[str, Sequence]],
-          store: str | os.PathLike | None = None, executor: Any = None, errors: str = "raise",
-          progress: bool | None = None, *, settings: Mapping[str, Any] | None = None,
-          n_workers: int | None = None, retry_failed: bool = False):
+def sweep(
+    func: Callable[..., Mapping[str, Any]],
+    axes: Mapping[str, Sequence] | Sequence[tuple[str, Sequence]],
+    store: str | os.PathLike | None = None,
+    executor: Any = None,
+    errors: str = "raise",
+    progress: bool | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    n_workers: int | None = None,
+    retry_failed: bool = False,
+) -> xarray.Dataset:
     """Evaluate ``func`` over the outer product of ``axes``; resumable through ``store``.
 
     Parameters
@@ -573,8 +691,10 @@ def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] |
         for name, vals in axes.items():
             theirs = results.group[name][...].tolist() if name in results.group else None
             if theirs != vals:
-                raise SweepError(f"store {results.path!r} belongs to a different sweep; axes[{name!r}]: "
-                                 f"store has {theirs}, this sweep {vals}")
+                raise SweepError(
+                    f"store {results.path!r} belongs to a different sweep; axes[{name!r}]: "
+                    f"store has {theirs}, this sweep {vals}"
+                )
     names = list(axes)
     redo = (PENDING, FAILED) if retry_failed else (PENDING,)
     todo = [idx for idx in np.ndindex(results.shape) if results.status[idx] in redo]
@@ -582,7 +702,7 @@ def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] |
 
     def jobs():
         for idx in todo:
-            yield idx, {**{n: axes[n][i] for n, i in zip(names, idx)}, **settings}
+            yield idx, {**{n: axes[n][i] for n, i in zip(names, idx, strict=True)}, **settings}
 
     start = time.perf_counter()
     n_new = 0
@@ -592,11 +712,13 @@ def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] |
         stream = run(jobs())
         try:
             for idx, outcome in stream:
-                point = {n: axes[n][i] for n, i in zip(names, idx)}
+                point = {n: axes[n][i] for n, i in zip(names, idx, strict=True)}
                 if outcome[0] == "error" and errors == "raise":
                     exc = outcome[2] or SweepError(outcome[1])
-                    exc.add_note(f"fpsolve.sweep: raised at point {point} (errors='raise'; finished points "
-                                 f"are kept{' in ' + repr(results.path) if results.path else ''})")
+                    exc.add_note(
+                        f"fpsolve.sweep: raised at point {point} (errors='raise'; finished points "
+                        f"are kept{' in ' + repr(results.path) if results.path else ''})"
+                    )
                     raise exc
                 results.record(idx, outcome)
                 n_new += 1
@@ -608,23 +730,40 @@ def sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence] |
     ds = results.dataset()
     if progress is not False:
         n_failed = int(ds.attrs["n_failed"])
-        print(f"fpsolve.sweep {identity['sweep_function']}: {ds.attrs['n_done']} of {ds.attrs['n_points']} "
-              f"points done ({n_new} computed now{' on ' + label if n_new else ''}, {n_stored} from the store), {n_failed} failed, "
-              f"{time.perf_counter() - start:.1f} s" + (f"; store {results.path}" if results.path else ""),
-              file=sys.stderr)
-        all_failed = [({n: axes[n][i] for n, i in zip(names, idx)}, results.error[idx])
-                      for idx in zip(*np.nonzero(results.status == FAILED))]
+        print(
+            f"fpsolve.sweep {identity['sweep_function']}: {ds.attrs['n_done']} of {ds.attrs['n_points']} "
+            f"points done ({n_new} computed now{' on ' + label if n_new else ''}, {n_stored} from the store), {n_failed} failed, "
+            f"{time.perf_counter() - start:.1f} s"
+            + (f"; store {results.path}" if results.path else ""),
+            file=sys.stderr,
+        )
+        all_failed = [
+            ({n: axes[n][i] for n, i in zip(names, idx, strict=True)}, results.error[idx])
+            for idx in zip(*np.nonzero(results.status == FAILED), strict=True)
+        ]
         for point, message in all_failed[:MAX_LISTED_FAILURES]:
             print(f"  failed {point}: {message}", file=sys.stderr)
         if len(all_failed) > MAX_LISTED_FAILURES:
-            print(f"  ... and {len(all_failed) - MAX_LISTED_FAILURES} more (see the 'error' variable)",
-                  file=sys.stderr)
+            print(
+                f"  ... and {len(all_failed) - MAX_LISTED_FAILURES} more (see the 'error' variable)",
+                file=sys.stderr,
+            )
     return ds
 
 
 # -- sweeps described in TOML (``fpsolve sweep CONFIG.toml``) -----------------------------------
 
-CONFIG_KEYS = ("function", "axes", "settings", "store", "out", "executor", "n_workers", "errors", "plot")
+CONFIG_KEYS = (
+    "function",
+    "axes",
+    "settings",
+    "store",
+    "out",
+    "executor",
+    "n_workers",
+    "errors",
+    "plot",
+)
 RANGE_KINDS = ("linspace", "geomspace")
 PLOT_KEYS = ("variables", "x", "y")
 
@@ -633,13 +772,22 @@ def _config_axis(name: str, spec: Any) -> list:
     if isinstance(spec, Mapping):
         kinds = [k for k in spec if k in RANGE_KINDS]
         if len(spec) != 1 or not kinds:
-            raise SweepError(f"axes.{name} must be a list or one of {{linspace = [start, stop, num]}}, "
-                             f"{{geomspace = [start, stop, num]}}; got {dict(spec)}")
+            raise SweepError(
+                f"axes.{name} must be a list or one of {{linspace = [start, stop, num]}}, "
+                f"{{geomspace = [start, stop, num]}}; got {dict(spec)}"
+            )
         args = spec[kinds[0]]
-        if (not isinstance(args, list) or len(args) != 3 or not isinstance(args[2], int)
-                or isinstance(args[2], bool) or args[2] < 1):
-            raise SweepError(f"axes.{name}.{kinds[0]} must be [start, stop, num] with num a positive "
-                             f"integer; got {args!r}")
+        if (
+            not isinstance(args, list)
+            or len(args) != 3
+            or not isinstance(args[2], int)
+            or isinstance(args[2], bool)
+            or args[2] < 1
+        ):
+            raise SweepError(
+                f"axes.{name}.{kinds[0]} must be [start, stop, num] with num a positive "
+                f"integer; got {args!r}"
+            )
         if kinds[0] == "geomspace" and not (args[0] > 0 and args[1] > 0):
             raise SweepError(f"axes.{name}.geomspace needs positive start and stop; got {args!r}")
         return [float(v) for v in getattr(np, kinds[0])(*args)]
@@ -653,8 +801,10 @@ def load_function(name: str) -> Callable:
     if name in BUILTINS:
         return BUILTINS[name]
     if ":" not in name:
-        raise SweepError(f"function must be a built-in diagram ({', '.join(BUILTINS)}) or 'module:function'; "
-                         f"got {name!r}")
+        raise SweepError(
+            f"function must be a built-in diagram ({', '.join(BUILTINS)}) or 'module:function'; "
+            f"got {name!r}"
+        )
     import importlib
 
     module, _, attr = name.partition(":")
@@ -663,7 +813,9 @@ def load_function(name: str) -> Callable:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise SweepError(f"function {name!r} could not be loaded: {type(exc).__name__}: {exc}") from None
+        raise SweepError(
+            f"function {name!r} could not be loaded: {type(exc).__name__}: {exc}"
+        ) from None
     if not callable(obj):
         raise SweepError(f"function {name!r} is not callable; got {type(obj).__name__}")
     return obj
@@ -695,30 +847,48 @@ def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[st
         raise SweepError(f"config file {path!r} is not valid TOML: {exc}") from None
     unknown = [k for k in config if k not in CONFIG_KEYS]
     if unknown:
-        raise SweepError(f"config {path!r} has unknown keys {unknown}; valid keys are {list(CONFIG_KEYS)}")
+        raise SweepError(
+            f"config {path!r} has unknown keys {unknown}; valid keys are {list(CONFIG_KEYS)}"
+        )
     if "function" not in config or not isinstance(config["function"], str):
-        raise SweepError(f"config {path!r} must name the function: function = \"gaussian_mean\" or "
-                         f"\"module:function\"")
+        raise SweepError(
+            f'config {path!r} must name the function: function = "gaussian_mean" or '
+            f'"module:function"'
+        )
     if not isinstance(config.get("axes"), dict):
         raise SweepError(f"config {path!r} needs an [axes] table of parameter values")
     func = load_function(config["function"])
     base = os.path.dirname(os.path.abspath(path))
     out = os.path.join(base, config.get("out", "sweep-output"))
-    store = os.path.join(base, config["store"]) if "store" in config else os.path.join(out, "sweep.zarr")
+    store = (
+        os.path.join(base, config["store"])
+        if "store" in config
+        else os.path.join(out, "sweep.zarr")
+    )
     axes = {name: _config_axis(name, spec) for name, spec in config["axes"].items()}
     plot = config.get("plot", {})
     bad = [k for k in plot if k not in PLOT_KEYS]
     if bad:
         raise SweepError(f"config [plot] has unknown keys {bad}; valid keys are {list(PLOT_KEYS)}")
     os.makedirs(out, exist_ok=True)
-    ds = sweep(func, axes, store=store, executor=config.get("executor"), errors=config.get("errors", "record"),
-               progress=progress, settings=config.get("settings"), n_workers=config.get("n_workers"))
+    ds = sweep(
+        func,
+        axes,
+        store=store,
+        executor=config.get("executor"),
+        errors=config.get("errors", "record"),
+        progress=progress,
+        settings=config.get("settings"),
+        n_workers=config.get("n_workers"),
+    )
     figures = []
     dims = list(axes)
     if len(dims) >= 2 and all(ds.sizes[d] > 1 for d in dims[:2]):
         from . import plot as _plot
 
-        names = plot.get("variables") or [v for v in ds.data_vars if v not in RESERVED and ds[v].ndim == len(dims)]
+        names = plot.get("variables") or [
+            v for v in ds.data_vars if v not in RESERVED and ds[v].ndim == len(dims)
+        ]
         x, y = plot.get("x", dims[0]), plot.get("y", dims[1])
         others = {d: 0 for d in dims if d not in (x, y)}
         import matplotlib.pyplot as plt

@@ -17,8 +17,12 @@ import fpsolve as fp
 from fpsolve.diagrams import GAUSSIAN_MEAN_TRUE, gaussian_mean, sgworld_variance, tanhnet_slice
 
 ROUNDOFF = 1e-10  # closed forms evaluated two ways: agree to round-off
-LEADING_ORDER_REL = 0.1  # SGWORLD expansion at ηH = 0.01: next order ~ ηH relative to the leading terms
-SLOPE_TOL = 0.05  # log-log slopes from two η a decade apart; 32² grid error ~ 2e-4 in σ vs 5e-3 signal
+LEADING_ORDER_REL = (
+    0.1  # SGWORLD expansion at ηH = 0.01: next order ~ ηH relative to the leading terms
+)
+SLOPE_TOL = (
+    0.05  # log-log slopes from two η a decade apart; 32² grid error ~ 2e-4 in σ vs 5e-3 signal
+)
 
 
 def matrix_sgworld_variance(eta, H, sigma_B, M, T):
@@ -47,7 +51,8 @@ def data_constants(n=100, s=1.0, s0=10.0, seed=0, b=10):
 def test_sgworld_variance_equals_the_direct_quadratic_form(eta_h, M, T):
     H, sigma_B = 100.0, 3e4
     assert sgworld_variance(eta_h / H, H, sigma_B, M, T) == pytest.approx(
-        matrix_sgworld_variance(eta_h / H, H, sigma_B, M, T), rel=ROUNDOFF)
+        matrix_sgworld_variance(eta_h / H, H, sigma_B, M, T), rel=ROUNDOFF
+    )
 
 
 @pytest.mark.parametrize("eta, T", [(1e-4, 1.0), (3e-3, 0.5), (1.5e-2, 2.0)])
@@ -76,13 +81,22 @@ def test_gaussian_mean_sgworld_matches_the_leading_order_expansion():
     assert out["sgworld_variance_error"] < 0.2 * out["sgld_variance_error"]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"learning_rate": 0.03}, r"ηH = 3.*stable only for 0 < ηH < 2"),
-    ({"learning_rate": -1.0}, "learning_rate must be a positive finite number; got -1.0"),
-    ({"learning_rate": 1e-3, "temperature": 0.0}, "temperature must be a positive finite number; got 0.0"),
-    ({"learning_rate": 1e-3, "batch_size": 7}, "batch_size=7 must divide n_samples=100"),
-    ({"learning_rate": 1e-3, "batch_size": 0}, r"batch_size must be an integer in 1..n_samples=100; got 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"learning_rate": 0.03}, r"ηH = 3.*stable only for 0 < ηH < 2"),
+        ({"learning_rate": -1.0}, "learning_rate must be a positive finite number; got -1.0"),
+        (
+            {"learning_rate": 1e-3, "temperature": 0.0},
+            "temperature must be a positive finite number; got 0.0",
+        ),
+        ({"learning_rate": 1e-3, "batch_size": 7}, "batch_size=7 must divide n_samples=100"),
+        (
+            {"learning_rate": 1e-3, "batch_size": 0},
+            r"batch_size must be an integer in 1..n_samples=100; got 0",
+        ),
+    ],
+)
 def test_gaussian_mean_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gaussian_mean(**kwargs)
@@ -96,7 +110,10 @@ def test_tanhnet_linearised_sigma_does_not_depend_on_learning_rate_or_batch_size
     np.testing.assert_allclose(sigmas, sigmas[0], rtol=1e-9)
     # while the width scales as sqrt(η k), k = (N − b) / (b (N − 1))
     k = [(200 - b) / (b * 199) for _, b in points]
-    widths = [o["std_linearized"] / np.sqrt(eta * kk) for o, (eta, _), kk in zip(outs, points, k)]
+    widths = [
+        o["std_linearized"] / np.sqrt(eta * kk)
+        for o, (eta, _), kk in zip(outs, points, k, strict=True)
+    ]
     np.testing.assert_allclose(widths, widths[0], rtol=1e-9)
     assert np.isnan(outs[0]["sigma_grid"])
 
@@ -117,11 +134,14 @@ def test_tanhnet_without_replacement_quantities():
     assert 0 < out["mean_shift_grid"] < out["std_linearized"]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"cells": 15}, "cells must be an even integer >= 16; got 15"),
-    ({"axes": (1, 2, 3)}, r"axes must name two parameters; got \(1, 2, 3\)"),
-    ({"learning_rate": 0.0}, "learning_rate must be a positive finite number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"cells": 15}, "cells must be an even integer >= 16; got 15"),
+        ({"axes": (1, 2, 3)}, r"axes must name two parameters; got \(1, 2, 3\)"),
+        ({"learning_rate": 0.0}, "learning_rate must be a positive finite number"),
+    ],
+)
 def test_tanhnet_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tanhnet_slice(**{"learning_rate": 1e-7, "batch_size": 10, **kwargs})
@@ -129,7 +149,12 @@ def test_tanhnet_bad_input(kwargs, match):
 
 def test_diagram_functions_run_under_sweep_with_their_units():
     pytest.importorskip("xarray")
-    ds = fp.sweep(gaussian_mean, {"learning_rate": [1e-3, 3e-2], "temperature": [1.0]}, executor="serial",
-                  errors="record", progress=False)
+    ds = fp.sweep(
+        gaussian_mean,
+        {"learning_rate": [1e-3, 3e-2], "temperature": [1.0]},
+        executor="serial",
+        errors="record",
+        progress=False,
+    )
     assert ds.attrs["n_failed"] == 1  # ηH = 3 is unstable: recorded, not raised
     assert ds.sgld_kl.attrs["units"] == "nat"

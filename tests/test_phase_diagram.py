@@ -14,7 +14,9 @@ pytest.importorskip("zarr")
 @pytest.fixture(scope="module")
 def ds():
     axes = {"learning_rate": list(np.logspace(-4, -1.5, 6)), "temperature": [0.5, 1.0, 2.0]}
-    return fp.sweep(fp.diagrams.gaussian_mean, axes, executor="serial", errors="record", progress=False)
+    return fp.sweep(
+        fp.diagrams.gaussian_mean, axes, executor="serial", errors="record", progress=False
+    )
 
 
 def hatched(ax):
@@ -29,7 +31,9 @@ def test_log_axes_units_and_hatched_failures(ds):
     assert ax.get_xscale() == "log"  # 2.5 decades of learning rate
     assert ax.get_yscale() == "linear"  # 0.5 .. 2: under a decade
     assert fig.axes[1].get_ylabel() == "SGLD relative variance error V H / T − 1 [1]"
-    assert ds.attrs["n_failed"] == 3 and len(hatched(ax)) == 3  # ηH > 2 at the largest learning rate
+    assert (
+        ds.attrs["n_failed"] == 3 and len(hatched(ax)) == 3
+    )  # ηH > 2 at the largest learning rate
     assert ax.get_xlabel() == "learning_rate" and ax.get_ylabel() == "temperature"
     plt.close(fig)
 
@@ -37,8 +41,9 @@ def test_log_axes_units_and_hatched_failures(ds):
 def test_axes_can_be_swapped_and_log_forced(ds):
     import matplotlib.pyplot as plt
 
-    fig = fp.plot.phase_diagram(ds, "sgworld_kl", x="temperature", y="learning_rate", log=("temperature",),
-                                contours=None)
+    fig = fp.plot.phase_diagram(
+        ds, "sgworld_kl", x="temperature", y="learning_rate", log=("temperature",), contours=None
+    )
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
     plt.close(fig)
@@ -50,19 +55,29 @@ def test_string_coordinates_are_categories():
     def value(a: float, scheme: str) -> dict:
         return {"v": a * len(scheme)}
 
-    ds = fp.sweep(value, {"a": [1.0, 2.0, 3.0], "scheme": ["iid", "without_replacement"]}, executor="serial",
-                  progress=False)
+    ds = fp.sweep(
+        value,
+        {"a": [1.0, 2.0, 3.0], "scheme": ["iid", "without_replacement"]},
+        executor="serial",
+        progress=False,
+    )
     fig = fp.plot.phase_diagram(ds, "v")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["iid", "without_replacement"]
     plt.close(fig)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"var": "nope"}, "var must be a variable of the dataset; got 'nope'"),
-    ({"var": "sgld_kl", "x": "batch_size"}, "x must be a dimension of 'sgld_kl'; got 'batch_size'"),
-    ({"var": "sgld_kl", "x": "temperature", "y": "temperature"}, "x and y must differ"),
-    ({"var": "sgld_kl", "log_color": True}, "log_color needs positive values"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"var": "nope"}, "var must be a variable of the dataset; got 'nope'"),
+        (
+            {"var": "sgld_kl", "x": "batch_size"},
+            "x must be a dimension of 'sgld_kl'; got 'batch_size'",
+        ),
+        ({"var": "sgld_kl", "x": "temperature", "y": "temperature"}, "x and y must differ"),
+        ({"var": "sgld_kl", "log_color": True}, "log_color needs positive values"),
+    ],
+)
 def test_bad_arguments(ds, kwargs, match):
     if kwargs.get("log_color"):
         ds = ds.copy()

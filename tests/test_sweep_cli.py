@@ -53,18 +53,26 @@ def test_sweep_command_refuses_a_store_of_other_settings(tmp_path, capsys):
     assert "belongs to a different sweep; settings: store has" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text, match", [
-    ('function = "nope"\n[axes]\na = [1]\n', "function must be a built-in diagram"),
-    ('function = "math:nope"\n[axes]\na = [1]\n', "could not be loaded: AttributeError"),
-    ('function = "gaussian_mean"\ncolour = 1\n[axes]\na = [1]\n', r"unknown keys \['colour'\]"),
-    ('function = "gaussian_mean"\n', r"needs an \[axes\] table"),
-    ('function = "gaussian_mean"\n[axes]\nlearning_rate = {logspace = [1, 2, 3]}\n', "must be a list or one of"),
-    ('function = "gaussian_mean"\n[axes]\nlearning_rate = {geomspace = [0, 2, 3]}\n', "positive start and stop"),
-    ('function = = 1', "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ('function = "nope"\n[axes]\na = [1]\n', "function must be a built-in diagram"),
+        ('function = "math:nope"\n[axes]\na = [1]\n', "could not be loaded: AttributeError"),
+        ('function = "gaussian_mean"\ncolour = 1\n[axes]\na = [1]\n', r"unknown keys \['colour'\]"),
+        ('function = "gaussian_mean"\n', r"needs an \[axes\] table"),
+        (
+            'function = "gaussian_mean"\n[axes]\nlearning_rate = {logspace = [1, 2, 3]}\n',
+            "must be a list or one of",
+        ),
+        (
+            'function = "gaussian_mean"\n[axes]\nlearning_rate = {geomspace = [0, 2, 3]}\n',
+            "positive start and stop",
+        ),
+        ("function = = 1", "is not valid TOML"),
+    ],
+)
 def test_bad_configs_are_refused(tmp_path, capsys, text, match):
     with pytest.raises(SystemExit):
         main(["sweep", str(write(tmp_path, text))])
-
 
     assert re.search(match, capsys.readouterr().err)
