@@ -335,6 +335,13 @@ def _runner(executor: Any, n_workers: int | None, func: Callable):
             f"{type(executor).__name__}({n})",
         )
     if isinstance(executor, str):
+        if ":" not in executor:  # not an address: a misspelt name
+            close = difflib.get_close_matches(executor, ["serial", "processes"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SweepError(
+                f"executor must be 'serial', 'processes' or a Dask scheduler address "
+                f"('tcp://host:port'); got {executor!r}{hint}"
+            )
         distributed = _require("distributed")
         try:
             client = distributed.Client(executor, timeout="30s")

@@ -280,6 +280,7 @@ def test_integer_parameters_need_integer_values():
     [
         ({"errors": "ignore"}, r"errors must be one of \('raise', 'record'\); got 'ignore'"),
         ({"executor": 3}, "executor must be 'serial', 'processes'"),
+        ({"executor": "proceses"}, "did you mean 'processes'"),
         ({"progress": "yes"}, "progress must be True, False or None"),
         ({"settings": {"a": 1.0}}, "'a' is both an axis and a setting"),
         ({"settings": {"log": object()}}, "settings must be JSON-serialisable"),
