@@ -646,7 +646,7 @@ def sweep(
         its finished points are not recomputed; a store of another sweep is refused.
     executor : None, "serial", "processes", Executor, dask.distributed.Client or str
         ``None`` and ``"processes"``: ``n_workers`` local processes (default: all cores).  A
-        string other than these is a Dask scheduler address.
+        string with a colon is a Dask scheduler address (``"tcp://host:8786"``).
     errors : {"raise", "record"}
         ``"raise"``: the first failing point raises its exception (finished points stay in the
         store).  ``"record"``: a failed point gets NaN values and its message in ``error``, and
