@@ -33,11 +33,11 @@ _LAZY = {
     "compare": "fpsolve.comparison",
     "Comparison": "fpsolve.comparison",
 }
-_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape", "simulate"}
+_SUBMODULES = {"plot", "cli", "solve", "demo", "landscape", "simulate", "thermo"}
 _ALIASES = {"models": "fpsolve.landscape.models", "datasets": "fpsolve.landscape.datasets"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import landscape, plot, simulate, solve
+    from . import landscape, plot, simulate, solve, thermo
     from .comparison import Comparison, compare
     from .landscape import datasets, models
     from .landscape.landscape import Landscape
