@@ -339,3 +339,43 @@ def test_integral_ft_flags_an_unsampled_tail():
     assert ift.method == "bootstrap"  # 200 walkers
     assert fp.thermo.integral_ft(ds[:4]).method == "exponential_average"
 
+
+
+def test_figures(ou, relaxing, tmp_path):
+    pytest.importorskip("matplotlib")
+    _, gauss, run = ou
+    _, state, ev, _ = relaxing
+    ds = fp.thermo.entropy_production(run, gauss, window=50)
+    figs = [fp.plot.entropy_histogram(ds), fp.plot.fluctuation_theorem(fp.thermo.detailed_ft(ds)),
+            fp.plot.relaxation(fp.thermo.relaxation(ev, state))]
+    for k, fig in enumerate(figs):
+        fig.savefig(tmp_path / f"fig{k}.png")
+        assert (tmp_path / f"fig{k}.png").stat().st_size > 1000
+
+
+def test_periodic_ring_rate_equals_sigma():
+    """A driven ring (A = f + sin x, D = ½, period 2π): displacements wrap across the seam."""
+    grid = fp.Grid((0.0,), (2 * np.pi,), (256,), boundary="periodic")
+    problem = fp.FokkerPlanck(grid, drift=lambda x: 1.0 + np.sin(x), diffusion=0.5)
+    state = fp.stationary(problem)
+    assert state.entropy_production > 0.5
+    gen = np.random.default_rng(SEED)
+    cdf = np.cumsum(state.density) * grid.cell_volume
+    x0 = np.interp(gen.random(4000), cdf, grid.axes[0])[:, None]
+    run = fp.simulate.langevin(problem, x0, dt=DT, n_steps=1000, rng=SEED)
+    assert np.any(np.abs(np.diff(run.weights[..., 0], axis=1)) > np.pi)  # walkers crossed the seam
+    rate, err = fp.thermo.entropy_production(run, state, window=10).rate()
+    sigma = state.entropy_production
+    assert abs(rate - sigma) < STAT_Z * err + EM_RTOL * sigma, (rate, err, sigma)
+
+
+def test_epoch_records_of_without_replacement_sgd(net):
+    land, w_min = net
+    scheme = fp.SGD(learning_rate=1e-7, batch_size=10, scheme="without_replacement")
+    # the plumbing of epoch records only: any state of the right dimension will do
+    gauss = fp.SGD(learning_rate=1e-7, batch_size=10).linearized(land, w_min)
+    run = fp.simulate.sgd(land, scheme, gauss.mean, n_steps=20 * 41, n_chains=4, rng=SEED)
+    ds = fp.thermo.entropy_production(run, gauss, window=2, epochs=True)
+    assert ds.duration == pytest.approx(2 * 20 * 1e-7)  # M = N / b = 20 steps per epoch
+    assert ds.total.shape == (4, 20)
+    assert np.all(np.isfinite(ds.total))
