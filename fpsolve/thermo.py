@@ -427,7 +427,7 @@ def _stationary_ds(records, state, window, n_win, midpoint, starts, duration, ru
     W = records.shape[0]
     total = np.empty((W, n_win))
     system = np.empty((W, n_win))
-    tk.grid_windows(records, window, midpoint, table, *_grid_arrays(grid), total, system)
+    tk.grid_windows(records, window, midpoint, table, *_grid_arrays(grid), total, system, True)
     return EntropyProduction(total, system, total - system, window, duration, starts, "stationary", rule)
 
 
@@ -483,7 +483,7 @@ def _transient_ds(records, times, evolution, window, n_win, midpoint, starts, du
     arrays = _grid_arrays(grid)
     W = records.shape[0]
     medium = np.empty((W, n_win))
-    tk.grid_windows(records, window, midpoint, _table([force]), *arrays, medium, medium)
+    tk.grid_windows(records, window, midpoint, _table([force]), *arrays, medium, medium, True)
     lower, _, inv_h, shape, bc, strides = arrays
     log_p = np.empty((W, n_win + 1))
     val = np.empty((W, 1))

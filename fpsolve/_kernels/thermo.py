@@ -30,16 +30,80 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_parallel
-from .langevin import PERIODIC, _interpolate, _locate
+from ._jit import jit, jit_inline, jit_parallel
+from .langevin import PERIODIC, _bilinear, _corners_2d, _interpolate, _locate
+
+
+@jit_inline
+def _wrap_step(a, b, lo, hi, periodic, theta):
+    """Displacement ``b − a`` (shortest image on a periodic axis) and the point ``a + θ Δ``."""
+    step = b - a
+    if periodic:
+        length = hi - lo
+        step -= length * math.floor(step / length + 0.5)
+        xm = a + theta * step
+        if xm >= hi:
+            xm -= length
+        elif xm < lo:
+            xm += length
+        return step, xm
+    return step, a + theta * step
+
+
+@jit
+def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shape, bc, out_force, out_log_p):
+    """:func:`grid_windows` for one walker of a 2-D grid, every quantity a scalar (the engine's
+    ``_corners_2d``/``_bilinear`` stencil); equal to the general path up to summation order."""
+    K = out_force.shape[1]
+    m = table.shape[1]
+    has_log_p = m > 2
+    T = table.reshape(table.size)
+    lx, ly = lower[0], lower[1]
+    hx, hy = upper[0], upper[1]
+    hix, hiy = inv_spacing[0], inv_spacing[1]
+    nx, ny = shape[0], shape[1]
+    px, py = bc[0] == PERIODIC, bc[1] == PERIODIC
+    lp_start = 0.0
+    if has_log_p:
+        c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(records[w, 0, 0], records[w, 0, 1], lx, ly,
+                                                             hix, hiy, nx, ny, px, py)
+        lp_start = _bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
+    x0 = records[w, 0, 0]
+    y0 = records[w, 0, 1]
+    for k in range(K):
+        total = 0.0
+        for r in range(k * window, (k + 1) * window):
+            x1 = records[w, r + 1, 0]
+            y1 = records[w, r + 1, 1]
+            if not (math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x0) and math.isfinite(y0)):
+                for kk in range(k, K):
+                    out_force[w, kk] = np.nan
+                    if has_log_p:
+                        out_log_p[w, kk] = np.nan
+                return
+            dx, xm = _wrap_step(x0, x1, lx, hx, px, theta)
+            dy, ym = _wrap_step(y0, y1, ly, hy, py, theta)
+            c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(xm, ym, lx, ly, hix, hiy, nx, ny, px, py)
+            total += (_bilinear(T, m, 0, c00, c01, c10, c11, w00, w01, w10, w11) * dx
+                      + _bilinear(T, m, 1, c00, c01, c10, c11, w00, w01, w10, w11) * dy)
+            x0 = x1
+            y0 = y1
+        out_force[w, k] = total
+        if has_log_p:
+            c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(x0, y0, lx, ly, hix, hiy, nx, ny, px, py)
+            lp = _bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
+            out_log_p[w, k] = lp_start - lp
+            lp_start = lp
 
 
 @jit_parallel
 def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, shape, bc, strides,
-                 out_force, out_log_p):
+                 out_force, out_log_p, specialised):
     """Per window: ``Σ f(x*) · Δx`` (``x*`` the midpoint or the pre-point) and ``ln p(x_0) − ln p(x_end)``.
 
     ``out_log_p`` is left untouched when ``table`` has no ``ln p`` column (``m == d``).
+    ``specialised``: take :func:`_walker_2d` for 2-D grids (the default of the callers; the
+    general loop is kept for testing it).
     """
     W, R, d = records.shape
     K = out_force.shape[1]
@@ -47,6 +111,10 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
     has_log_p = m > d
     theta = 0.5 if midpoint else 0.0
     for w in prange(W):
+        if specialised and d == 2:
+            _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shape, bc,
+                       out_force, out_log_p)
+            continue
         i0 = np.empty(d, dtype=np.int64)
         i1 = np.empty(d, dtype=np.int64)
         frac = np.empty(d)
@@ -67,19 +135,7 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
                     b = records[w, r + 1, j]
                     if not (math.isfinite(a) and math.isfinite(b)):
                         bad = True
-                    step = b - a
-                    if bc[j] == PERIODIC:
-                        length = upper[j] - lower[j]
-                        step -= length * math.floor(step / length + 0.5)
-                        xm = a + theta * step
-                        if xm >= upper[j]:
-                            xm -= length
-                        elif xm < lower[j]:
-                            xm += length
-                        x[j] = xm
-                    else:
-                        x[j] = a + theta * step
-                    dx[j] = step
+                    dx[j], x[j] = _wrap_step(a, b, lower[j], upper[j], bc[j] == PERIODIC, theta)
                 if bad:
                     break
                 _locate(x, lower, inv_spacing, shape, bc, i0, i1, frac, d)
