@@ -825,7 +825,8 @@ def stochastic_area(trajectory, axes: tuple[int, int] = (0, 1), *, center: Array
         finite = records[np.all(np.isfinite(records), axis=(1, 2))]
         mu = finite.reshape(-1, d).mean(axis=0)
     else:
-        mu = np.asarray(getattr(center, "mean", center), dtype=float).reshape(-1)
+        value = center if isinstance(center, (np.ndarray, list, tuple)) else getattr(center, "mean", center)
+        mu = np.asarray(value, dtype=float).reshape(-1)
         if mu.shape != (d,):
             raise ThermoError(f"center must have shape ({d},); got {mu.shape}")
     step = float(times[1] - times[0])
