@@ -487,14 +487,17 @@ def _transient_ds(records, times, evolution, window, n_win, midpoint, starts, du
     lower, _, inv_h, shape, bc, strides = arrays
     log_p = np.empty((W, n_win + 1))
     val = np.empty((W, 1))
+    tables: dict[int, np.ndarray] = {}  # ln p at an evolution time, built once when first needed
     for k in range(n_win + 1):
         r = k * window
         t = float(np.clip(times[r], et[0], et[-1]))
         i = int(np.clip(np.searchsorted(et, t, side="right") - 1, 0, len(et) - 2)) if len(et) > 1 else 0
         pieces = []
         for idx in ((i, i + 1) if len(et) > 1 else (0,)):
-            table = _table([np.log(np.maximum(evolution.densities[idx], TINY))[None]])
-            tk.interpolate_points(np.ascontiguousarray(records[:, r]), table, lower, inv_h, shape, bc, strides, val)
+            if idx not in tables:
+                tables[idx] = _table([np.log(np.maximum(evolution.densities[idx], TINY))[None]])
+            tk.interpolate_points(np.ascontiguousarray(records[:, r]), tables[idx], lower, inv_h, shape, bc,
+                                  strides, val)
             pieces.append(val[:, 0].copy())
         if len(pieces) == 1:
             log_p[:, k] = pieces[0]

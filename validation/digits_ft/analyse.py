@@ -47,7 +47,7 @@ def summarise(results: dict) -> tuple[str, dict]:
                 f"{row['sigma_per_step']:.4g} | {z_mean:+.1f} | {disc['ift']:.5f} ± {disc['ift_error']:.2g} | "
                 f"{z_ift:+.1f} | {disc['ift_converged']} | {disc['dft_slope']:.3f} ± "
                 f"{disc['dft_slope_error']:.3f} | {z_dft:+.1f} |")
-    lines += ["", "| k | stochastic area (top pair) | Q₁₂ continuous | Q₁₂ discrete (× η⁻¹ per step) |",
+    lines += ["", "| k | stochastic area (top pair, per unit SDE time) | Q₁₂ continuous | Q₁₂ from the per-step covariance |",
               "|---|---|---|---|"]
     for k, row in results["per_k"].items():
         a = row["area"]
@@ -62,10 +62,11 @@ def summarise(results: dict) -> tuple[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
+    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
     parser.add_argument("--out", type=Path, default=HERE / "output")
     args = parser.parse_args()
-    name = "quick" if args.quick else "full"
+    name = "quick" if args.quick else args.variant
     results = json.loads((args.out / f"results_{name}.json").read_text())
     text, flags = summarise(results)
     (args.out / f"summary_{name}.md").write_text(text)

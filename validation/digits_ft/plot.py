@@ -25,10 +25,11 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
+    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
     parser.add_argument("--out", type=Path, default=HERE / "output")
     args = parser.parse_args()
-    name = "quick" if args.quick else "full"
+    name = "quick" if args.quick else args.variant
     results = json.loads((args.out / f"results_{name}.json").read_text())
     arrays = np.load(args.out / f"results_{name}.npz")
     window = str(max(int(w) for w in results["settings"]["windows"]))

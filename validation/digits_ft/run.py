@@ -1,6 +1,6 @@
 """Run the digits fluctuation-theorem check and write ``results_<name>.json`` and ``.npz``.
 
-    python validation/digits_ft/run.py [--quick] [--out DIR]
+    python validation/digits_ft/run.py [--quick | --variant {full,quick,eta0.1}] [--out DIR]
 
 Steps: the minimum ``w*`` of softmax regression with weight decay (Newton); ``H`` and ``Σ₁``
 there; the linearised with-replacement state in the full 650-dimensional space, from the
@@ -113,10 +113,11 @@ def run(settings: dict) -> tuple[dict, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
+    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
     parser.add_argument("--out", type=Path, default=HERE / "output")
     args = parser.parse_args()
-    settings = SETTINGS["quick" if args.quick else "full"]
+    settings = SETTINGS["quick" if args.quick else args.variant]
     results, arrays = run(settings)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"results_{settings['name']}.json").write_text(json.dumps(results, indent=1, default=float))

@@ -21,4 +21,8 @@ FULL = {
 
 QUICK = dict(FULL, name="quick", ks=(2, 10), windows=(1, 5), n_chains=4, n_steps=41_000, burn_in=1_000)
 
-SETTINGS = {"full": FULL, "quick": QUICK}
+# the same check at a five times smaller learning rate, for the two largest projections
+ETA_SMALL = dict(FULL, name="eta0.1", learning_rate=0.1, ks=(10, 20), windows=(1, 5), burn_in=10_000,
+                 n_steps=210_000)
+
+SETTINGS = {"full": FULL, "quick": QUICK, "eta0.1": ETA_SMALL}
