@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _problems import BOX, C, D, K, drift  # noqa: E402
+from _problems import BOX, C, D, drift  # noqa: E402
 
 DT = 0.01
 TARGET_RATIO = 5.0  # against NumPy (issue)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.linalg as sla
 
 import fpsolve as fp
 from fpsolve.thermo import LinearChain, ThermoError
