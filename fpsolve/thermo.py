@@ -659,6 +659,51 @@ def _chain_ds(records, chain, window, n_win, starts, duration):
                              "discrete_chain", "exact")
 
 
+INVARIANCE_RTOL = 1e-8  # ‖H V − V (Vᵀ H V)‖ <= this * ‖H‖: the basis spans an invariant subspace
+
+
+def projected_state(state, basis: ArrayLike):
+    """The Gaussian state of the coordinates ``δ_k = Vᵀ (w − mean)`` on an invariant subspace of ``H``.
+
+    When the columns of ``V`` (orthonormal, e.g. Hessian eigenvectors) span a subspace that the
+    drift matrix maps into itself, the projected linear process is again Ornstein--Uhlenbeck
+    with ``H_k = Vᵀ H V`` and ``D_k = Vᵀ D V``, and its stationary covariance is ``Vᵀ C V``.
+    For any other subspace the projection is not Markov and this raises.
+
+    Parameters
+    ----------
+    state : GaussianState
+    basis : array (d, k)
+        Orthonormal columns.
+
+    Returns
+    -------
+    GaussianState
+        Of dimension ``k``, centred at the origin, with the state's learning rate.
+    """
+    from .solve.linear import GaussianState, linearized
+
+    if not isinstance(state, GaussianState):
+        raise ThermoError(f"state must be a GaussianState; got {type(state).__name__}")
+    V = np.asarray(basis, dtype=float)
+    if V.ndim == 1:
+        V = V[:, None]
+    d = state.ndim
+    if V.ndim != 2 or V.shape[0] != d or V.shape[1] > d:
+        raise ThermoError(f"basis must have shape ({d}, k) with k <= {d}; got {np.shape(basis)}")
+    if np.abs(V.T @ V - np.eye(V.shape[1])).max() > 1e-10:
+        raise ThermoError("basis must have orthonormal columns (e.g. eigenvectors from numpy.linalg.eigh)")
+    H = state.hessian
+    Hk = V.T @ H @ V
+    leak = np.linalg.norm(H @ V - V @ Hk) / max(np.linalg.norm(H), TINY)
+    if leak > INVARIANCE_RTOL:
+        raise ThermoError(
+            f"basis does not span an invariant subspace of the drift matrix (relative leak {leak:.2g}): "
+            "the projected process is not Markov; use eigenvectors of the Hessian")
+    return linearized(0.5 * (Hk + Hk.T) if np.allclose(H, H.T) else Hk, V.T @ state.diffusion @ V,
+                      learning_rate=state.learning_rate)
+
+
 # -- fluctuation theorems ------------------------------------------------------------------
 def _samples(ds) -> np.ndarray:
     arr = ds.total if isinstance(ds, EntropyProduction) else np.asarray(ds, dtype=float)
@@ -966,6 +1011,7 @@ __all__ = [
     "entropy_production",
     "integral_ft",
     "mean_and_error",
+    "projected_state",
     "relaxation",
     "stochastic_area",
 ]

@@ -439,3 +439,19 @@ def test_relaxation_converges_to_the_continuum():
     orders = np.log2(np.array(errors[0]) / np.array(errors[1]))
     assert np.all((orders > ORDER_MIN) & (orders < ORDER_MAX)), orders
     assert errors[1][0] < 0.03 * ref[0, 0]  # Σ_tot within 3% of its initial value at 64²
+
+
+def test_projected_state_on_hessian_eigenvectors():
+    gen = np.random.default_rng(SEED)
+    A = gen.standard_normal((6, 6))
+    H = A @ A.T + np.eye(6)
+    B = gen.standard_normal((6, 6))
+    full = fp.linearized(H, 0.5 * B @ B.T + 0.1 * np.eye(6), learning_rate=0.01)
+    lam, V = np.linalg.eigh(H)
+    part = fp.thermo.projected_state(full, V[:, -3:])
+    assert np.allclose(part.covariance, V[:, -3:].T @ full.covariance @ V[:, -3:], rtol=1e-10, atol=1e-14)
+    assert part.learning_rate == 0.01 and part.ndim == 3
+    with pytest.raises(ThermoError, match="not span an invariant subspace"):
+        fp.thermo.projected_state(full, np.linalg.qr(gen.standard_normal((6, 2)))[0])
+    with pytest.raises(ThermoError, match="orthonormal columns"):
+        fp.thermo.projected_state(full, 2 * V[:, :2])

@@ -73,9 +73,8 @@ def run(settings: dict) -> tuple[dict, dict]:
     }
     for k in settings["ks"]:
         proj = np.ascontiguousarray(records[:, :, :k])
-        Dk = V[:, :k].T @ D @ V[:, :k]
-        gauss = fp.linearized(np.diag(lam[:k]), Dk, learning_rate=eta)
-        chain = LinearChain(np.diag(1 - eta * lam[:k]), 2 * eta * Dk, dt=eta)
+        gauss = fp.thermo.projected_state(full, V[:, :k])  # H_k = Λ_k, D_k = V_kᵀ D V_k
+        chain = LinearChain.from_state(gauss)  # J = I − η Λ_k, Σ = 2 η D_k
         row = {"sigma": gauss.entropy_production, "sigma_per_step": gauss.entropy_production_per_step,
                "chain_per_step": chain.entropy_production_per_step,
                "chain_ift_exact_1": chain.integral_ft_exact(1), "windows": {}}
