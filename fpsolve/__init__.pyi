@@ -2,7 +2,7 @@
 # stub with lazy_loader (SPEC 1), so every name loads on first use; type checkers and editors
 # read the same lines.  A new public name is one line here.
 
-from . import cli, datasets, demo, diagrams, landscape, models, plot, simulate, solve
+from . import cli, datasets, demo, diagrams, landscape, models, plot, simulate, solve, thermo
 from ._version import __version__
 from .comparison import Comparison, compare
 from .errors import (
