@@ -70,7 +70,7 @@ class Evolution:
     ----------
     grid, problem
     times : ndarray (n_times,)
-    densities : ndarray (n_times, *grid.shape)
+    densities : ndarray, shape ``(n_times, *grid.shape)``
         Point values of the density at the cell centres (``sum * cell_volume`` is the mass);
         ``fpsolve.solve.steady_state.cell_integrals`` turns one into cell probabilities.
     mass : ndarray (n_times,)
