@@ -47,6 +47,7 @@ from ..errors import BoundaryMassWarning, SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
+from .robust import JumpGraph, gth_log_density, normalise_log, tree_log_density
 from .multigrid import Level, make_level, solve_level
 from .operator import Operator, _solve_small, assemble
 from .problem import FokkerPlanck
@@ -60,6 +61,11 @@ DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D or odd grids) are sol
 MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
 CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
 TINY = np.finfo(float).tiny
+# The componentwise test: in every checked cell, |inflow - outflow| / outflow.
+ACCEPT_TOL = 1e-8  # a fast-path solution is accepted below this on the cells that set the masses
+BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry all the mass
+ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solve is rejected
+CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ class SolveInfo:
     assembly_seconds: float
     solve_seconds: float
     total_seconds: float
+    path: str = "fast"
+    componentwise_residual: float = 0.0
+    checked_cells: int = 0
+    basins: int = 1
+    extrapolation: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,11 +194,16 @@ class _Level:
     solve_seconds: float
     levels: list = field(default_factory=list)  # multigrid levels from this one down
     lu: PinnedLU | None = None  # factors, on levels solved directly
+    log_p: np.ndarray | None = None  # flat, log of p (finite where p underflows)
+    path: str = "fast"  # "closed form", "detailed balance", "fast", "gth", "gth (repair)"
+    componentwise: float = 0.0  # worst componentwise residual over the checked cells
+    checked: int = 0  # number of checked cells
+    basins: int = 1  # basins of attraction of the discrete drift
+    graph: JumpGraph | None = None
 
 
-def _zero_current_1d(op: Operator) -> np.ndarray:
-    log_p = np.concatenate(([0.0], np.cumsum(op.log_ratio_1d())))
-    return np.exp(log_p - log_p.max())
+def _zero_current_1d_log(op: Operator) -> np.ndarray:
+    return np.concatenate(([0.0], np.cumsum(op.log_ratio_1d())))
 
 
 def _estimate_grid(grid: Grid) -> Grid:
@@ -229,22 +245,17 @@ def _direct(problem: FokkerPlanck, op: Operator) -> tuple[np.ndarray, PinnedLU |
     return lu.null_vector(), lu, pin, "pinned sparse LU (nested dissection)"
 
 
-def _solve_discrete(problem: FokkerPlanck) -> _Level:
-    """The discrete stationary density: closed form in 1-D, direct LU on small or odd grids,
-    multigrid-preconditioned GMRES on a hierarchy of rediscretised problems otherwise."""
+def _fast_solve(problem: FokkerPlanck, op: Operator):
+    """Multigrid (large even 2-D/3-D grids) or sparse LU.  Returns the raw vector (or None),
+    the factors and levels kept for coarser-level use, the pinned cell, the method and, when the
+    vector fails the sign and finiteness checks, why."""
     grid = problem.grid
-    coarse = None
-    pinned = None
-    lu = None
-    levels: list[Level] = []
+    coarse, pinned, lu, levels = None, None, None, []
     if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
         coarse = _solve_discrete(problem.on(grid.coarsened()))
-    t0 = time.perf_counter()
-    op = assemble(problem)
-    t1 = time.perf_counter()
-    if grid.ndim == 1 and not grid.periodic[0]:
-        p, method = _zero_current_1d(op), "closed-form 1-D zero current"
-    elif coarse is None:
+        if not coarse.levels or (coarse.coarse is None and coarse.lu is None):
+            coarse = None  # the coarse level did not build the fast structures (solved exactly)
+    if coarse is None:
         p, lu, pinned, method = _direct(problem, op)
         if lu is not None:
             levels = [make_level(grid, op.matrix, None)]
@@ -262,41 +273,117 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
             pinned = int(np.argmax(np.abs(np.nan_to_num(p)))) if np.any(np.isfinite(p)) else _pin_from(coarse, grid)
             p = PinnedLU(op.matrix, grid.shape, pinned).null_vector()
             method = f"pinned sparse LU (multigrid did not converge in {iterations} iterations)"
-    t2 = time.perf_counter()
+    failure = None
     if not np.all(np.isfinite(p)):
-        raise SolverError(f"the linear solve returned non-finite values ({method}, {grid.size} cells)")
-    peak = np.max(np.abs(p))
-    if np.sum(p) < 0:
-        p = -p
-    low = float(np.min(p))
-    if low < -NEGATIVE_RTOL * peak:
-        raise SolverError(
-            f"the discrete stationary density has negative values down to {low / peak:.3g} of its "
-            f"peak ({method}); the operator may not be an M-matrix or the solve lost accuracy"
-        )
-    p = np.maximum(p, 0.0)
-    p /= p.sum() * grid.cell_volume
+        failure = "the linear solve returned non-finite values"
+    else:
+        peak = np.max(np.abs(p))
+        if np.sum(p) < 0:
+            p = -p
+        low = float(np.min(p))
+        if not peak > 0:
+            failure = "the linear solve returned zero"
+        elif low < -NEGATIVE_RTOL * peak:
+            failure = f"negative values down to {low / peak:.3g} of its peak"
+        else:
+            p = np.maximum(p, 0.0)
+            residual = _relative_residual(op.matrix, p / peak)
+            if residual > RESIDUAL_TOL:
+                failure = f"relative residual {residual:.3g} exceeds {RESIDUAL_TOL:g}"
+    return p, coarse, lu, levels, pinned, method, failure
+
+
+def _basin_summary(grid: Grid, graph: JumpGraph) -> str:
+    labels, count = graph.basins()
+    where = []
+    for b in range(min(count, 4)):
+        cells = np.flatnonzero(labels == b)
+        centre = grid.mesh().reshape(grid.ndim, -1)[:, cells].mean(axis=1)
+        where.append("(" + ", ".join(f"{c:.3g}" for c in centre) + f"; {len(cells)} cells)")
+    more = "" if count <= 4 else f" and {count - 4} more"
+    return f"{count} basin(s) of attraction, centred at " + ", ".join(where) + more
+
+
+def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
+    sel = res[checked]
+    if len(sel) == 0:
+        return 0.0
+    return float("inf") if np.any(np.isnan(sel)) else float(sel.max())
+
+
+def _solve_discrete(problem: FokkerPlanck) -> _Level:
+    """The discrete stationary density, accepted only if it passes the componentwise test.
+
+    Paths, in order: the closed form (1-D, reflecting); a spanning tree of log rate ratios when
+    every edge passes Kolmogorov's detailed-balance criterion; the fast solve (multigrid or
+    sparse LU); and, if the fast solve fails the componentwise test on the cells that set the
+    masses, GTH elimination.  Robust results are checked on every cell above ``CHECK_FLOOR``.
+    """
+    grid = problem.grid
+    t0 = time.perf_counter()
+    op = assemble(problem)
+    t1 = time.perf_counter()
+    graph = JumpGraph(op.matrix)
+    coarse, pinned, lu, levels = None, None, None, []
+    log_p, basins = None, None
+    if grid.ndim == 1 and not grid.periodic[0]:
+        log_p, method, path = _zero_current_1d_log(op), "closed-form 1-D zero current", "closed form"
+    else:
+        log_p, _ = tree_log_density(graph)
+        method, path = "detailed balance: log rate ratios along a spanning tree", "detailed balance"
+    if log_p is None:
+        basins = graph.basins()[1]
+        failure = None
+        if basins == 1:
+            raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
+            path = "fast"
+            if failure is None:
+                with np.errstate(divide="ignore"):
+                    log_fast = np.log(raw / raw.max())
+                checked = log_fast >= np.log(BULK_FLOOR)
+                worst = _checked_worst(graph.residual(log_fast), checked)
+                if worst > ACCEPT_TOL:
+                    failure = (f"componentwise residual {worst:.3g} above {ACCEPT_TOL:g} in the cells "
+                               f"above {BULK_FLOOR:g} of the peak")
+                else:
+                    log_p, n_checked, componentwise = log_fast, int(checked.sum()), worst
+            if failure is not None:
+                method = f"GTH elimination, nested dissection (the fast path failed: {method}: {failure})"
+                path = "gth (repair)"
+        else:
+            # the split between basins is set by flows too small for the fast path to resolve
+            method, path = f"GTH elimination, nested dissection ({basins} basins)", "gth"
+        if path != "fast":
+            log_p = gth_log_density(graph, grid.shape)
+    if path != "fast":
+        res = graph.residual(log_p)
+        checked = log_p - log_p.max() >= np.log(CHECK_FLOOR)
+        componentwise = _checked_worst(res, checked)
+        n_checked = int(checked.sum())
+        if basins is None:
+            basins = graph.basins()[1]
+        if componentwise > ROBUST_TOL:
+            raise SolverError(
+                f"the stationary density fails the componentwise balance test: residual "
+                f"{componentwise:.3g} above {ROBUST_TOL:g} ({method}, {grid.size} cells); the drift "
+                f"has {_basin_summary(grid, graph)}"
+            )
+    t2 = time.perf_counter()
+    p, log_p = normalise_log(log_p, grid.cell_volume)
     residual = _relative_residual(op.matrix, p)
-    if residual > RESIDUAL_TOL:
-        raise SolverError(
-            f"stationary solve did not converge: relative residual {residual:.3g} exceeds "
-            f"{RESIDUAL_TOL:g} ({method}, {grid.size} cells)"
-        )
-    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu)
+    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu,
+                  log_p=log_p, path=path, componentwise=componentwise, checked=n_checked,
+                  basins=basins, graph=graph)
 
 
 # -- public entry point ----------------------------------------------------------------
 
+_STATUS = {"closed form": "exact", "detailed balance": "exact", "fast": "converged",
+           "gth": "verified", "gth (repair)": "repaired"}
+
 
 def _can_extrapolate(grid: Grid) -> bool:
     return all(n % 2 == 0 and n // 2 >= MIN_COARSE_CELLS for n in grid.shape)
-
-
-def _in_detailed_balance(level: _Level, current: np.ndarray) -> bool:
-    """Zero current to round-off, relative to the largest one-way probability flow."""
-    op = level.operator
-    one_way = op.rate * level.p[op.src] * np.abs(op.disp * np.asarray(level.problem.grid.spacing)).max(axis=1)
-    return float(np.abs(current).max()) <= DETAILED_BALANCE_RTOL * float(one_way.max())
 
 
 def _velocity(J: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -379,9 +466,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
     density, current, used_order, estimate, limited = p_h, J_h, 2, None, 0
-    exact = grid.ndim == 1 and not grid.periodic[0] and problem.callable_fields
-    if use4 and not exact and problem.callable_fields and _in_detailed_balance(fine, J_h):
-        exact = True
+    exact = fine.path in ("closed form", "detailed balance") and problem.callable_fields
     if exact:
         used_order = "exact (detailed balance)"
     elif use4:
@@ -420,6 +505,10 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         assembly_seconds=fine.assembly_seconds,
         solve_seconds=fine.solve_seconds,
         total_seconds=time.perf_counter() - t0,
+        path=fine.path,
+        componentwise_residual=fine.componentwise,
+        checked_cells=fine.checked,
+        basins=fine.basins,
     )
     return StationaryState(
         grid=grid,
@@ -428,7 +517,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         current=current,
         entropy_production=sigma,
         residual=fine.residual,
-        status="converged",
+        status=_STATUS[fine.path],
         info=info,
         operator=fine.operator,
         discrete_density=p_h,

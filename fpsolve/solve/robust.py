@@ -1,0 +1,159 @@
+"""Barrier-independent stationary solves and the componentwise acceptance test.
+
+A generator ``L`` (columns sum to zero, non-negative off-diagonal rates) has a stationary
+vector whose entries can span hundreds of orders of magnitude: in a double well with barrier
+``ΔU`` the cells at the saddle carry ``exp(−ΔU/D)`` of the mass of the minima, and the split
+between the wells is set by the tiny flow through them.  Elimination with subtractions (LU on
+the pinned system, multigrid) loses those flows to cancellation, and the normwise residual
+cannot see it.  Everything here works with sums of non-negative numbers, in log space where
+values would under- or overflow:
+
+* :class:`JumpGraph`: the off-diagonal rates, their log ratios ``log(w_{j→i} / w_{i→j})``, the
+  outflow of each state, the componentwise residual of a density given by its log, and the
+  basins of attraction of the discrete drift;
+* :func:`tree_log_density`: in detailed balance (every edge consistent with one potential),
+  the log-density as a sum of log rate ratios along a breadth-first spanning tree: O(n),
+  exact, no linear solve;
+* :func:`gth_log_density`: for any chain, Grassmann--Taksar--Heyman elimination (Gaussian
+  elimination whose pivots are recomputed as sums of the off-diagonal entries of their column)
+  as a sparse left-looking factorisation in the nested-dissection order of the grid.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import gth
+from ..errors import SolverError
+from .linalg import grid_ordering
+
+KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
+FILL_GUESS = 16  # initial L and U storage, in multiples of nnz(L); grows by doubling if needed
+
+
+def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
+    W = sp.csc_matrix(L, copy=True)
+    W.setdiag(0.0)
+    W.eliminate_zeros()
+    W.sort_indices()
+    return W
+
+
+class JumpGraph:
+    """The jump graph of a column generator ``L`` (``L[i, j] = w_{j→i}``)."""
+
+    def __init__(self, L: sp.spmatrix):
+        self.W = _offdiagonal(L)
+        self.n = self.W.shape[0]
+        self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
+
+    @cached_property
+    def rows(self) -> sp.csr_matrix:
+        """The same rates by rows: row ``i`` lists the rates into state ``i``."""
+        return self.W.tocsr()
+
+    @cached_property
+    def log_ratio(self) -> np.ndarray | None:
+        """``log(w_{j→i} / w_{i→j})`` per stored entry of ``W``, or ``None`` when some jump has no
+        reverse jump (then the chain cannot be in detailed balance)."""
+        WT = self.W.T.tocsc()
+        WT.sort_indices()
+        if not (np.array_equal(WT.indptr, self.W.indptr) and np.array_equal(WT.indices, self.W.indices)):
+            return None
+        with np.errstate(divide="ignore"):
+            return np.log(self.W.data) - np.log(WT.data)
+
+    def residual(self, log_p: np.ndarray) -> np.ndarray:
+        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``)."""
+        R = self.rows
+        out = np.empty(self.n)
+        gth.log_balance_residual(self.n, R.indptr, R.indices, R.data, np.ascontiguousarray(log_p, dtype=float),
+                                 self.outflow, out)
+        return out
+
+    def basins(self) -> tuple[np.ndarray, int]:
+        """Basins of attraction of the discrete drift: ``(labels, count)``."""
+        ratio = self.log_ratio
+        if ratio is None:  # one-way jumps: compare each rate with its (possibly absent) reverse
+            WT = self.W.T.tocsc()
+            rev = np.asarray(WT[self.W.nonzero()[0], self.W.nonzero()[1]]).ravel()
+            ratio = np.log(self.W.data) - np.log(np.maximum(rev, np.finfo(float).tiny))
+            # W.nonzero() enumerates entries in CSC order for a canonical matrix
+        labels = np.empty(self.n, dtype=np.int64)
+        count = gth.drift_basins(self.n, self.W.indptr, self.W.indices, np.asarray(ratio, dtype=float), labels)
+        return labels, int(count)
+
+    def boundary(self, labels: np.ndarray) -> np.ndarray:
+        """States with a neighbour in another basin."""
+        W = self.W
+        cols = np.repeat(np.arange(self.n), np.diff(W.indptr))
+        cross = labels[W.indices] != labels[cols]
+        out = np.zeros(self.n, dtype=bool)
+        out[cols[cross]] = True
+        out[W.indices[cross]] = True
+        return out
+
+
+def tree_log_density(graph: JumpGraph) -> tuple[np.ndarray | None, float]:
+    """``log p`` of a chain in detailed balance, or ``None`` if it is not.
+
+    The log-density is accumulated along a breadth-first spanning tree from the log rate
+    ratios; then every edge of the graph (tree or not) is checked against
+    ``log p_i − log p_j = log(w_{j→i} / w_{i→j})`` (Kolmogorov's criterion, to rounding).
+    Returns ``(log_p, worst edge mismatch relative to its tolerance)``; ``log_p`` has maximum 0.
+    """
+    ratio = graph.log_ratio
+    if ratio is None or not np.all(np.isfinite(ratio)):
+        return None, float("inf")
+    W = graph.W
+    log_p = np.empty(graph.n)
+    parent = np.empty(graph.n, dtype=np.int64)
+    reached = gth.tree_log_density(graph.n, W.indptr, W.indices, ratio, log_p, parent)
+    if reached < graph.n:
+        raise SolverError(f"the jump graph is not connected: {graph.n - reached} of {graph.n} cells "
+                          f"cannot be reached from cell 0, so the stationary state is not unique")
+    cols = np.repeat(np.arange(graph.n), np.diff(W.indptr))
+    rows = W.indices
+    mismatch = np.abs(log_p[rows] - log_p[cols] - ratio)
+    tol = KOLMOGOROV_RTOL * (1.0 + np.abs(log_p[rows]) + np.abs(log_p[cols]))
+    worst = float(np.max(mismatch / tol)) if len(mismatch) else 0.0
+    if worst > 1.0:
+        return None, worst
+    return log_p - log_p.max(), worst
+
+
+def gth_factors(W: sp.csc_matrix, n: int):
+    """GTH factors of the first ``n`` columns of a column generator's off-diagonal part ``W``
+    (already in elimination order; rows ``n..`` are sinks)."""
+    cap = max(FILL_GUESS * W.nnz, 1024)
+    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
+                          W.data, cap)
+
+
+def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
+    """``log p`` (maximum 0) by sparse GTH elimination in the nested-dissection order of ``shape``."""
+    order = grid_ordering(tuple(shape))
+    W = graph.W[order][:, order].tocsc()
+    W.sort_indices()
+    n = graph.n
+    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(W, n)
+    log_q = np.empty(n)
+    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
+    if bad >= 0:
+        raise SolverError(f"GTH elimination met a state with no way out (cell {int(order[bad])}): "
+                          f"the chain is reducible, so the stationary state is not unique")
+    log_p = np.empty(n)
+    log_p[order] = log_q
+    return log_p - log_p.max()
+
+
+def normalise_log(log_p: np.ndarray, cell_volume: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, log p)`` with ``Σ p · cell_volume = 1``; ``p`` underflows to 0 where ``log p`` is tiny."""
+    top = float(np.max(log_p))
+    w = np.exp(log_p - top)
+    log_norm = top + np.log(w.sum() * cell_volume)
+    log_p = log_p - log_norm
+    return np.exp(log_p), log_p
