@@ -72,13 +72,15 @@ def test_multigrid_failure_falls_back_to_direct_solve(monkeypatch):
 MULTIGRID_AGREEMENT = 1e-10  # GMRES stops at residual 1e-12 (relative); the gap is conditioning
 
 
-@pytest.mark.parametrize("boundary", ["reflecting", ("periodic", "reflecting")])
-def test_multigrid_matches_direct_solve(boundary):
+# one basin each (with sin(pi x / 4) and reflecting walls the drift also piles mass against x = 4)
+@pytest.mark.parametrize("boundary, k", [("reflecting", np.pi / 8), (("periodic", "reflecting"), np.pi / 4)])
+def test_multigrid_matches_direct_solve(boundary, k):
     grid = fp.Grid((-4, -4), (4, 4), (256, 256), boundary)
     problem = fp.FokkerPlanck(
-        grid, drift=lambda x: np.stack((np.sin(x[0] * np.pi / 4) + 0.5 * x[1], -x[1] - 0.5 * np.cos(x[0]))),
+        grid, drift=lambda x: np.stack((-np.sin(x[0] * k) + 0.5 * x[1], -x[1] - 0.5 * np.cos(x[0]))),
         diffusion=np.array([[0.4, 0.25], [0.25, 0.3]]))
     level = stationary_module._solve_discrete(problem)
+    assert level.basins == 1  # one basin of attraction: the fast path is accepted
     assert level.method.startswith("multigrid-preconditioned GMRES (2 levels")
     direct = PinnedLU(level.operator.matrix, grid.shape, int(np.argmax(level.p))).null_vector()
     direct /= direct.sum() * grid.cell_volume

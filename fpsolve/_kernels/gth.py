@@ -196,33 +196,44 @@ def gth_first_passage(n, Lp, Li, Lx, Up, Ui, Ux, d, out):
 
 
 @jit
-def tree_log_density(n, Wp, Wi, log_ratio, out, parent):
-    """Log-density along a breadth-first spanning tree of a generator's jump graph.
+def tree_log_density(n, Wp, Wi, log_ratio, rtol, out):
+    """Log-density along a breadth-first spanning tree of a generator's jump graph, checking
+    Kolmogorov's criterion on every edge as it goes.
 
     ``Wp, Wi``: CSC pattern of the off-diagonal rates (symmetric pattern);
     ``log_ratio[q] = log(w_{j→i} / w_{i→j})`` for entry ``q`` (row ``i``, column ``j``), which in
-    detailed balance equals ``log p_i − log p_j``.  Fills ``out`` (``log p``, state 0 at 0) and
-    ``parent``; returns the number of states reached.
+    detailed balance equals ``log p_i − log p_j``.  Fills ``out`` (``log p``, state 0 at 0).
+    Returns ``(reached, worst)``: the number of states reached, and the largest edge mismatch
+    relative to ``rtol · (1 + |log p_i| + |log p_j|)``; the walk stops at the first edge whose
+    mismatch exceeds 1 (not in detailed balance).
     """
-    for i in range(n):
-        parent[i] = -2
+    seen = np.zeros(n, dtype=np.bool_)
     queue = np.empty(n, dtype=np.int64)
-    parent[0] = -1
+    seen[0] = True
     out[0] = 0.0
     queue[0] = 0
     head = 0
     tail = 1
+    worst = 0.0
     while head < tail:
         j = queue[head]
         head += 1
+        lj = out[j]
         for q in range(Wp[j], Wp[j + 1]):
             i = Wi[q]
-            if parent[i] == -2:
-                parent[i] = j
-                out[i] = out[j] + log_ratio[q]
+            if not seen[i]:
+                seen[i] = True
+                out[i] = lj + log_ratio[q]
                 queue[tail] = i
                 tail += 1
-    return tail
+            else:
+                li = out[i]
+                m = abs(li - lj - log_ratio[q]) / (rtol * (1.0 + abs(li) + abs(lj)))
+                if m > worst:
+                    worst = m
+                    if worst > 1.0:
+                        return tail, worst
+    return tail, worst
 
 
 @jit
@@ -248,24 +259,62 @@ def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, out):
 
 
 @jit
-def drift_basins(n, Wp, Wi, log_ratio, labels):
-    """Basins of attraction of the discrete drift.
+def _neighbour(a, o0, o1, o2, shape, periodic):
+    """Index of cell ``a + (o0, o1, o2)`` on a padded 3-D grid, or -1 outside a non-periodic axis."""
+    n1, n2 = shape[1], shape[2]
+    i = a // (n1 * n2)
+    j = (a // n2) % n1
+    k = a % n2
+    i += o0
+    j += o1
+    k += o2
+    if i < 0 or i >= shape[0]:
+        if not periodic[0]:
+            return -1
+        i %= shape[0]
+    if j < 0 or j >= n1:
+        if not periodic[1]:
+            return -1
+        j %= n1
+    if k < 0 or k >= n2:
+        if not periodic[2]:
+            return -1
+        k %= n2
+    return (i * n1 + j) * n2 + k
 
-    Each state moves to the neighbour ``i`` of largest ``log_ratio = log(w_{j→i} / w_{i→j})``
-    when that is positive (the jump the drift favours most), else stays.  Every state then
-    flows into a terminal cycle of this map (a fixed point or a short rotation); attractors
-    that touch (neighbours in the jump graph) are merged, so plateaus and rotating sinks count
-    once.  Fills ``labels`` (0..count-1); returns the number of basins.
+
+@jit
+def drift_basins(shape, periodic, A, h, labels):
+    """Basins of attraction of the drift ``A`` (3, n) on a padded 3-D grid (unused axes: 1 cell).
+
+    Each cell moves to the neighbour (any of the 26 offsets in ``{-1, 0, 1}³`` that stay on the
+    grid) whose direction is best aligned with the drift there, if that alignment is positive,
+    else stays.  Every cell then flows into a terminal cycle of this map (a fixed point, or a
+    short cycle where the drift rotates or reverses within a cell); attractors that are
+    neighbours are merged, so plateaus and rotating sinks count once.  Fills ``labels``
+    (0..count-1); returns the number of basins.
     """
+    n = shape[0] * shape[1] * shape[2]
     succ = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        best = j
+    for a in range(n):
+        best = a
         bv = 0.0
-        for q in range(Wp[j], Wp[j + 1]):
-            if log_ratio[q] > bv:
-                bv = log_ratio[q]
-                best = Wi[q]
-        succ[j] = best
+        for o0 in range(-1, 2):
+            for o1 in range(-1, 2):
+                for o2 in range(-1, 2):
+                    if o0 == 0 and o1 == 0 and o2 == 0:
+                        continue
+                    if (o0 != 0 and shape[0] == 1) or (o1 != 0 and shape[1] == 1) or (o2 != 0 and shape[2] == 1):
+                        continue
+                    b = _neighbour(a, o0, o1, o2, shape, periodic)
+                    if b < 0:
+                        continue
+                    d0, d1, d2 = o0 * h[0], o1 * h[1], o2 * h[2]
+                    v = (A[0, a] * d0 + A[1, a] * d1 + A[2, a] * d2) / math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+                    if v > bv:
+                        bv = v
+                        best = b
+        succ[a] = best
     # terminal cycles of the functional graph: walk with colours 0 new, 1 on path, 2 done
     colour = np.zeros(n, dtype=np.int8)
     attractor = np.zeros(n, dtype=np.bool_)
@@ -289,34 +338,38 @@ def drift_basins(n, Wp, Wi, log_ratio, labels):
                     break
         for t in range(length):
             colour[path[t]] = 2
-    # union-find over attractor states that are neighbours
+    # union-find over attractor cells that are neighbours
     root = np.arange(n)
-    for j in range(n):
-        if attractor[j]:
-            for q in range(Wp[j], Wp[j + 1]):
-                i = Wi[q]
-                if attractor[i]:
-                    a = j
-                    while root[a] != a:
-                        a = root[a]
-                    b = i
-                    while root[b] != b:
-                        b = root[b]
-                    if a != b:
-                        root[max(a, b)] = min(a, b)
-    for j in range(n):
-        labels[j] = -1
+    for a in range(n):
+        if not attractor[a]:
+            continue
+        for o0 in range(-1, 2):
+            for o1 in range(-1, 2):
+                for o2 in range(-1, 2):
+                    b = _neighbour(a, o0, o1, o2, shape, periodic)
+                    if b < 0 or b == a or not attractor[b]:
+                        continue
+                    r = a
+                    while root[r] != r:
+                        r = root[r]
+                    q = b
+                    while root[q] != q:
+                        q = root[q]
+                    if r != q:
+                        root[max(r, q)] = min(r, q)
+    for a in range(n):
+        labels[a] = -1
     count = 0
-    for j in range(n):
-        if attractor[j]:
-            a = j
-            while root[a] != a:
-                a = root[a]
-            if labels[a] < 0:
-                labels[a] = count
+    for a in range(n):
+        if attractor[a]:
+            r = a
+            while root[r] != r:
+                r = root[r]
+            if labels[r] < 0:
+                labels[r] = count
                 count += 1
-            labels[j] = labels[a]
-    # every other state takes the label of the attractor it flows into
+            labels[a] = labels[r]
+    # every other cell takes the label of the attractor it flows into
     for s in range(n):
         if labels[s] >= 0:
             continue

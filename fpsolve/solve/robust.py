@@ -35,11 +35,14 @@ FILL_GUESS = 16  # initial L and U storage, in multiples of nnz(L); grows by dou
 
 
 def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
-    W = sp.csc_matrix(L, copy=True)
-    W.setdiag(0.0)
-    W.eliminate_zeros()
-    W.sort_indices()
-    return W
+    L = sp.csc_matrix(L)
+    if not L.has_sorted_indices:
+        L = L.sorted_indices()
+    rows = L.indices
+    cols = np.repeat(np.arange(L.shape[1]), np.diff(L.indptr))
+    keep = (rows != cols) & (L.data != 0)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(cols[keep], minlength=L.shape[1]))))
+    return sp.csc_matrix((L.data[keep], rows[keep], indptr), shape=L.shape)
 
 
 class JumpGraph:
@@ -49,22 +52,23 @@ class JumpGraph:
         self.W = _offdiagonal(L)
         self.n = self.W.shape[0]
         self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
+        self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
+        self.rows.sort_indices()
+        self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
+                          and np.array_equal(self.rows.indices, self.W.indices))
 
     @cached_property
-    def rows(self) -> sp.csr_matrix:
-        """The same rates by rows: row ``i`` lists the rates into state ``i``."""
-        return self.W.tocsr()
-
-    @cached_property
-    def log_ratio(self) -> np.ndarray | None:
-        """``log(w_{j→i} / w_{i→j})`` per stored entry of ``W``, or ``None`` when some jump has no
-        reverse jump (then the chain cannot be in detailed balance)."""
-        WT = self.W.T.tocsc()
-        WT.sort_indices()
-        if not (np.array_equal(WT.indptr, self.W.indptr) and np.array_equal(WT.indices, self.W.indices)):
-            return None
+    def log_ratio(self) -> np.ndarray:
+        """``log(w_{j→i} / w_{i→j})`` per stored entry of ``W`` (``+inf`` where a jump has no
+        reverse jump)."""
+        if self.symmetric:
+            reverse = self.rows.data
+        else:
+            W = self.W
+            cols = np.repeat(np.arange(self.n), np.diff(W.indptr))
+            reverse = np.asarray(W[cols, W.indices]).ravel()
         with np.errstate(divide="ignore"):
-            return np.log(self.W.data) - np.log(WT.data)
+            return np.log(self.W.data) - np.log(reverse)
 
     def residual(self, log_p: np.ndarray) -> np.ndarray:
         """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``)."""
@@ -74,55 +78,44 @@ class JumpGraph:
                                  self.outflow, out)
         return out
 
-    def basins(self) -> tuple[np.ndarray, int]:
-        """Basins of attraction of the discrete drift: ``(labels, count)``."""
-        ratio = self.log_ratio
-        if ratio is None:  # one-way jumps: compare each rate with its (possibly absent) reverse
-            WT = self.W.T.tocsc()
-            rev = np.asarray(WT[self.W.nonzero()[0], self.W.nonzero()[1]]).ravel()
-            ratio = np.log(self.W.data) - np.log(np.maximum(rev, np.finfo(float).tiny))
-            # W.nonzero() enumerates entries in CSC order for a canonical matrix
-        labels = np.empty(self.n, dtype=np.int64)
-        count = gth.drift_basins(self.n, self.W.indptr, self.W.indices, np.asarray(ratio, dtype=float), labels)
-        return labels, int(count)
-
-    def boundary(self, labels: np.ndarray) -> np.ndarray:
-        """States with a neighbour in another basin."""
-        W = self.W
-        cols = np.repeat(np.arange(self.n), np.diff(W.indptr))
-        cross = labels[W.indices] != labels[cols]
-        out = np.zeros(self.n, dtype=bool)
-        out[cols[cross]] = True
-        out[W.indices[cross]] = True
-        return out
-
 
 def tree_log_density(graph: JumpGraph) -> tuple[np.ndarray | None, float]:
     """``log p`` of a chain in detailed balance, or ``None`` if it is not.
 
     The log-density is accumulated along a breadth-first spanning tree from the log rate
-    ratios; then every edge of the graph (tree or not) is checked against
+    ratios, and every edge of the graph (tree or not) is checked against
     ``log p_i − log p_j = log(w_{j→i} / w_{i→j})`` (Kolmogorov's criterion, to rounding).
     Returns ``(log_p, worst edge mismatch relative to its tolerance)``; ``log_p`` has maximum 0.
     """
-    ratio = graph.log_ratio
-    if ratio is None or not np.all(np.isfinite(ratio)):
+    if not graph.symmetric:
         return None, float("inf")
+    ratio = graph.log_ratio
     W = graph.W
     log_p = np.empty(graph.n)
-    parent = np.empty(graph.n, dtype=np.int64)
-    reached = gth.tree_log_density(graph.n, W.indptr, W.indices, ratio, log_p, parent)
+    reached, worst = gth.tree_log_density(graph.n, W.indptr, W.indices, ratio, KOLMOGOROV_RTOL, log_p)
+    if worst > 1.0 or not np.isfinite(worst):
+        return None, float(worst)
     if reached < graph.n:
         raise SolverError(f"the jump graph is not connected: {graph.n - reached} of {graph.n} cells "
                           f"cannot be reached from cell 0, so the stationary state is not unique")
-    cols = np.repeat(np.arange(graph.n), np.diff(W.indptr))
-    rows = W.indices
-    mismatch = np.abs(log_p[rows] - log_p[cols] - ratio)
-    tol = KOLMOGOROV_RTOL * (1.0 + np.abs(log_p[rows]) + np.abs(log_p[cols]))
-    worst = float(np.max(mismatch / tol)) if len(mismatch) else 0.0
-    if worst > 1.0:
-        return None, worst
-    return log_p - log_p.max(), worst
+    return log_p - log_p.max(), float(worst)
+
+
+def drift_basins(problem) -> tuple[np.ndarray, int]:
+    """Basins of attraction of the drift on the grid: ``(labels of grid.shape, count)`` (see
+    :func:`fpsolve._kernels.gth.drift_basins` for the discrete flow that defines them)."""
+    grid = problem.grid
+    shape = np.ones(3, dtype=np.int64)
+    shape[: grid.ndim] = grid.shape
+    periodic = np.zeros(3, dtype=np.bool_)
+    periodic[: grid.ndim] = grid.periodic
+    h = np.ones(3)
+    h[: grid.ndim] = grid.spacing
+    A = np.zeros((3, grid.size))
+    A[: grid.ndim] = problem.drift_field.reshape(grid.ndim, -1)
+    labels = np.empty(grid.size, dtype=np.int64)
+    count = gth.drift_basins(shape, periodic, A, h, labels)
+    return labels.reshape(grid.shape), int(count)
 
 
 def gth_factors(W: sp.csc_matrix, n: int):

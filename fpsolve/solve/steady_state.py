@@ -47,7 +47,7 @@ from ..errors import BoundaryMassWarning, SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
-from .robust import JumpGraph, gth_log_density, normalise_log, tree_log_density
+from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import Level, make_level, solve_level
 from .operator import Operator, _solve_small, assemble
 from .problem import FokkerPlanck
@@ -293,8 +293,10 @@ def _fast_solve(problem: FokkerPlanck, op: Operator):
     return p, coarse, lu, levels, pinned, method, failure
 
 
-def _basin_summary(grid: Grid, graph: JumpGraph) -> str:
-    labels, count = graph.basins()
+def _basin_summary(problem: FokkerPlanck) -> str:
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    labels = labels.ravel()
     where = []
     for b in range(min(count, 4)):
         cells = np.flatnonzero(labels == b)
@@ -332,7 +334,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
         log_p, _ = tree_log_density(graph)
         method, path = "detailed balance: log rate ratios along a spanning tree", "detailed balance"
     if log_p is None:
-        basins = graph.basins()[1]
+        basins = drift_basins(problem)[1]
         failure = None
         if basins == 1:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
@@ -361,12 +363,12 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
         componentwise = _checked_worst(res, checked)
         n_checked = int(checked.sum())
         if basins is None:
-            basins = graph.basins()[1]
+            basins = drift_basins(problem)[1]
         if componentwise > ROBUST_TOL:
             raise SolverError(
                 f"the stationary density fails the componentwise balance test: residual "
                 f"{componentwise:.3g} above {ROBUST_TOL:g} ({method}, {grid.size} cells); the drift "
-                f"has {_basin_summary(grid, graph)}"
+                f"has {_basin_summary(problem)}"
             )
     t2 = time.perf_counter()
     p, log_p = normalise_log(log_p, grid.cell_volume)
