@@ -12,12 +12,13 @@ from ._lazy import attach
 
 from ._version import __version__
 from .errors import BoundaryMassWarning, FieldError, FPSolveError, GridError, SolverError
-from .errors import DivergenceWarning
+from .errors import DivergenceWarning, ExtrapolationWarning, PeriodicMismatchWarning, UnderResolvedWarning
 
 _LAZY = {
     "Grid": "fpsolve.solve.grid",
     "FokkerPlanck": "fpsolve.solve.problem",
     "SolveInfo": "fpsolve.solve.steady_state",
+    "Basins": "fpsolve.solve.steady_state",
     "StationaryState": "fpsolve.solve.steady_state",
     "closed_form_1d": "fpsolve.solve.steady_state",
     "Evolution": "fpsolve.solve.evolve",
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .solve.linear import GaussianState, linearized
     from .solve.problem import FokkerPlanck
     from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
-    from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+    from .solve.steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
 
 
 __getattr__, __dir__ = attach(
@@ -57,9 +58,13 @@ __getattr__, __dir__ = attach(
 
 
 __all__ = [
+    "Basins",
     "BoundaryMassWarning",
     "Comparison",
     "DivergenceWarning",
+    "ExtrapolationWarning",
+    "PeriodicMismatchWarning",
+    "UnderResolvedWarning",
     "FPSolveError",
     "FieldError",
     "FokkerPlanck",

@@ -29,3 +29,15 @@ class BoundaryMassWarning(UserWarning):
 
 class DivergenceWarning(RuntimeWarning):
     """Some simulated chains went non-finite and were stopped (they are reported, not dropped)."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """Richardson extrapolation was requested but the observed convergence does not support it."""
+
+
+class UnderResolvedWarning(UserWarning):
+    """The density is narrower than the grid resolves: refine the grid (the message says how)."""
+
+
+class PeriodicMismatchWarning(UserWarning):
+    """A callable drift on a periodic axis does not match across the wrap (it jumps there)."""

@@ -43,9 +43,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import BoundaryMassWarning, SolverError
+from ..errors import (BoundaryMassWarning, ExtrapolationWarning, PeriodicMismatchWarning, SolverError,
+                      UnderResolvedWarning)
 from .grid import Grid
-from .interpolate import extrapolate_density, interpolate_density, resample
+from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import Level, make_level, solve_level
@@ -61,6 +62,12 @@ DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D or odd grids) are sol
 MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
 CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
 TINY = np.finfo(float).tiny
+RATIO_LOW = 3.0  # observed e_2h / e_h below this (order < 1.6): the leading error is not h², don't extrapolate
+PERIODIC_RTOL = 1e-8  # drift mismatch across a periodic wrap, relative to the largest drift
+RESOLVE_CELLS = 1.0  # a basin whose standard deviation spans fewer cells than this is under-resolved
+RESOLUTION_MASS = 1e-3  # basins lighter than this are not checked for resolution
+ERROR_ESTIMATE_WARN = 1e-2  # a Richardson error estimate (TV) above this says the grid is coarse
+CONVERGED_MOMENTS = 1e-13  # levels whose moments (box units) agree this well: nothing to extrapolate
 # The componentwise test: in every checked cell, |inflow - outflow| / outflow.
 ACCEPT_TOL = 1e-8  # a fast-path solution is accepted below this on the cells that set the masses
 BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry all the mass
@@ -87,6 +94,37 @@ class SolveInfo:
     checked_cells: int = 0
     basins: int = 1
     extrapolation: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Basins:
+    """Basins of attraction of the drift on the grid and the stationary mass in each.
+
+    A cell belongs to the basin of the attractor its discrete drift flow ends in: each cell
+    moves to the neighbour (axis or diagonal) whose direction is best aligned with the drift
+    ``A`` at its centre, or stays if no direction has a positive component; the terminal cycles
+    of that map are the attractors, and attractors in neighbouring cells are one.  For a
+    gradient drift ``A = −D∇U`` these are the basins of the minima of ``U``.
+
+    Attributes
+    ----------
+    labels : ndarray of int, ``grid.shape``
+        Basin index of every cell (0 … ``len(basins) − 1``).
+    masses : ndarray, ``(k,)``
+        Stationary probability in each basin (they sum to 1).
+    cells : ndarray of int, ``(k,)``
+        Flat index of the most probable cell of each basin.
+    points : ndarray, ``(k, ndim)``
+        Centre of that cell.
+    """
+
+    labels: np.ndarray
+    masses: np.ndarray
+    cells: np.ndarray
+    points: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.masses)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,11 +163,26 @@ class StationaryState:
     info: SolveInfo
     operator: Operator = field(repr=False)
     discrete_density: np.ndarray = field(repr=False)
+    log_density: np.ndarray | None = field(default=None, repr=False)
 
     @cached_property
     def edge_flux(self) -> dict[tuple[int, ...], np.ndarray]:
         """Net flow per unit time from cell ``a`` to ``a + offset``, keyed by offset."""
         return self.operator.edge_flux(self.discrete_density)
+
+    def basins(self) -> Basins:
+        """Basins of attraction of the drift and their stationary masses (see :class:`Basins`)."""
+        labels, count = drift_basins(self.problem)
+        flat = labels.ravel()
+        w = self._weights().ravel()
+        masses = np.bincount(flat, weights=w, minlength=count)
+        log_p = self.log_density.ravel() if self.log_density is not None else np.log(np.maximum(w, TINY))
+        cells = np.empty(count, dtype=np.int64)
+        order = np.lexsort((-log_p, flat))  # by basin, most probable first
+        first = np.searchsorted(flat[order], np.arange(count))
+        cells[:] = order[first]
+        mesh = self.grid.mesh().reshape(self.grid.ndim, -1)
+        return Basins(labels=labels, masses=masses, cells=cells, points=mesh[:, cells].T.copy())
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -388,6 +441,50 @@ def _can_extrapolate(grid: Grid) -> bool:
     return all(n % 2 == 0 and n // 2 >= MIN_COARSE_CELLS for n in grid.shape)
 
 
+def _tv(a: np.ndarray, b: np.ndarray, grid: Grid) -> float:
+    return 0.5 * float(np.sum(np.abs(a - b)) * grid.cell_volume)
+
+
+def _moments(level: _Level) -> np.ndarray:
+    """Mean and second moments of a level's density, in units of the box size: grid-independent
+    functionals whose discretisation and midpoint-rule errors both expand in h²."""
+    grid = level.problem.grid
+    w = level.p * grid.cell_volume
+    x = (grid.mesh().reshape(grid.ndim, -1) - np.asarray(grid.lower)[:, None]) / (
+        np.asarray(grid.upper) - np.asarray(grid.lower))[:, None]
+    mean = x @ w
+    second = (x * w) @ x.T
+    return np.concatenate((mean, second[np.triu_indices(grid.ndim)]))
+
+
+def _observed_convergence(problem: FokkerPlanck, fine: _Level, coarse: _Level) -> tuple[bool, str]:
+    """Does the observed convergence support Richardson extrapolation?
+
+    With a third level (4h), the differences ``e_h = |Q_h − Q_2h|`` and ``e_2h = |Q_2h − Q_4h|`` of
+    the first and second moments ``Q`` shrink by 4 per halving in the asymptotic h² regime (more
+    when the coarsest level is pre-asymptotic).  Extrapolation is applied only when
+    ``e_2h / e_h >= RATIO_LOW``; a smaller ratio means an error of lower order (a jump or kink
+    in the drift), which subtracting an h² term over-corrects.
+    """
+    grid, cg = fine.problem.grid, coarse.problem.grid
+    if not all(n % 2 == 0 and n // 2 >= STENCIL for n in cg.shape):
+        return False, f"order 2: no third level to check the convergence on (coarse shape {cg.shape})"
+    coarser = coarse.coarse
+    if coarser is None or coarser.problem.grid.shape != tuple(n // 2 for n in cg.shape):
+        coarser = _solve_discrete(problem.on(cg.coarsened()))
+    g4 = coarser.problem.grid
+    q_h, q_2h, q_4h = (_moments(lv) for lv in (fine, coarse, coarser))
+    e_h = float(np.abs(q_h - q_2h).max())
+    e_2h = float(np.abs(q_2h - q_4h).max())
+    if e_h <= CONVERGED_MOMENTS:
+        return False, f"order 2: the levels' moments agree to {e_h:.2g}, nothing to extrapolate"
+    ratio = e_2h / e_h
+    if ratio >= RATIO_LOW:
+        return True, f"order 4: observed difference ratio {ratio:.3g} per halving (h² regime: 4)"
+    return False, (f"order 2: observed difference ratio {ratio:.3g} per halving is below {RATIO_LOW:g} "
+                   f"(h² regime: 4): the error is not O(h²), so extrapolation would over-correct")
+
+
 def _velocity(J: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.divide(J, p, out=np.zeros_like(J), where=p > TINY)
 
@@ -397,6 +494,75 @@ def _entropy_production(problem: FokkerPlanck, p: np.ndarray, J: np.ndarray) -> 
     DinvJ = _solve_small(D, J)
     integrand = np.divide(np.sum(J * DinvJ, axis=0), p, out=np.zeros_like(p), where=p > TINY)
     return float(np.sum(integrand) * problem.grid.cell_volume)
+
+
+def _check_periodic_drift(problem: FokkerPlanck) -> None:
+    """Warn when a callable drift differs between the two ends of a periodic axis."""
+    grid = problem.grid
+    if not (problem.drift is not None and callable(problem.drift)) or not any(grid.periodic):
+        return
+    x = grid.mesh()
+    scale = float(np.abs(problem.drift_field).max())
+    for axis in np.flatnonzero(grid.periodic):
+        lo = np.take(x, [0], axis=axis + 1).copy()
+        hi = lo.copy()
+        lo[axis] = grid.lower[axis]
+        hi[axis] = grid.upper[axis]
+        A_lo, _ = problem.fields_at(lo)
+        A_hi, _ = problem.fields_at(hi)
+        jump = float(np.abs(A_hi - A_lo).max())
+        if jump > PERIODIC_RTOL * max(scale, TINY):
+            warnings.warn(
+                f"the drift does not match across the periodic wrap of axis {axis}: it jumps by up "
+                f"to {jump:.3g} (largest drift on the grid {scale:.3g}) between x={grid.lower[axis]} and "
+                f"x={grid.upper[axis]}; expect first-order accuracy (order 4 is applied only where the "
+                f"observed convergence supports it)",
+                PeriodicMismatchWarning,
+                stacklevel=3,
+            )
+
+
+def _check_resolution(state: StationaryState, estimate: float | None) -> None:
+    """Warn when a basin carrying mass is narrower than the grid resolves, or when the
+    error estimate is large."""
+    grid = state.grid
+    h = np.asarray(grid.spacing)
+    basins = state.basins()
+    w = state._weights().ravel()
+    flat = basins.labels.ravel()
+    mesh = grid.mesh().reshape(grid.ndim, -1)
+    worst = None
+    for b in np.flatnonzero(basins.masses > RESOLUTION_MASS):
+        sel = flat == b
+        wb = w[sel] / w[sel].sum()
+        xb = mesh[:, sel]
+        centre = xb @ wb
+        sd = np.sqrt(np.maximum(((xb - centre[:, None]) ** 2) @ wb, 0.0))
+        cells = sd / h
+        axis = int(np.argmin(cells))
+        if cells[axis] < RESOLVE_CELLS and (worst is None or cells[axis] < worst[0]):
+            worst = (cells[axis], axis, sd[axis], basins.points[b])
+    if worst is not None:
+        cells, axis, sd, point = worst
+        factor = int(np.ceil(RESOLVE_CELLS / max(cells, RESOLVE_CELLS / 16)))
+        shape = tuple(int(n * factor) for n in grid.shape)
+        where = "(" + ", ".join(f"{c:.3g}" for c in point) + ")"
+        warnings.warn(
+            f"the density is under-resolved: near {where} its width along axis {axis} is "
+            f"{sd:.3g} ({cells:.2g} cells of spacing {h[axis]:.3g}), below {RESOLVE_CELLS:g} cells; "
+            f"moments and masses may be far off. A grid of shape {shape} would resolve it",
+            UnderResolvedWarning,
+            stacklevel=3,
+        )
+    elif estimate is not None and estimate > ERROR_ESTIMATE_WARN:
+        shape = tuple(2 * n for n in grid.shape)
+        warnings.warn(
+            f"the density is under-resolved: the error estimate (total variation) is "
+            f"{estimate:.3g}, above {ERROR_ESTIMATE_WARN:g}, with spacing {tuple(float(v) for v in h)}; "
+            f"a grid of shape {shape} would reduce it about fourfold",
+            UnderResolvedWarning,
+            stacklevel=3,
+        )
 
 
 def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
@@ -413,7 +579,7 @@ def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
 
 
 def stationary(problem: FokkerPlanck, *, order: int | None = None,
-               check_boundary: bool = True) -> StationaryState:
+               check_boundary: bool = True, check_resolution: bool = True) -> StationaryState:
     """Solve for the stationary state of ``problem``.
 
     Parameters
@@ -463,11 +629,14 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
             f"got shape {grid.shape}"
         )
     t0 = time.perf_counter()
+    if problem.callable_fields:
+        _check_periodic_drift(problem)
     use4 = order == 4 or (order is None and _can_extrapolate(grid))
     fine = _solve_discrete(problem)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
     density, current, used_order, estimate, limited = p_h, J_h, 2, None, 0
+    extrapolation = "not requested" if not use4 else ""
     exact = fine.path in ("closed form", "detailed balance") and problem.callable_fields
     if exact:
         used_order = "exact (detailed balance)"
@@ -475,16 +644,27 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         coarse = fine.coarse
         if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
             coarse = _solve_discrete(problem.on(grid.coarsened()))
-        cg = coarse.problem.grid
-        p_c = coarse.p.reshape(cg.shape)
-        J_c = coarse.operator.current(p_c)
-        density, limited = extrapolate_density(p_h, p_c, grid, cg)
-        density /= density.sum() * grid.cell_volume
-        # extrapolate the velocity J / p (smooth even in the tails), then J = v p
-        v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
-        current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
-        estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
-        used_order = 4
+        supported, extrapolation = _observed_convergence(problem, fine, coarse)
+        if supported:
+            cg = coarse.problem.grid
+            p_c = coarse.p.reshape(cg.shape)
+            J_c = coarse.operator.current(p_c)
+            density, limited = extrapolate_density(p_h, p_c, grid, cg)
+            density /= density.sum() * grid.cell_volume
+            # extrapolate the velocity J / p (smooth even in the tails), then J = v p
+            v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
+            current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
+            estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
+            used_order = 4
+        else:
+            if order == 4:
+                warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
+                              f"solution", ExtrapolationWarning, stacklevel=2)
+    if used_order == 4:
+        with np.errstate(divide="ignore"):
+            log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
+    else:
+        log_density = fine.log_p.reshape(grid.shape)
     sigma = _entropy_production(problem, density, current)
     if check_boundary:
         mass, axis = _boundary_mass(grid, density)
@@ -511,8 +691,9 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         componentwise_residual=fine.componentwise,
         checked_cells=fine.checked,
         basins=fine.basins,
+        extrapolation=extrapolation,
     )
-    return StationaryState(
+    state = StationaryState(
         grid=grid,
         problem=problem,
         density=density,
@@ -523,7 +704,11 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         info=info,
         operator=fine.operator,
         discrete_density=p_h,
+        log_density=log_density,
     )
+    if check_resolution:
+        _check_resolution(state, estimate)
+    return state
 
 
 def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
