@@ -36,7 +36,7 @@ def test_robust_failure_raises_naming_the_basins(monkeypatch):
     monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(len(self.order)))
     monkeypatch.setattr(stationary_module, "gth_log_density", lambda graph, shape: np.zeros(graph.n))
     with pytest.raises(fp.SolverError, match=r"componentwise balance test: residual .* the drift has 1 "
-                                             r"basin\(s\) of attraction, centred at \(0, 0; 6400 cells\)"):
+                                             r"basin\(s\) of attraction, centred at \(0, 0; [0-9]+ cells\)"):
         fp.stationary(_problem())
 
 

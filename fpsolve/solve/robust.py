@@ -150,3 +150,35 @@ def normalise_log(log_p: np.ndarray, cell_volume: float) -> tuple[np.ndarray, np
     log_norm = top + np.log(w.sum() * cell_volume)
     log_p = log_p - log_norm
     return np.exp(log_p), log_p
+
+
+def first_passage_times(L: sp.spmatrix, exit_rate: np.ndarray, transient: np.ndarray,
+                        shape: tuple[int, ...]) -> np.ndarray:
+    """Mean first-passage times ``τ`` solving ``Lᵀ τ = −1`` on the ``transient`` cells.
+
+    ``exit_rate[j]``: total rate from cell ``j`` straight out of the transient set (through an
+    absorbing wall or into a target cell), summed from the jump rates (no cancellation).  The
+    exits form one extra sink state, never eliminated; GTH elimination in nested-dissection
+    order then gives every ``τ`` by additions of non-negative numbers.  Returns ``τ`` on the
+    transient cells (grid order), ``inf`` where it overflows.
+    """
+    order = grid_ordering(tuple(shape))
+    order = order[transient[order]]
+    n = len(order)
+    W = _offdiagonal(L)[order][:, order].tocoo()
+    rows = np.concatenate((W.row, np.full(n, n)))
+    cols = np.concatenate((W.col, np.arange(n)))
+    data = np.concatenate((W.data, exit_rate[order]))
+    keep = data > 0
+    A = sp.csc_matrix((data[keep], (rows[keep], cols[keep])), shape=(n + 1, n))
+    A.sort_indices()
+    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(A, n)
+    tau = np.empty(n)
+    with np.errstate(over="ignore"):
+        bad = gth.gth_first_passage(n, Lp, Li, Lx, Up, Ui, Ux, d, tau)
+    if bad >= 0:
+        raise SolverError(f"cell {int(order[bad])} cannot reach the target or an absorbing wall: its "
+                          f"mean first-passage time is infinite")
+    out = np.empty(n)
+    out[np.argsort(order)] = tau
+    return out

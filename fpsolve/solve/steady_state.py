@@ -172,17 +172,16 @@ class StationaryState:
 
     def basins(self) -> Basins:
         """Basins of attraction of the drift and their stationary masses (see :class:`Basins`)."""
-        labels, count = drift_basins(self.problem)
-        flat = labels.ravel()
+        log_p = self.log_density.ravel() if self.log_density is not None else \
+            np.log(np.maximum(self.density.ravel(), TINY))
+        flat, count = _merged_basins(self.problem, log_p)
         w = self._weights().ravel()
         masses = np.bincount(flat, weights=w, minlength=count)
-        log_p = self.log_density.ravel() if self.log_density is not None else np.log(np.maximum(w, TINY))
-        cells = np.empty(count, dtype=np.int64)
         order = np.lexsort((-log_p, flat))  # by basin, most probable first
-        first = np.searchsorted(flat[order], np.arange(count))
-        cells[:] = order[first]
+        cells = order[np.searchsorted(flat[order], np.arange(count))]
         mesh = self.grid.mesh().reshape(self.grid.ndim, -1)
-        return Basins(labels=labels, masses=masses, cells=cells, points=mesh[:, cells].T.copy())
+        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells,
+                      points=mesh[:, cells].T.copy())
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -229,6 +228,44 @@ class StationaryState:
         from ..plot import density
 
         return density(self, **kwargs)
+
+
+def _merged_basins(problem: FokkerPlanck, log_p: np.ndarray) -> tuple[np.ndarray, int]:
+    """Drift basins, with every basin whose most probable cell has a more probable neighbour
+    (a saddle the discrete flow stalls in, not an attractor) merged into that neighbour's basin.
+    Returns flat labels (0..count-1) and count."""
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    flat = labels.ravel().copy()
+    if count == 1:
+        return flat, 1
+    order = np.lexsort((-log_p, flat))
+    tops = order[np.searchsorted(flat[order], np.arange(count))]
+    parent = np.arange(count)
+    offsets = [o for o in np.ndindex(*(3,) * grid.ndim) if any(c != 1 for c in o)]
+    for b in np.argsort(log_p[tops]):  # least probable first: merge chains upwards
+        idx = np.array(np.unravel_index(tops[b], grid.shape))
+        best, best_lp = -1, log_p[tops[b]]
+        for o in offsets:
+            j = idx + np.asarray(o) - 1
+            for d in range(grid.ndim):
+                if grid.periodic[d]:
+                    j[d] %= grid.shape[d]
+            if np.any(j < 0) or np.any(j >= np.asarray(grid.shape)):
+                continue
+            k = int(np.ravel_multi_index(tuple(j), grid.shape))
+            if log_p[k] > best_lp:
+                best, best_lp = k, log_p[k]
+        if best >= 0:
+            parent[b] = flat[best]
+    root = parent.copy()
+    for b in range(count):
+        r = b
+        while root[r] != r:
+            r = root[r]
+        root[b] = r
+    _, relabel = np.unique(root, return_inverse=True)
+    return relabel[flat], int(relabel.max()) + 1
 
 
 # -- discrete solve -------------------------------------------------------------------
@@ -306,8 +343,12 @@ def _fast_solve(problem: FokkerPlanck, op: Operator):
     coarse, pinned, lu, levels = None, None, None, []
     if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
         coarse = _solve_discrete(problem.on(grid.coarsened()))
-        if not coarse.levels or (coarse.coarse is None and coarse.lu is None):
-            coarse = None  # the coarse level did not build the fast structures (solved exactly)
+        if coarse.coarse is None and coarse.lu is None:  # solved without factors: build them
+            cgrid = coarse.problem.grid
+            coarse.lu = PinnedLU(coarse.operator.matrix, cgrid.shape, int(np.argmax(coarse.p)))
+            coarse.levels = [make_level(cgrid, coarse.operator.matrix, None)]
+        elif not coarse.levels:
+            coarse = None
     if coarse is None:
         p, lu, pinned, method = _direct(problem, op)
         if lu is not None:
@@ -389,7 +430,10 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
     if log_p is None:
         basins = drift_basins(problem)[1]
         failure = None
-        if basins == 1:
+        if grid.size <= SMALL_SYSTEM:
+            # small: exact to rounding in every cell for a few milliseconds
+            method, path = "GTH elimination, nested dissection (small grid)", "gth"
+        elif basins == 1:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
             path = "fast"
             if failure is None:
@@ -690,7 +734,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         path=fine.path,
         componentwise_residual=fine.componentwise,
         checked_cells=fine.checked,
-        basins=fine.basins,
+        basins=_merged_basins(problem, fine.log_p)[1] if fine.basins > 1 else 1,
         extrapolation=extrapolation,
     )
     state = StationaryState(
