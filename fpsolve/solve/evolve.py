@@ -456,7 +456,7 @@ def mean_first_passage_time(problem: FokkerPlanck, start=None, *, target=None) -
     op = assemble(problem)
     flat = mask.ravel()
     exits = op.dst < 0
-    exit_rate = np.bincount(op.src[exits], weights=op.rate[exits], minlength=grid.size)
+    exit_rate = np.bincount(op.src[exits], weights=op.rate[exits], minlength=grid.size).astype(float)
     inside = ~exits
     into = inside & flat[np.where(inside, op.dst, 0)] & (op.src != op.dst)
     exit_rate += np.bincount(op.src[into], weights=op.rate[into], minlength=grid.size)
