@@ -136,8 +136,11 @@ def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
     log_q = np.empty(n)
     bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
     if bad >= 0:
-        raise SolverError(f"GTH elimination met a state with no way out (cell {int(order[bad])}): "
-                          f"the chain is reducible, so the stationary state is not unique")
+        # state `bad` cannot leave the states not yet eliminated (rates that underflowed, as in a
+        # density far narrower than a cell): it is recurrent in the censored chain, so the
+        # stationary vector of that chain sits on it, and the eliminated states follow from it
+        log_q[:] = -np.inf
+        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
     log_p = np.empty(n)
     log_p[order] = log_q
     return log_p - log_p.max()

@@ -461,7 +461,13 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
         n_checked = int(checked.sum())
         if basins is None:
             basins = drift_basins(problem)[1]
-        if componentwise > ROBUST_TOL:
+        if componentwise > ROBUST_TOL and not graph.symmetric:
+            # some jumps have no reverse jump: their rates underflowed, so the density changes by
+            # more than e^700 across a cell and the discrete chain no longer represents the problem
+            path = "under-resolved"
+            method += (f"; jump rates underflow (the chain is one-way on some edges), componentwise "
+                       f"residual {componentwise:.3g}")
+        elif componentwise > ROBUST_TOL:
             raise SolverError(
                 f"the stationary density fails the componentwise balance test: residual "
                 f"{componentwise:.3g} above {ROBUST_TOL:g} ({method}, {grid.size} cells); the drift "
@@ -478,7 +484,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
 # -- public entry point ----------------------------------------------------------------
 
 _STATUS = {"closed form": "exact", "detailed balance": "exact", "fast": "converged",
-           "gth": "verified", "gth (repair)": "repaired"}
+           "gth": "verified", "gth (repair)": "repaired", "under-resolved": "under-resolved"}
 
 
 def _can_extrapolate(grid: Grid) -> bool:
@@ -566,6 +572,35 @@ def _check_periodic_drift(problem: FokkerPlanck) -> None:
             )
 
 
+def _linearised_width(problem: FokkerPlanck):
+    """The narrowest width ``sqrt(D_ii / −∂_i A_i)`` at the attractors of the drift (the cell of
+    smallest drift in each basin), in cells, if below RESOLVE_CELLS: ``(cells, axis, width, point)``.
+    Independent of the solve, so it also catches densities too narrow for any cell to resolve."""
+    grid = problem.grid
+    A = problem.drift_field
+    D = problem.diffusion_at_cells()
+    labels, count = drift_basins(problem)
+    speed = np.sqrt(np.sum(A ** 2, axis=0)).ravel()
+    flat = labels.ravel()
+    worst = None
+    for b in range(count):
+        cell = int(np.flatnonzero(flat == b)[np.argmin(speed[flat == b])])
+        idx = np.unravel_index(cell, grid.shape)
+        for axis in range(grid.ndim):
+            n, h = grid.shape[axis], grid.spacing[axis]
+            lo = list(idx)
+            hi = list(idx)
+            lo[axis] = max(idx[axis] - 1, 0)
+            hi[axis] = min(idx[axis] + 1, n - 1)
+            slope = (A[axis][tuple(hi)] - A[axis][tuple(lo)]) / ((hi[axis] - lo[axis]) * h)
+            if slope < 0:
+                width = float(np.sqrt(D[axis, axis][idx] / -slope))
+                cells = width / h
+                if cells < RESOLVE_CELLS and (worst is None or cells < worst[0]):
+                    worst = (cells, axis, width, grid.point(idx))
+    return worst
+
+
 def _check_resolution(state: StationaryState, estimate: float | None) -> None:
     """Warn when a basin carrying mass is narrower than the grid resolves, or when the
     error estimate is large."""
@@ -586,6 +621,9 @@ def _check_resolution(state: StationaryState, estimate: float | None) -> None:
         axis = int(np.argmin(cells))
         if cells[axis] < RESOLVE_CELLS and (worst is None or cells[axis] < worst[0]):
             worst = (cells[axis], axis, sd[axis], basins.points[b])
+    linear = _linearised_width(state.problem)
+    if linear is not None and (worst is None or linear[0] < worst[0]):
+        worst = linear
     if worst is not None:
         cells, axis, sd, point = worst
         factor = int(np.ceil(RESOLVE_CELLS / max(cells, RESOLVE_CELLS / 16)))
