@@ -104,7 +104,8 @@ def test_exact_discrete_boltzmann_at_any_barrier(shape, barrier, tilt):
 @pytest.mark.parametrize("barrier", [40, 100, 300])
 def test_rotational_nonequilibrium_double_well_splits_exactly_in_half(barrier):
     problem, _, _ = double_well((160, 24), barrier, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
-    state = fp.stationary(problem, order=2, check_resolution=False)  # the split, not the shape
+    # the split, not the shape; the rotation pushes ~1e-3 of the mass onto the y walls
+    state = fp.stationary(problem, order=2, check_resolution=False, check_boundary=False)
     assert state.info.path == "gth" and state.status == "verified" and state.info.basins == 2
     assert state.info.componentwise_residual < 1e-12
     assert left_mass(state) == pytest.approx(0.5, rel=SYMMETRY_RTOL)

@@ -6,27 +6,34 @@ entropy production of the steady state (THEORY.md §1).
 Method
 ------
 1. The problem is discretised by the conservative exponentially fitted scheme of
-   :mod:`fpsolve.solve.operator` (second order, M-matrix).
-2. The discrete stationary density is its normalised null vector.  Large 2-D and
-   3-D grids are solved by multigrid-preconditioned GMRES on a hierarchy of
-   rediscretised problems, coarsest first (:mod:`fpsolve.solve.multigrid`);
-   small, odd-sized and periodic 1-D grids by sparse LU with the scale fixed at
-   the most probable cell of a half-resolution solution
-   (:mod:`fpsolve.solve.linalg`).  One-dimensional problems with reflecting walls
-   have zero current, and their discrete state is computed in closed form (a
-   cumulative sum), in O(n).
-3. ``order=4`` (the default where every axis has an even number of cells)
-   removes the ``h²`` error term by Richardson extrapolation with that
-   half-resolution solution, brought onto the fine grid by fourth-order
-   interpolation (of ``log p`` for the density, so it stays positive):
-   ``p = p_h + (p_h − I p_2h) / 3``, likewise for the velocity ``v = J / p``
-   (smooth where ``p`` is not), and ``J = v p``.  A limiter keeps the
-   correction within ±50 % of ``p_h`` cell by cell (it acts only in far tails,
-   where the grid does not resolve the decay; ``info.limited`` counts the cells).
-   The difference between the extrapolated and the second-order density,
-   ``info.error_estimate``, estimates the total-variation error of the
-   second-order solution.  When the discrete solution is in detailed balance and
-   the fields are callables, it is already exact at the cell centres (to
+   :mod:`fpsolve.solve.operator` (second order, M-matrix): a Markov jump process on the cells.
+2. The discrete stationary density is its normalised null vector, found by the first path that
+   applies (``info.path``; :mod:`fpsolve.solve.robust` holds the robust ones):
+
+   * ``"closed form"``: 1-D with reflecting walls (zero current), a cumulative sum of log rate
+     ratios, O(n);
+   * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
+     of log rate ratios along a spanning tree: exact, O(n), no linear solve;
+   * ``"gth"``: several basins of attraction of the drift (or a small grid): Grassmann--Taksar--
+     Heyman elimination, subtraction-free, so every probability keeps its relative accuracy at
+     any barrier height;
+   * ``"fast"``: one basin: multigrid-preconditioned GMRES on a hierarchy of rediscretised
+     problems (large 2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale
+     fixed at the most probable cell of a half-resolution solution
+     (:mod:`fpsolve.solve.linalg`); ``"gth (repair)"`` when that result fails its checks.
+
+   Every result passes a componentwise test: in each checked cell, inflow and outflow balance
+   relative to that cell's own outflow (``info.componentwise_residual``), evaluated in log space.
+3. ``order=4`` (the default where every axis has an even number of cells) removes the ``h²``
+   error term by Richardson extrapolation with the half-resolution solution, brought onto the
+   fine grid by fourth-order interpolation (of ``log p`` for the density, so it stays positive):
+   ``p = p_h + (p_h − I p_2h) / 3``, likewise for the velocity ``v = J / p`` (smooth where ``p``
+   is not), and ``J = v p``; only where a third level (4h) shows the ``h²`` convergence it
+   assumes (``info.extrapolation`` says what was observed).  A limiter keeps the correction
+   within ±50 % of ``p_h`` cell by cell (``info.limited`` counts the cells).  The difference
+   between the extrapolated and the second-order density, ``info.error_estimate``, estimates the
+   total-variation error of the second-order solution.  When the discrete chain is in detailed
+   balance and the fields are callables, its state is already exact at the cell centres (to
    quadrature accuracy) and is returned as is.
 
 The face fluxes (``edge_flux``) are those of the second-order conservative
@@ -77,7 +84,13 @@ CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: t
 
 @dataclass(frozen=True)
 class SolveInfo:
-    """How a stationary state was computed."""
+    """How a stationary state was computed.
+
+    ``path``: which solver produced the discrete state (see the module docstring);
+    ``componentwise_residual``: the worst ``|inflow − outflow| / outflow`` over the
+    ``checked_cells``; ``basins``: number of basins of attraction of the drift;
+    ``extrapolation``: whether Richardson extrapolation was applied, and why (not).
+    """
 
     method: str
     order: int | str
@@ -148,9 +161,14 @@ class StationaryState:
     residual : float
         Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
     status : str
-        ``"converged"``.
+        ``"exact"`` (closed form or verified detailed balance), ``"verified"`` (GTH, checked in
+        every cell), ``"converged"`` (fast path, accepted by the componentwise test on the cells
+        carrying the mass), ``"repaired"`` (the fast path failed; GTH replaced it) or
+        ``"under-resolved"`` (jump rates underflow: refine the grid).
     info : SolveInfo
-        Method, order, timings, error estimate.
+        Path, method, order, componentwise residual, timings, error estimate.
+    log_density : ndarray, shape ``grid.shape``
+        ``log(density)``, finite where ``density`` underflows to 0 (second-order values there).
     """
 
     grid: Grid
@@ -671,10 +689,14 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     order : {None, 2, 4}
         ``2``: the discrete stationary state of the conservative scheme.  ``4``: Richardson
         extrapolation with the half-resolution solution (every axis needs an even number of
-        at least 16 cells).  ``None`` (default): 4 where possible, else 2.
+        at least 16 cells), applied only where the observed convergence supports it.
+        ``None`` (default): 4 where possible and supported, else 2.
     check_boundary : bool
         Warn (:class:`~fpsolve.errors.BoundaryMassWarning`) when more than
         ``BOUNDARY_MASS_TOL`` of the probability sits in the cells along a reflecting wall.
+    check_resolution : bool
+        Warn (:class:`~fpsolve.errors.UnderResolvedWarning`) when the grid does not resolve
+        the density.
 
     Returns
     -------
@@ -685,7 +707,18 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     ValueError
         For absorbing walls (no stationary state), singular diffusion or a bad ``order``.
     SolverError
-        If the solution fails its checks (negative density, residual above ``RESIDUAL_TOL``).
+        If even the robust path fails the componentwise test (the message names the basins of
+        the drift), or the jump graph is not connected.
+
+    Warns
+    -----
+    UnderResolvedWarning
+        A basin carrying mass is narrower than a cell (in the result, or by the linearised
+        drift at its attractor), or the error estimate is large (``check_resolution``).
+    PeriodicMismatchWarning
+        A callable drift jumps across a periodic wrap.
+    ExtrapolationWarning
+        ``order=4`` was asked for but the observed convergence does not support it.
 
     Examples
     --------
