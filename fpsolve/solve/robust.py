@@ -21,6 +21,7 @@ values would under- or overflow:
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 import numpy as np
@@ -101,9 +102,25 @@ def tree_log_density(graph: JumpGraph) -> tuple[np.ndarray | None, float]:
     return log_p - log_p.max(), float(worst)
 
 
+_BASIN_CACHE: dict[int, tuple] = {}  # id(problem) -> (weak reference, result); a few entries
+_BASIN_CACHE_SIZE = 8
+
+
 def drift_basins(problem) -> tuple[np.ndarray, int]:
     """Basins of attraction of the drift on the grid: ``(labels of grid.shape, count)`` (see
-    :func:`fpsolve._kernels.gth.drift_basins` for the discrete flow that defines them)."""
+    :func:`fpsolve._kernels.gth.drift_basins` for the discrete flow that defines them).
+    Remembered for the last few problems (the solve, its checks and ``basins()`` share it)."""
+    hit = _BASIN_CACHE.get(id(problem))
+    if hit is not None and hit[0]() is problem:
+        return hit[1]
+    result = _drift_basins(problem)
+    if len(_BASIN_CACHE) >= _BASIN_CACHE_SIZE:
+        _BASIN_CACHE.pop(next(iter(_BASIN_CACHE)))
+    _BASIN_CACHE[id(problem)] = (weakref.ref(problem), result)
+    return result
+
+
+def _drift_basins(problem) -> tuple[np.ndarray, int]:
     grid = problem.grid
     shape = np.ones(3, dtype=np.int64)
     shape[: grid.ndim] = grid.shape
@@ -115,7 +132,9 @@ def drift_basins(problem) -> tuple[np.ndarray, int]:
     A[: grid.ndim] = problem.drift_field.reshape(grid.ndim, -1)
     labels = np.empty(grid.size, dtype=np.int64)
     count = gth.drift_basins(shape, periodic, A, h, labels)
-    return labels.reshape(grid.shape), int(count)
+    labels = labels.reshape(grid.shape)
+    labels.flags.writeable = False  # shared through the cache
+    return labels, int(count)
 
 
 def gth_factors(W: sp.csc_matrix, n: int):
