@@ -33,15 +33,35 @@ def _grow_float(a, need):
 
 
 @jit
-def gth_factor(n, m, Ap, Ai, Ax, capacity):
-    """Left-looking (Gilbert--Peierls) GTH factorisation of the first ``n`` columns of a
-    column-generator with ``m >= n`` rows (rows ``n..m-1``: absorbing sinks, never eliminated).
+def elimination_tree(n, Sp, Si, parent):
+    """Elimination tree of a structurally symmetric pattern (CSC ``Sp, Si``; e.g. of ``A + Aᵀ``),
+    with path compression (Liu's algorithm).  ``parent[k] = -1`` at roots."""
+    ancestor = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        parent[k] = -1
+        ancestor[k] = -1
+        for q in range(Sp[k], Sp[k + 1]):
+            i = Si[q]
+            while i != -1 and i < k:
+                nxt = ancestor[i]
+                ancestor[i] = k
+                if nxt == -1:
+                    parent[i] = k
+                i = nxt
+
+
+@jit
+def gth_factor(n, m, Ap, Ai, Ax, Sp, Si, parent, capacity):
+    """Left-looking GTH factorisation of the first ``n`` columns of a column-generator with
+    ``m >= n`` rows (rows ``n..m-1``: absorbing sinks, never eliminated).
 
     Column ``j`` of the Schur complement at step ``j`` is computed by a sparse triangular solve
     with the unit lower factor (all updates add ``l_ik · u_kj >= 0``); its pivot is the sum of its
     entries below row ``j`` (``d_j``, the total rate out of state ``j`` in the reduced chain), and
-    ``l_ij = x_i / d_j`` are jump probabilities.  Any sparsity pattern is handled (the fill is
-    found by depth-first search over the graph of ``L``).
+    ``l_ij = x_i / d_j`` are jump probabilities.  The pattern of ``U[:, j]`` is found by walking
+    the elimination tree (``parent``) of a symmetric pattern ``S ⊇ A + Aᵀ`` (``Sp, Si``) from the
+    entries of ``S[:j, j]``, in topological order, at a cost of the size of the column; the rows
+    of ``L[:, j]`` (sinks included) are collected as they fill.  Any sparsity pattern is handled.
 
     Returns ``(Lp, Li, Lx, Up, Ui, Ux, d)``: ``L`` strictly lower (rows > j, values l_ij in
     [0, 1]) and ``U`` strictly upper (rows < j, values u_kj >= 0), both CSC, and the pivots ``d``.
@@ -55,79 +75,78 @@ def gth_factor(n, m, Ap, Ai, Ax, capacity):
     d = np.zeros(n)
     x = np.zeros(m)
     mark = np.full(m, -1, dtype=np.int64)
-    xi = np.empty(m, dtype=np.int64)  # reach, in topological order, in xi[top:]
     stack = np.empty(m, dtype=np.int64)
-    pst = np.empty(m, dtype=np.int64)
+    pattern = np.empty(m, dtype=np.int64)  # U part in topological order, in pattern[top:n]
+    lower = np.empty(m, dtype=np.int64)  # rows > j met so far
     lnz = 0
     unz = 0
     for j in range(n):
-        # symbolic: reach of the pattern of A[:, j] in the graph of L[:, :j]
-        top = m
-        for q in range(Ap[j], Ap[j + 1]):
-            start = Ai[q]
-            if start == j or mark[start] == j:
+        # symbolic: rows k < j of U[:, j] are the etree paths from the entries of S[:j, j] to j
+        top = n
+        mark[j] = j
+        for q in range(Sp[j], Sp[j + 1]):
+            i = Si[q]
+            if i >= j:
                 continue
-            head = 0
-            stack[0] = start
-            while head >= 0:
-                i = stack[head]
-                if mark[i] != j:
-                    mark[i] = j
-                    pst[i] = Lp[i] if i < j else 0
-                done = True
-                if i < j:
-                    for r in range(pst[i], Lp[i + 1]):
-                        c = Li[r]
-                        if mark[c] != j:
-                            pst[i] = r + 1
-                            head += 1
-                            stack[head] = c
-                            done = False
-                            break
-                if done:
-                    head -= 1
-                    top -= 1
-                    xi[top] = i
-        # numeric: scatter the off-diagonal entries of A[:, j], then apply the columns of L
-        for t in range(top, m):
-            x[xi[t]] = 0.0
+            length = 0
+            while mark[i] != j:
+                stack[length] = i
+                length += 1
+                mark[i] = j
+                i = parent[i]
+            while length > 0:
+                length -= 1
+                top -= 1
+                pattern[top] = stack[length]
+        # numeric: scatter A[:, j], then apply the columns of L in topological order
+        for t in range(top, n):
+            x[pattern[t]] = 0.0
+        nlow = 0
         for q in range(Ap[j], Ap[j + 1]):
             i = Ai[q]
-            if i != j:
+            if i > j:
+                if mark[i] != j:
+                    mark[i] = j
+                    x[i] = 0.0
+                    lower[nlow] = i
+                    nlow += 1
                 x[i] += Ax[q]
-        for t in range(top, m):
-            k = xi[t]
-            if k < j:
-                xk = x[k]
-                if xk != 0.0:
-                    for r in range(Lp[k], Lp[k + 1]):
-                        x[Li[r]] += Lx[r] * xk
-        # store U[:, j] (rows < j) and the pivot, then L[:, j] = x / d (rows > j)
-        cnt = m - top
+            elif i < j:
+                x[i] += Ax[q]
+        for t in range(top, n):
+            k = pattern[t]
+            xk = x[k]
+            if xk != 0.0:
+                for r in range(Lp[k], Lp[k + 1]):
+                    i = Li[r]
+                    if i > j and mark[i] != j:
+                        mark[i] = j
+                        x[i] = 0.0
+                        lower[nlow] = i
+                        nlow += 1
+                    x[i] += Lx[r] * xk
+        cnt = n - top
         if unz + cnt > Ui.shape[0]:
             Ui = _grow_int(Ui, unz + cnt)
             Ux = _grow_float(Ux, unz + cnt)
-        if lnz + cnt > Li.shape[0]:
-            Li = _grow_int(Li, lnz + cnt)
-            Lx = _grow_float(Lx, lnz + cnt)
+        if lnz + nlow > Li.shape[0]:
+            Li = _grow_int(Li, lnz + nlow)
+            Lx = _grow_float(Lx, lnz + nlow)
+        for t in range(top, n):
+            Ui[unz] = pattern[t]
+            Ux[unz] = x[pattern[t]]
+            unz += 1
         s = 0.0
-        for t in range(top, m):
-            i = xi[t]
-            if i < j:
-                Ui[unz] = i
-                Ux[unz] = x[i]
-                unz += 1
-            elif i > j:
-                s += x[i]
+        for t in range(nlow):
+            s += x[lower[t]]
         d[j] = s
         if s > 0.0:
             inv = 1.0 / s
-            for t in range(top, m):
-                i = xi[t]
-                if i > j:
-                    Li[lnz] = i
-                    Lx[lnz] = x[i] * inv
-                    lnz += 1
+            for t in range(nlow):
+                i = lower[t]
+                Li[lnz] = i
+                Lx[lnz] = x[i] * inv
+                lnz += 1
         Lp[j + 1] = lnz
         Up[j + 1] = unz
     return Lp, Li[:lnz], Lx[:lnz], Up, Ui[:unz], Ux[:unz], d

@@ -32,7 +32,7 @@ from ..errors import SolverError
 from .linalg import grid_ordering
 
 KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
-FILL_GUESS = 16  # initial L and U storage, in multiples of nnz(L); grows by doubling if needed
+FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
 
 
 def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
@@ -141,8 +141,14 @@ def gth_factors(W: sp.csc_matrix, n: int):
     """GTH factors of the first ``n`` columns of a column generator's off-diagonal part ``W``
     (already in elimination order; rows ``n..`` are sinks)."""
     cap = max(FILL_GUESS * W.nnz, 1024)
+    square = W[:n, :n]
+    square = (abs(square) + abs(square.T)).tocsc()
+    square.sort_indices()
+    Sp, Si = square.indptr.astype(np.int64), square.indices.astype(np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    gth.elimination_tree(n, Sp, Si, parent)
     return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
-                          W.data, cap)
+                          W.data, Sp, Si, parent, cap)
 
 
 def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
