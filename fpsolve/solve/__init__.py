@@ -13,6 +13,7 @@ _LAZY = {
     "Grid": ".grid",
     "FokkerPlanck": ".problem",
     "SolveInfo": ".steady_state",
+    "Basins": ".steady_state",
     "StationaryState": ".steady_state",
     "closed_form_1d": ".steady_state",
     "Evolution": ".evolve",
@@ -29,12 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .linear import GaussianState, linearized
     from .problem import FokkerPlanck
     from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
-    from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+    from .steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
 
 
 __getattr__, __dir__ = attach(__name__, globals(), _LAZY)
 
 
-__all__ = ["Evolution", "FokkerPlanck", "GaussianState", "Grid", "SolveInfo", "StationaryState",
+__all__ = ["Basins", "Evolution", "FokkerPlanck", "GaussianState", "Grid", "SolveInfo", "StationaryState",
            "closed_form_1d", "evolve", "linearized", "mean_first_passage_time", "spectral_gap",
            "stationary"]
