@@ -8,15 +8,18 @@ from .comparison import Comparison, compare
 from .errors import (
     BoundaryMassWarning,
     DivergenceWarning,
+    ExtrapolationWarning,
     FieldError,
     FPSolveError,
     GridError,
     InputError,
     InputTypeError,
     MemoryEstimateError,
+    PeriodicMismatchWarning,
     SolverError,
     StabilityError,
     StabilityWarning,
+    UnderResolvedWarning,
 )
 from .landscape.landscape import Landscape
 from .landscape.schemes import SGD
@@ -25,5 +28,5 @@ from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_g
 from .solve.grid import Grid
 from .solve.linear import GaussianState, linearized
 from .solve.problem import FokkerPlanck
-from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+from .solve.steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
 from .sweep import SweepError, sweep
