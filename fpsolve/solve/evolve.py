@@ -602,12 +602,12 @@ def mean_first_passage_time(problem: FokkerPlanck, start=None, *, target=None) -
     if target is not None:
         mask = np.asarray(target)
         if mask.shape != grid.shape or mask.dtype != bool:
-            raise ValueError(f"target must be a boolean array of the grid's shape {grid.shape}; got "
+            raise InputError(f"target must be a boolean array of the grid's shape {grid.shape}; got "
                              f"{'dtype ' + str(mask.dtype) if mask.shape == grid.shape else 'shape ' + str(mask.shape)}")
         if mask.all():
-            raise ValueError("target covers every cell: there is nothing to pass from")
+            raise InputError("target covers every cell: there is nothing to pass from")
     if "absorbing" not in grid.boundary and not mask.any():
-        raise ValueError(f"mean_first_passage_time needs an absorbing wall or a non-empty target; got "
+        raise InputError(f"mean_first_passage_time needs an absorbing wall or a non-empty target; got "
                          f"boundary {grid.boundary!r} and no target cells")
     op = assemble(problem)
     flat = mask.ravel()
@@ -626,12 +626,12 @@ def mean_first_passage_time(problem: FokkerPlanck, start=None, *, target=None) -
         p = _initial_density(arr, grid)
         return float(np.sum(tau * p) * grid.cell_volume)
     if arr.shape != (grid.ndim,):
-        raise ValueError(f"start must be None, a point of {grid.ndim} coordinates or a density of shape "
+        raise InputError(f"start must be None, a point of {grid.ndim} coordinates or a density of shape "
                          f"{grid.shape}; got shape {arr.shape}")
     idx = []
     for d in range(grid.ndim):
         if not grid.lower[d] <= arr[d] <= grid.upper[d]:
-            raise ValueError(f"start point {tuple(arr)} is outside the grid on axis {d}")
+            raise InputError(f"start point {tuple(arr)} is outside the grid on axis {d}")
         idx.append(min(grid.shape[d] - 1, int((arr[d] - grid.lower[d]) / grid.spacing[d])))
     return float(tau[tuple(idx)])
 

@@ -50,8 +50,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import (BoundaryMassWarning, ExtrapolationWarning, PeriodicMismatchWarning, SolverError,
-                      UnderResolvedWarning)
+from ..errors import (BoundaryMassWarning, ExtrapolationWarning, InputError, InputTypeError,
+                      PeriodicMismatchWarning, SolverError, UnderResolvedWarning)
 from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
@@ -244,7 +244,7 @@ class StationaryState:
         keep = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         for a in keep:
             if not 0 <= a < self.grid.ndim:
-                raise ValueError(f"axis must be between 0 and {self.grid.ndim - 1}; got {a}")
+                raise InputError(f"axis must be between 0 and {self.grid.ndim - 1}; got {a}")
         drop = tuple(a for a in range(self.grid.ndim) if a not in keep)
         dx = float(np.prod([self.grid.spacing[a] for a in drop])) if drop else 1.0
         return self.density.sum(axis=drop) * dx if drop else self.density.copy()
@@ -769,21 +769,21 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     ('exact', 'closed form')
     """
     if not isinstance(problem, FokkerPlanck):
-        raise TypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
+        raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
     grid = problem.grid
     from .._memory import check_memory, operator_bytes
 
     check_memory(operator_bytes(grid.size, grid.ndim), f"the stationary solve on {grid.size:.4g} cells "
                  f"(problem.grid.shape={grid.shape})", "use a coarser grid")
     if "absorbing" in grid.boundary:
-        raise ValueError(
+        raise InputError(
             f"boundary {grid.boundary!r} has an absorbing wall: mass leaves, so there is no "
             f"stationary state; use fpsolve.evolve for the transient, or reflecting walls"
         )
     if order not in (None, 2, 4):
-        raise ValueError(f"order must be None, 2 or 4; got {order!r}")
+        raise InputError(f"order must be None, 2 or 4; got {order!r}")
     if order == 4 and not _can_extrapolate(grid):
-        raise ValueError(
+        raise InputError(
             f"order=4 needs an even number of at least {2 * MIN_COARSE_CELLS} cells on every axis; "
             f"got shape {grid.shape}"
         )
@@ -880,9 +880,9 @@ def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
     """
     grid = problem.grid
     if grid.ndim != 1:
-        raise ValueError(f"closed_form_1d needs a 1-D problem; got {grid.ndim} dimensions")
+        raise InputError(f"closed_form_1d needs a 1-D problem; got {grid.ndim} dimensions")
     if grid.periodic[0]:
-        raise ValueError("closed_form_1d needs reflecting walls (zero current); this axis is periodic")
+        raise InputError("closed_form_1d needs reflecting walls (zero current); this axis is periodic")
     x = grid.axes[0]
     h = grid.spacing[0]
     D_nodes = problem.diffusion_at_cells()[0, 0]
