@@ -106,6 +106,30 @@ def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> np.n
     return eig
 
 
+def coarsening_factors(fine: Grid, grid: Grid) -> tuple[int, ...] | None:
+    """Per-axis factors ``2**k`` by which ``grid`` coarsens ``fine`` over the same box, or None."""
+    if (fine.lower, fine.upper, fine.boundary) != (grid.lower, grid.upper, grid.boundary):
+        return None
+    factors = []
+    for nf, n in zip(fine.shape, grid.shape):
+        f = nf // n
+        if f * n != nf or f & (f - 1):
+            return None
+        factors.append(f)
+    return tuple(factors)
+
+
+@dataclass(eq=False)
+class LatticeCache:
+    """``D⁻¹A`` on the lattice of half cell steps of ``grid`` (filled by the assembly on first use).
+
+    Shared by a problem and the coarsened copies ``on`` makes of it, whose lattices are subsets.
+    """
+
+    grid: Grid
+    values: np.ndarray | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class FokkerPlanck:
     """A Fokker--Planck problem on a grid (Itô form, SDE time).
@@ -143,6 +167,7 @@ class FokkerPlanck:
     drift_field: np.ndarray = field(init=False, repr=False)
     diffusion_field: np.ndarray = field(init=False, repr=False)
     constant_diffusion: bool = field(init=False, repr=False)
+    lattice_cache: LatticeCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         grid = self.grid
@@ -159,6 +184,7 @@ class FokkerPlanck:
         object.__setattr__(self, "drift_field", A)
         object.__setattr__(self, "diffusion_field", D)
         object.__setattr__(self, "constant_diffusion", constant)
+        object.__setattr__(self, "lattice_cache", LatticeCache(grid))
 
     @property
     def callable_fields(self) -> bool:
@@ -204,4 +230,7 @@ class FokkerPlanck:
             diffusion = self.diffusion if callable(self.diffusion) else self.diffusion_field
         else:
             diffusion = resample(self.diffusion_field, self.grid, grid, lead=2)
-        return FokkerPlanck(grid, drift, diffusion)
+        child = FokkerPlanck(grid, drift, diffusion)
+        if self.callable_fields and coarsening_factors(self.lattice_cache.grid, grid) is not None:
+            object.__setattr__(child, "lattice_cache", self.lattice_cache)  # same callables: share
+        return child
