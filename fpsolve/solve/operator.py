@@ -62,7 +62,7 @@ SINGULAR_RTOL = 1e-12  # smallest/largest eigenvalue of D below this: D is singu
 # 2-D: at most 2, 3, 5, 9, 16, 50 cells for κ = 10, 30, 100, 300, 1e3, 1e4).  Beyond it the small
 # eigenvalues are raised to λ_max / STENCIL_ANISOTROPY; the equilibrium (D⁻¹A from the original
 # tensor) is kept, and the cells affected are reported (Operator.regularized).
-STENCIL_ANISOTROPY = 100.0
+STENCIL_ANISOTROPY = 1000.0
 
 
 def _solve_small(D: np.ndarray, A: np.ndarray) -> np.ndarray:
