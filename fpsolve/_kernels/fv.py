@@ -5,7 +5,7 @@ Array names follow the maths of ``fpsolve.solve.operator``:
 ``Dh``      (n, ndim, ndim)  diffusion in grid-index units, ``D_ij / (h_i h_j)``
 ``vec``     (n, K, ndim)     integer stencil offsets from Selling's decomposition
 ``w``       (n, K)           their non-negative weights (``Dh = Σ_k w_k v_k v_kᵀ``)
-``G``       (ndim, points)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
+``G``       (points, ndim)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
 ``src, dst, rate``           the jump list: jump ``src -> dst`` at ``rate`` (1 / time)
 """
 
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
 
 SELLING_MAX_ITER = 200  # Selling's reduction needs O(log condition number) steps
 SELLING_RTOL = 1e-13  # scalar products below this (relative to the trace) count as zero
@@ -195,78 +195,126 @@ def _target(a, v, sign, shape, strides, kind, disp):
     return b, mirrored, exit_code, t
 
 
-# Edge rules on the lattice of half cell steps: weights of the nodes a + (k / 2) v, k = K0..K1,
-# for ∫ over the edge from cell a to a + v.  The wider rules are exact for polynomials of degree
-# 7 and 5 (error terms 4.0e-7 and 1.0e-5 times h^8 f^(8) and h^6 f^(6)); Simpson's rule
-# (degree 3, error 3.5e-4 h^4 f^(4)) serves edges too close to a reflecting wall for the others.
-EDGE_RULE_7 = np.array([1 / 1512, -1 / 105, 167 / 840, 586 / 945, 167 / 840, -1 / 105, 1 / 1512])
-EDGE_RULE_5 = np.array([-1 / 180, 17 / 90, 19 / 30, 17 / 90, -1 / 180])
-EDGE_RULE_3 = np.array([1 / 6, 2 / 3, 1 / 6])
-EDGE_RULE_2 = np.array([0.5, 0.5])  # trapezoid on the two cell centres (array fields)
+# Edge rules on the lattice of half cell steps: weights of the nodes a + (k / 2) v, k = -2..4,
+# for ∫ over the edge from cell a to a + v (rows: 7, 5 and 3 nodes).  The wider rules are exact
+# for polynomials of degree 7 and 5 (error terms 4.0e-7 and 1.0e-5 times h^8 f^(8) and h^6 f^(6));
+# Simpson's rule (degree 3, error 3.5e-4 h^4 f^(4)) serves edges too close to a reflecting wall
+# for the others.
+EDGE_RULES = np.array([
+    [1 / 1512, -1 / 105, 167 / 840, 586 / 945, 167 / 840, -1 / 105, 1 / 1512],
+    [0.0, -1 / 180, 17 / 90, 19 / 30, 17 / 90, -1 / 180, 0.0],
+    [0.0, 0.0, 1 / 6, 2 / 3, 1 / 6, 0.0, 0.0],
+])
 
 
-@jit
-def _lattice_node(c, v, k, refine, lat_shape, kind):
-    """Flat lattice index of the node ``refine * c + k v`` (-1 if it lies outside the lattice)."""
-    ndim = c.shape[0]
-    flat = 0
-    for d in range(ndim):
+@jit_inline
+def _inside(c, v, k, refine, lat_shape, kind):
+    """Whether the node ``refine * c + k v`` lies in the lattice (periodic axes always)."""
+    for d in range(c.shape[0]):
         j = refine * c[d] + k * v[d]
+        if (j < 0 or j >= lat_shape[d]) and kind[d] != PERIODIC:
+            return False
+    return True
+
+
+@jit_inline
+def _node(c, v, k, refine, lat_shape):
+    """Flat lattice index of the node ``refine * c + k v`` (periodic axes wrapped)."""
+    flat = 0
+    for d in range(c.shape[0]):
         size = lat_shape[d]
-        if j < 0 or j >= size:
-            if kind[d] != PERIODIC:
-                return -1
-            j = j % size
+        j = refine * c[d] + k * v[d]
+        if j < 0 or j >= size:  # periodic only; an integer division only when it wraps
+            j %= size
         flat = flat * size + j
     return flat
 
 
-@jit
+@jit_inline
 def edge_integral(c, v, G, lat_shape, refine, kind, h):
     """``β = ∫ D⁻¹A · dx`` along the edge from the cell with multi-index ``c`` to ``c + v``.
 
-    ``G`` (ndim, lattice points) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
+    ``G`` (lattice points, ndim) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
     rule) or on the lattice of half cell steps (``refine == 2``), where the widest of the
-    7-, 5- and 3-point rules whose nodes all lie in the lattice is used.
+    7-, 5- and 3-point rules (``EDGE_RULES``) whose nodes all lie in the lattice is used.
     """
     ndim = c.shape[0]
     if refine == 1:
-        k0 = 0
-        weights = EDGE_RULE_2
-    elif _lattice_node(c, v, -2, refine, lat_shape, kind) >= 0 and _lattice_node(c, v, 4, refine, lat_shape, kind) >= 0:
-        k0 = -2
-        weights = EDGE_RULE_7
-    elif _lattice_node(c, v, -1, refine, lat_shape, kind) >= 0 and _lattice_node(c, v, 3, refine, lat_shape, kind) >= 0:
-        k0 = -1
-        weights = EDGE_RULE_5
+        total = 0.0
+        for k in range(2):
+            node = _node(c, v, k, 1, lat_shape)
+            for d in range(ndim):
+                total += 0.5 * G[node, d] * (v[d] * h[d])
+        return total
+    if _inside(c, v, -2, refine, lat_shape, kind) and _inside(c, v, 4, refine, lat_shape, kind):
+        rule, first = 0, 0
+    elif _inside(c, v, -1, refine, lat_shape, kind) and _inside(c, v, 3, refine, lat_shape, kind):
+        rule, first = 1, 1
     else:
-        k0 = 0
-        weights = EDGE_RULE_3
+        rule, first = 2, 2
     total = 0.0
-    for q in range(weights.shape[0]):
-        node = _lattice_node(c, v, k0 + q, refine, lat_shape, kind)
+    for q in range(first, 7 - first):
+        node = _node(c, v, q - 2, refine, lat_shape)
         s = 0.0
         for d in range(ndim):
-            s += G[d, node] * (v[d] * h[d])
-        total += weights[q] * s
+            s += G[node, d] * (v[d] * h[d])
+        total += EDGE_RULES[rule, q] * s
     return total
 
 
 @jit
-def _cell_index(a, strides, c):
-    rem = a
-    for d in range(c.shape[0]):
-        c[d] = rem // strides[d]
-        rem -= c[d] * strides[d]
+def edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, out):
+    """``out[a, k, 0]``: ``β`` from cell ``a`` to ``a + v``, ``out[a, k, 1]``: from ``a`` to
+    ``a - v`` (``v = vec[a, k]``), where that cell is reached without a wall (else not written).
+
+    Both come from :func:`edge_integral` started at the edge's end where ``+v`` starts, so the two
+    directions of an edge get exactly opposite values.  Slot by slot over the cells in order, so
+    that the lattice is read in sequence.
+    """
+    K = vec.shape[1]
+    per_cell = 1 if vec.shape[0] > 1 else 0
+    ndim = shape.shape[0]
+    c = np.empty(ndim, dtype=np.int64)
+    cb = np.empty(ndim, dtype=np.int64)
+    for k in range(K):
+        for d in range(ndim):
+            c[d] = 0
+        for a in range(n):
+            if a > 0:  # next multi-index in C order
+                d = ndim - 1
+                c[d] += 1
+                while c[d] == shape[d]:
+                    c[d] = 0
+                    d -= 1
+                    c[d] += 1
+            row = a * per_cell
+            if not w[row, k] > 0.0:
+                continue
+            v = vec[row, k]
+            forward = True
+            backward = True
+            for d in range(ndim):
+                j = c[d] + v[d]
+                if (j < 0 or j >= shape[d]) and kind[d] != PERIODIC:
+                    forward = False
+                j = c[d] - v[d]
+                if j < 0 or j >= shape[d]:
+                    if kind[d] != PERIODIC:
+                        backward = False
+                    j %= shape[d]
+                cb[d] = j
+            if forward:
+                out[a, k, 0] = edge_integral(c, v, G, lat_shape, refine, kind, h)
+            if backward:
+                out[a, k, 1] = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
 
 
 @jit
-def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, src, dst, rate, disp, beta, n):
+def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas, src, dst, rate, disp, beta, n):
     """Fill the jump list; returns the number of jumps.
 
     Jump ``a -> a + s v`` (``v = vec[a, k]``, weight ``w[a, k] > 0``) has rate ``w B(-β)`` with
-    ``β = ∫ D⁻¹A·dx`` along the jump (:func:`edge_integral`, always computed from the edge's
-    end where ``+v`` starts, so the two directions of an edge get exactly opposite ``β``); a jump
+    ``β = ∫ D⁻¹A·dx`` along the jump (``betas`` from :func:`edge_betas`); a jump
     mirrored at a reflecting wall uses the trapezoid rule on ``G`` at its two cells.  A jump
     through an absorbing wall (``p = 0`` on the wall) has ``dst = -1 - exit`` and rate
     ``(w / t) B(-β t)``: the Scharfetter--Gummel flux over the part ``t`` inside the box, with
@@ -281,10 +329,12 @@ def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, src, dst,
     count = 0
     step = np.empty(ndim, dtype=np.int64)
     ca = np.empty(ndim, dtype=np.int64)
-    cb = np.empty(ndim, dtype=np.int64)
     for a in range(n):
         row = a * per_cell
-        _cell_index(a, strides, ca)
+        rem = a
+        for d in range(ndim):
+            ca[d] = rem // strides[d]
+            rem -= ca[d] * strides[d]
         ga = 0
         for d in range(ndim):
             ga = ga * lat_shape[d] + refine * ca[d]
@@ -298,7 +348,7 @@ def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, src, dst,
                 if exit_code >= 0:
                     bt = 0.0
                     for d in range(ndim):
-                        bt += G[d, ga] * step[d] * h[d]
+                        bt += G[ga, d] * step[d] * h[d]
                     src[count] = a
                     dst[count] = -1 - exit_code
                     rate[count] = (weight / t) * bernoulli(-bt * t)
@@ -309,18 +359,18 @@ def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, src, dst,
                     continue
                 if b == a:
                     continue
-                _cell_index(b, strides, cb)
                 if mirrored:
                     gb = 0
-                    for d in range(ndim):
-                        gb = gb * lat_shape[d] + refine * cb[d]
+                    for d in range(ndim):  # b = a + step (wrapped on periodic axes)
+                        j = ca[d] + step[d]
+                        if j < 0 or j >= shape[d]:
+                            j %= shape[d]
+                        gb = gb * lat_shape[d] + refine * j
                     bt = 0.0
                     for d in range(ndim):
-                        bt += 0.5 * (G[d, ga] + G[d, gb]) * step[d] * h[d]
-                elif s > 0:
-                    bt = edge_integral(ca, v, G, lat_shape, refine, kind, h)
+                        bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
                 else:
-                    bt = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+                    bt = betas[a, k, 0 if s > 0 else 1]
                 src[count] = a
                 dst[count] = b
                 rate[count] = weight * bernoulli(-bt)

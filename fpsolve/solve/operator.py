@@ -306,7 +306,7 @@ def _evaluate_lattice(problem: FokkerPlanck, grid: Grid) -> np.ndarray:
 
 
 def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
-    """``D⁻¹A`` where the edge integrals need it, flattened to (ndim, points), and the refinement.
+    """``D⁻¹A`` where the edge integrals need it, as (points, ndim) in C order, and the refinement.
 
     Callable fields: on the lattice of half cell steps (refinement 2), evaluated once for the
     problem's original grid and shared, by slicing, with every grid that coarsens it by powers of
@@ -316,7 +316,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
     grid = problem.grid
     if not problem.callable_fields:
         G = _solve_small(problem.diffusion_field, problem.drift_field)
-        return np.ascontiguousarray(G.reshape(grid.ndim, -1)), 1
+        return np.ascontiguousarray(G.reshape(grid.ndim, -1).T), 1
     cache = problem.lattice_cache
     factors = coarsening_factors(cache.grid, grid)
     if factors is None:
@@ -325,7 +325,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
         if cache.values is None:
             cache.values = _evaluate_lattice(problem, cache.grid)  # fields_at takes any points
         G = cache.values[(slice(None),) + tuple(slice(f - 1, None, f) for f in factors)]
-    return np.ascontiguousarray(G.reshape(grid.ndim, -1)), 2
+    return np.ascontiguousarray(np.moveaxis(G, 0, -1).reshape(-1, grid.ndim)), 2
 
 
 def assemble(problem: FokkerPlanck) -> Operator:
@@ -347,8 +347,12 @@ def assemble(problem: FokkerPlanck) -> Operator:
     rate = np.empty(cap)
     beta = np.empty(cap)
     disp = np.empty((cap, grid.ndim), dtype=np.int64)
-    count = fv.build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, np.asarray(grid.spacing),
+    h = np.asarray(grid.spacing)
+    betas = np.empty((n, vec.shape[1], 2))
+    fv.edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, betas)
+    count = fv.build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas,
                            src, dst, rate, disp, beta, n)
+    del betas
     src, dst, rate, disp, beta = src[:count], dst[:count], rate[:count], disp[:count], beta[:count]
     if not np.all(np.isfinite(beta)):
         raise FieldError("drift integrated along grid edges is not finite; check the drift field")
