@@ -23,12 +23,20 @@ Scharfetter--Gummel flux of that 1-D problem gives the jump rates
 
 ``w_{a→a±v} = ρ_v(a) B(−β_{a,a±v})``,   ``β_{a,b} = ∫_a^b D⁻¹A · dx``,   ``B(z) = z / (eᶻ − 1)``,
 
-with ``β`` integrated along the segment by 3-point Gauss--Legendre quadrature for
-callable fields (trapezoid rule for array fields).  No derivative of ``D`` is
+with ``β`` integrated along the segment from ``G`` on the lattice of half cell steps
+(callable fields, evaluated once per point and shared with the coarsened grids, see
+:func:`edge_field`; 7-, 5- or 3-point rules, :func:`fpsolve._kernels.fv.edge_integral`) or by
+the trapezoid rule on the cell centres (array fields).  No derivative of ``D`` is
 needed.  In 1-D the zero-flux state is exactly the closed form
 ``p ∝ D⁻¹ exp(∫ A/D)`` at the cell centres (to quadrature accuracy), and in any
 dimension a gradient system (``D⁻¹A = −∇U`` with constant ``D``, or ``D = d(x) M``)
-has the exact Boltzmann state, because the rates satisfy detailed balance with it.
+has the exact Boltzmann state, because the rates satisfy detailed balance with it
+(to round-off when ``G`` is linear, which every rule integrates exactly).
+
+*Bounded stencils.*  Where the eigenvalue ratio of ``Dh`` exceeds ``STENCIL_ANISOTROPY`` the
+small eigenvalues are raised to ``λ_max / STENCIL_ANISOTROPY`` before the decomposition (offsets
+stay within about 16 cells); ``G`` keeps the original tensor, so equilibria are unchanged, and
+the cells affected are reported (``Operator.regularized``).
 
 *Order.*  The scheme is second order in ``h`` for the density and the current
 (measured in ``tests/test_convergence.py``).  ``fpsolve.stationary`` removes the

@@ -6,8 +6,10 @@ The equation (THEORY.md §1) is
 
 with drift ``A`` and symmetric positive-semidefinite diffusion tensor ``D = ½ B Bᵀ``.
 Fields are evaluated once on the grid and kept as arrays.  Callables are kept as
-well: the discretisation integrates ``D⁻¹A`` along grid edges by Gauss--Legendre
-quadrature, which makes the discrete stationary state of gradient systems exact.
+well: the discretisation integrates ``D⁻¹A`` along grid edges from its values on the
+lattice of half cell steps (evaluated once, cached in ``lattice_cache`` and shared with the
+coarsened copies made by :meth:`FokkerPlanck.on`), which keeps the discrete stationary state
+of gradient systems exact.
 """
 
 from __future__ import annotations
