@@ -15,7 +15,7 @@ def _problem(n=80):
 
 def test_negative_density_raises_with_numbers(monkeypatch):
     def broken(self):
-        p = np.ones(len(self.order))
+        p = np.ones(self.n)
         p[3] = -0.25
         return p
 
@@ -25,13 +25,13 @@ def test_negative_density_raises_with_numbers(monkeypatch):
 
 
 def test_large_residual_raises_with_numbers(monkeypatch):
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(len(self.order)))
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(self.n))
     with pytest.raises(fp.SolverError, match=r"relative residual [0-9.e+-]+ exceeds 1e-08"):
         fp.stationary(_problem())
 
 
 def test_nonfinite_solution_raises(monkeypatch):
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.full(len(self.order), np.nan))
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.full(self.n, np.nan))
     with pytest.raises(fp.SolverError, match="non-finite"):
         fp.stationary(_problem())
 
