@@ -15,7 +15,9 @@ import math
 
 import numpy as np
 
-from ._jit import jit, jit_inline
+from numba import prange
+
+from ._jit import jit, jit_inline, jit_parallel
 
 SELLING_MAX_ITER = 200  # Selling's reduction needs O(log condition number) steps
 SELLING_RTOL = 1e-13  # scalar products below this (relative to the trace) count as zero
@@ -262,51 +264,60 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
     return total
 
 
-@jit
+EDGE_CHUNK = 4096  # cells per parallel task of edge_betas
+
+
+@jit_parallel
 def edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, out):
     """``out[a, k, 0]``: ``β`` from cell ``a`` to ``a + v``, ``out[a, k, 1]``: from ``a`` to
     ``a - v`` (``v = vec[a, k]``), where that cell is reached without a wall (else not written).
 
     Both come from :func:`edge_integral` started at the edge's end where ``+v`` starts, so the two
-    directions of an edge get exactly opposite values.  Slot by slot over the cells in order, so
-    that the lattice is read in sequence.
+    directions of an edge get exactly opposite values.  In parallel over blocks of cells, slot by
+    slot within a block so that the lattice is read in sequence.
     """
     K = vec.shape[1]
     per_cell = 1 if vec.shape[0] > 1 else 0
     ndim = shape.shape[0]
-    c = np.empty(ndim, dtype=np.int64)
-    cb = np.empty(ndim, dtype=np.int64)
-    for k in range(K):
-        for d in range(ndim):
-            c[d] = 0
-        for a in range(n):
-            if a > 0:  # next multi-index in C order
-                d = ndim - 1
-                c[d] += 1
-                while c[d] == shape[d]:
-                    c[d] = 0
-                    d -= 1
+    n_chunks = (n + EDGE_CHUNK - 1) // EDGE_CHUNK
+    for chunk in prange(n_chunks):
+        c = np.empty(ndim, dtype=np.int64)
+        cb = np.empty(ndim, dtype=np.int64)
+        start = chunk * EDGE_CHUNK
+        stop = min(n, start + EDGE_CHUNK)
+        for k in range(K):
+            rem = start
+            for d in range(ndim - 1, -1, -1):
+                c[d] = rem % shape[d]
+                rem //= shape[d]
+            for a in range(start, stop):
+                if a > start:  # next multi-index in C order
+                    d = ndim - 1
                     c[d] += 1
-            row = a * per_cell
-            if not w[row, k] > 0.0:
-                continue
-            v = vec[row, k]
-            forward = True
-            backward = True
-            for d in range(ndim):
-                j = c[d] + v[d]
-                if (j < 0 or j >= shape[d]) and kind[d] != PERIODIC:
-                    forward = False
-                j = c[d] - v[d]
-                if j < 0 or j >= shape[d]:
-                    if kind[d] != PERIODIC:
-                        backward = False
-                    j %= shape[d]
-                cb[d] = j
-            if forward:
-                out[a, k, 0] = edge_integral(c, v, G, lat_shape, refine, kind, h)
-            if backward:
-                out[a, k, 1] = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+                    while c[d] == shape[d]:
+                        c[d] = 0
+                        d -= 1
+                        c[d] += 1
+                row = a * per_cell
+                if not w[row, k] > 0.0:
+                    continue
+                v = vec[row, k]
+                forward = True
+                backward = True
+                for d in range(ndim):
+                    j = c[d] + v[d]
+                    if (j < 0 or j >= shape[d]) and kind[d] != PERIODIC:
+                        forward = False
+                    j = c[d] - v[d]
+                    if j < 0 or j >= shape[d]:
+                        if kind[d] != PERIODIC:
+                            backward = False
+                        j %= shape[d]
+                    cb[d] = j
+                if forward:
+                    out[a, k, 0] = edge_integral(c, v, G, lat_shape, refine, kind, h)
+                if backward:
+                    out[a, k, 1] = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
 
 
 @jit
