@@ -37,7 +37,7 @@ RESIDUAL_RTOL = 1e-12  # stop when |A p|_2 <= RESIDUAL_RTOL * max|diag A| * max|
 #                        max-norm residual too.  (x0 is already close, so a tolerance relative to
 #                        the initial residual could sit below round-off.)
 GMRES_RESTART = 30
-SMOOTHING_SWEEPS = 2  # Gauss--Seidel sweeps each side (measured GMRES iterations 1/2/3 sweeps: OU 512^2 6/4/11, SGLD TanhUnit 256^2 95/50/39)
+SMOOTHING_SWEEPS = 1  # Gauss--Seidel sweeps each side; GMRES iterations measured for 1 / 2 / 3 sweeps: OU 512² 6 / 4 / 11, OU 1024² 14 / 29 / -, SGLD TanhUnit 256² 95 / 50 / 39
 GMRES_MAX_RESTARTS = 4
 
 
