@@ -307,7 +307,7 @@ def test_bad_inputs_are_rejected(net):
     scheme = fp.SGD(learning_rate=1e-7, batch_size=10)
     with pytest.raises(TypeError, match="landscape must be an fpsolve.Landscape"):
         sgd("land", scheme, w_min, n_steps=10)
-    with pytest.raises(TypeError, match="scheme must be an fpsolve.SGD"):
+    with pytest.raises(TypeError, match="sgd must be an fpsolve.SGD"):
         sgd(land, "sgd", w_min, n_steps=10)
     with pytest.raises(ValueError, match="batch_size=7 must divide"):
         sgd(land, fp.SGD(learning_rate=1e-7, batch_size=7, scheme="without_replacement"), w_min, n_steps=10)

@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.codes import DIVERGED_CODES
 from ..errors import InputError
 
-STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD",
-                4: "beyond the divergence bound"}
-DIVERGED_CODES = (1, 3, 4)  # chain stops that mean the run diverged
 MIN_BATCHES = 4  # batch means need a few batches for a variance; fewer: no ESS estimate
 
 
@@ -91,7 +89,12 @@ class Trajectory:
     seed : int
         The seed of the random streams; ``rng=seed`` reproduces the run exactly.
     method : str
-        The simulator (``"langevin"``, …) and ``scheme`` its discretisation.
+        The engine: ``"langevin"`` or ``"sgd"``.
+    scheme : str
+        The engine's option of that name in its own sense: for ``"langevin"`` the SDE
+        integrator (``langevin(method=...)``: ``"euler_maruyama"`` or ``"heun"``, also
+        :attr:`integrator`), for ``"sgd"`` the minibatch sampler (``SGD.scheme``, also
+        :attr:`sampler`).
     count : ndarray (n_chains,)
         Steps after burn-in in each chain's statistics (fewer for chains that stopped).
     chain_mean : ndarray (n_chains, d)
@@ -153,6 +156,17 @@ class Trajectory:
     epoch_count: np.ndarray | None = None
     epoch_chain_mean: np.ndarray | None = None
     epoch_chain_m2: np.ndarray | None = None
+
+    # -- what ran -------------------------------------------------------------------------
+    @property
+    def integrator(self) -> str | None:
+        """The SDE integrator of a Langevin run (``"euler_maruyama"``, ``"heun"``), else None."""
+        return self.scheme if self.method == "langevin" else None
+
+    @property
+    def sampler(self) -> str | None:
+        """The minibatch sampler of an SGD run (``SGD.scheme``), else None."""
+        return self.scheme if self.method == "sgd" else None
 
     # -- shape ----------------------------------------------------------------------------
     @property
