@@ -263,7 +263,9 @@ def _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
 
 
 @jit_inline
-def _noise(B, xi, sq, d, g):
+def _noise(s, B, xi, sq, d, g):
+    """The step's noise ``g = B √dt ξ`` (``ξ``: the next ``d`` normals of the state array ``s``)."""
+    fill_normals(s, xi, d)
     for i in range(d):
         acc = 0.0
         for j in range(d):
@@ -504,8 +506,7 @@ def _walk(w, walkers, span, box, tables):
         interpolate(drift_table, i0, i1, fr, strides, d, a)
         if not constant:
             interpolate(noise_table, i0, i1, fr, strides, d, B)
-        fill_normals(s, xi, d)
-        _noise(B, xi, sq, d, g)
+        _noise(s, B, xi, sq, d, g)
         if method == EULER_MARUYAMA:
             _euler_all(x, a, g, dt, d)
         else:
@@ -592,8 +593,7 @@ def langevin_callable(drift, diffusion, walkers, span, box, noise_const, diffusi
                     status[w] = NOT_PSD
                     stop_step[w] = n
                     break
-            fill_normals(s, xi, d)
-            _noise(B, xi, sq, d, g)
+            _noise(s, B, xi, sq, d, g)
             if method == EULER_MARUYAMA:
                 _euler_all(x, a, g, dt, d)
             else:

@@ -261,8 +261,6 @@ def langevin(
     >>> run.weights.shape, run.covariance().shape
     ((200, 151, 1), (1, 1))
     """
-    from .._kernels import langevin as kernels
-    from .._kernels import random as random_kernels
     from .._kernels import stats as stats_kernels
 
     if method not in METHODS:
@@ -276,24 +274,8 @@ def langevin(
         raise InputError(f"dt must be a positive finite number; got {dt!r}")
     n_steps, burn_in, record_every = drv.check_steps(n_steps, burn_in, record_every)
 
-    settings: dict[str, Any] = {"method_description": strategy.description}
-    if isinstance(problem_or_fields, FokkerPlanck):
-        problem = problem_or_fields
-        grid = problem.grid
-        d = grid.ndim
-        additive = problem.constant_diffusion
-        settings.update(fields="grid", grid=grid, problem=problem)
-    elif isinstance(problem_or_fields, Fields):
-        fields = problem_or_fields
-        grid = fields.grid
-        d = fields.ndim
-        additive = fields.constant_diffusion
-        settings.update(fields="callable", grid=grid, drift=fields.drift, diffusion=fields.diffusion)
-    else:
-        raise InputTypeError(
-            "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
-            f"{type(problem_or_fields).__name__}"
-        )
+    grid, d, additive, source = _source(problem_or_fields)
+    settings: dict[str, Any] = {"method_description": strategy.description, **source}
     if strategy.additive_noise_only and not additive:
         raise InputError(
             f"method {method!r} needs additive noise (a constant diffusion); this problem's "
@@ -306,69 +288,26 @@ def langevin(
         _warn_unstable_step(problem_or_fields, dt, method)
     if grid is not None:
         pos = _check_inside(pos, grid)
-        lower = np.array(grid.lower)
-        upper = np.array(grid.upper)
-        bc = np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64)
-    else:
-        lower = np.full(d, -np.inf)
-        upper = np.full(d, np.inf)
-        bc = np.full(d, FREE, dtype=np.int64)
+    box = _box(grid, d)
 
     n_records = (n_steps - burn_in) // record_every + 1 if record_every else 0
     drv.check_record_size(W, n_records, d, record_every, max_record_bytes, "walkers")
-    records = np.full((W, n_records, d), np.nan)
-
     seed = seed_from(rng)
-    rng_state = np.empty((W, 4), dtype=np.uint64)
-    random_kernels.seed_states(np.uint64(seed), 0, rng_state)
-    count = np.zeros(W, dtype=np.int64)
-    ref = np.zeros((W, d))  # each walker's first position after burn-in
-    sum1 = np.zeros((W, d))  # Σ (x - ref)
-    sum2 = np.zeros((W, d, d))  # Σ (x - ref)(x - ref)ᵀ, upper triangle
-    status = np.zeros(W, dtype=np.int64)
-    stop_step = np.full(W, -1, dtype=np.int64)
-    exit_wall = np.full(W, -1, dtype=np.int64)
-    walkers = kernels.Walkers(pos, rng_state, count, ref, sum1, sum2, status, stop_step, exit_wall, records)
-    box = kernels.Box(lower, upper, bc)
-
+    walkers = _new_walkers(pos, n_records, seed)
     if isinstance(problem_or_fields, FokkerPlanck):
-        # cell-major tables (N, d) and (N, d*d): one cell's values share a cache line
-        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
-        D = problem.diffusion_field
-        if problem.constant_diffusion:
-            noise_table = noise_matrix(D).reshape(d * d, 1)
-        else:
-            noise_table = noise_matrix(D).reshape(d * d, -1)
-        noise_table = np.ascontiguousarray(noise_table.T)
-        shape = np.array(grid.shape, dtype=np.int64)
-        strides = np.ones(d, dtype=np.int64)  # of the cells in C order
-        for k in range(d - 2, -1, -1):
-            strides[k] = strides[k + 1] * shape[k + 1]
-        tables = kernels.Tables(shape, 1.0 / np.array(grid.spacing), strides, drift_table, noise_table)
-
-        def advance(n0: int, n1: int) -> int:
-            span = kernels.Span(n0, n1, burn_in, record_every, dt, strategy.code)
-            return kernels.langevin_grid(walkers, span, box, tables)
+        advance = _grid_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
     else:
-        _check_callables(fields, pos[0], d)
-        diffusion_callable = not fields.constant_diffusion
-        noise_const = (np.zeros(d * d) if diffusion_callable
-                       else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
-        diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
-
-        def advance(n0: int, n1: int) -> int:
-            span = kernels.Span(n0, n1, burn_in, record_every, dt, strategy.code)
-            return kernels.langevin_callable(fields.drift, diffusion, walkers, span, box, noise_const,
-                                             diffusion_callable)
+        advance = _callable_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
 
     seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
-    mean, m2 = stats_kernels.moments_from_sums(count, ref, sum1, sum2)
+    mean, m2 = stats_kernels.moments_from_sums(walkers.count, walkers.ref, walkers.sum1, walkers.sum2)
+    status, stop_step = walkers.status, walkers.stop_step
 
     run_status, message = drv.summarise(status, stop_step, dt)
     if run_status == "diverged":
         warnings.warn(message, DivergenceWarning, stacklevel=2)
     return drv.build_trajectory(
-        records,
+        walkers.records,
         burn_in=burn_in,
         record_every=record_every,
         dt=dt,
@@ -376,19 +315,110 @@ def langevin(
         seed=seed,
         method="langevin",
         scheme=method,
-        count=count,
+        count=walkers.count,
         chain_mean=mean,
         chain_m2=m2,
-        final=pos,
+        final=walkers.pos,
         chain_status=status,
         stop_step=stop_step,
-        exit_wall=exit_wall,
+        exit_wall=walkers.exit_wall,
         status=run_status,
         message=message,
         settings=settings,
         wall_seconds=seconds,
     )
 
+
+def _source(problem_or_fields: Any) -> tuple[Grid | None, int, bool, dict[str, Any]]:
+    """The grid (or None), dimension, whether the noise is additive, and the settings entries."""
+    if isinstance(problem_or_fields, FokkerPlanck):
+        problem = problem_or_fields
+        return (problem.grid, problem.grid.ndim, problem.constant_diffusion,
+                {"fields": "grid", "grid": problem.grid, "problem": problem})
+    if isinstance(problem_or_fields, Fields):
+        fields = problem_or_fields
+        return (fields.grid, fields.ndim, fields.constant_diffusion,
+                {"fields": "callable", "grid": fields.grid, "drift": fields.drift,
+                 "diffusion": fields.diffusion})
+    raise InputTypeError(
+        "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
+        f"{type(problem_or_fields).__name__}"
+    )
+
+
+def _box(grid: Grid | None, d: int):
+    """The kernels' walls: the grid's box and boundary codes, or no walls (``FREE``)."""
+    from .._kernels import langevin as kernels
+
+    if grid is None:
+        return kernels.Box(np.full(d, -np.inf), np.full(d, np.inf), np.full(d, FREE, dtype=np.int64))
+    return kernels.Box(np.array(grid.lower), np.array(grid.upper),
+                       np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64))
+
+
+def _new_walkers(pos: np.ndarray, n_records: int, seed: int):
+    """The kernels' walker state for starts ``pos`` (W, d): seeded streams, empty sums, NaN records."""
+    from .._kernels import langevin as kernels
+    from .._kernels import random as random_kernels
+
+    W, d = pos.shape
+    rng_state = np.empty((W, 4), dtype=np.uint64)
+    random_kernels.seed_states(np.uint64(seed), 0, rng_state)
+    return kernels.Walkers(
+        pos, rng_state,
+        np.zeros(W, dtype=np.int64),  # count
+        np.zeros((W, d)),  # ref: each walker's first position after burn-in
+        np.zeros((W, d)),  # sum1: Σ (x - ref)
+        np.zeros((W, d, d)),  # sum2: Σ (x - ref)(x - ref)ᵀ, upper triangle
+        np.zeros(W, dtype=np.int64),  # status
+        np.full(W, -1, dtype=np.int64),  # stop_step
+        np.full(W, -1, dtype=np.int64),  # exit_wall
+        np.full((W, n_records, d), np.nan),  # records
+    )
+
+
+def _grid_advance(problem: FokkerPlanck, walkers, box, burn_in: int, record_every: int, dt: float,
+                  code: int) -> Callable[[int, int], int]:
+    """``advance(n0, n1)`` on the problem's grid fields (cell-major tables: one cell's values
+    share a cache line)."""
+    from .._kernels import langevin as kernels
+
+    grid = problem.grid
+    d = grid.ndim
+    drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+    cols = 1 if problem.constant_diffusion else -1
+    noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
+    shape = np.array(grid.shape, dtype=np.int64)
+    strides = np.ones(d, dtype=np.int64)  # of the cells in C order
+    for k in range(d - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k + 1]
+    tables = kernels.Tables(shape, 1.0 / np.array(grid.spacing), strides, drift_table, noise_table)
+
+    def advance(n0: int, n1: int) -> int:
+        return kernels.langevin_grid(walkers, kernels.Span(n0, n1, burn_in, record_every, dt, code), box,
+                                     tables)
+
+    return advance
+
+
+def _callable_advance(fields: Fields, walkers, box, burn_in: int, record_every: int, dt: float,
+                      code: int) -> Callable[[int, int], int]:
+    """``advance(n0, n1)`` with the user's jitted fields (checked once at the first start)."""
+    from .._kernels import langevin as kernels
+
+    d = fields.ndim
+    _check_callables(fields, walkers.pos[0], d)
+    diffusion_callable = not fields.constant_diffusion
+    noise_const = (np.zeros(d * d) if diffusion_callable
+                   else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
+    diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
+
+    def advance(n0: int, n1: int) -> int:
+        span = kernels.Span(n0, n1, burn_in, record_every, dt, code)
+        return kernels.langevin_callable(fields.drift, diffusion, walkers, span, box, noise_const,
+                                         diffusion_callable)
+
+    return advance
 
 def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
     """Call the user's jitted fields once at ``x`` so a wrong signature fails with a clear message."""

@@ -31,7 +31,7 @@ from .._kernels.codes import (
 )
 from ..errors import DivergenceWarning, InputError, InputTypeError, StabilityWarning
 from ..landscape.landscape import Landscape
-from ..landscape.models import LIKELIHOODS
+from ..landscape.models import LIKELIHOODS, GaussianMean, TanhNet
 from ..landscape.schemes import SGD
 from . import _driver as drv
 from ._driver import MAX_RECORD_BYTES, RngLike, seed_from
@@ -46,14 +46,11 @@ MAX_STABILITY_POINTS = 8  # distinct starts whose Hessian the up-front stability
 
 def _model_path(model) -> tuple[int, bool]:
     """Kernel path (``PATH_TANH_NET``, ``PATH_CONSTANT`` or ``PATH_POINT``) and whether it is built in."""
-    from .._kernels import models as mk
-
     if not getattr(model, "builtin", False):
         return PATH_POINT, False
-    code = int(model.params[0])
-    if code == mk.TANH_NET and model.likelihood == "gaussian" and model.input_dim == 1:
+    if isinstance(model, TanhNet) and model.likelihood == "gaussian":
         return PATH_TANH_NET, True
-    if code == mk.CONSTANT:
+    if isinstance(model, GaussianMean):
         return PATH_CONSTANT, True
     return PATH_POINT, True
 
@@ -206,11 +203,11 @@ def sgd(
 
     _check_inputs(landscape, sgd)
     n_steps, burn_in, record_every = drv.check_steps(n_steps, burn_in, record_every)
-    epoch_record_every = 0 if epoch_record_every is None else drv.check_count(epoch_record_every,
-                                                                     "epoch_record_every", 0)
+    epoch_record_every = (0 if epoch_record_every is None
+                          else drv.check_count(epoch_record_every, "epoch_record_every", 0))
     d, N, b = landscape.n_params, landscape.n_samples, sgd.batch_size
     pos = drv.initial_positions(w0, n_chains, d, name="w0", count_name="n_chains", unit="chains",
-                            extra_per_chain=8 * N)
+                                extra_per_chain=8 * N)
     C = pos.shape[0]
     eta, T = sgd.learning_rate, sgd.temperature
     bound = _divergence_bound(divergence_bound, pos)
@@ -225,30 +222,11 @@ def sgd(
     last = (n_steps // M) * M
     n_erec = (last - e0) // (epoch_record_every * M) + 1 if epochs and epoch_record_every and last >= e0 else 0
     drv.check_record_size(C, n_records + n_erec, d, record_every, max_record_bytes, "chains")
-    records = np.full((C, n_records, d), np.nan)
-    erecords = np.full((C, n_erec, d), np.nan)
-
     seed = seed_from(rng)
-    rng_noise = np.empty((C, 4), dtype=np.uint64)
-    rng_batch = np.empty((C, 4), dtype=np.uint64)
-    perm = np.empty((C, N), dtype=np.int64)
-    sk.seed_chains(np.uint64(seed), rng_noise, rng_batch, perm)
-    cursor = np.full(C, M, dtype=np.int64)  # the first step starts an epoch
-    count, mean, m2 = np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d))
-    ecount, emean, em2 = np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d))
-    status = np.zeros(C, dtype=np.int64)
-    stop_step = np.full(C, -1, dtype=np.int64)
-
+    chains = _new_chains(pos, N, M, n_records, n_erec, seed)
     model = landscape.model
     path, builtin = _model_path(model)
-    loss_args = (LIKELIHOODS[model.likelihood], landscape.noise_std**2, float(N), landscape.prior_precision)
-    X = np.ascontiguousarray(landscape.x)
-    Y = np.ascontiguousarray(landscape.y)
-    params = np.ascontiguousarray(model.params, dtype=float)
-
-    loss = sk.Loss(X, Y, params, *loss_args)
-    chains = sk.Chains(pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
-                       status, stop_step, records, erecords)
+    loss = _loss(landscape)
 
     def advance(n0: int, n1: int) -> int:
         run = sk.Run(n0, n1, burn_in, record_every, epoch_record_every, float(eta), float(T), sampler, b,
@@ -259,7 +237,8 @@ def sgd(
 
     seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, sgd.name)
 
-    m2, em2 = stats_kernels.mirror_upper(m2), stats_kernels.mirror_upper(em2)  # upper triangle kept
+    m2, em2 = stats_kernels.mirror_upper(chains.m2), stats_kernels.mirror_upper(chains.em2)  # upper kept
+    status, stop_step = chains.status, chains.stop_step
     status[(status == NON_FINITE) & np.all(np.isfinite(pos), axis=1)] = DIVERGED  # by the bound, still finite
     run_status, message = drv.summarise(status, stop_step, eta)
     if (status == DIVERGED).any():
@@ -273,7 +252,7 @@ def sgd(
         "divergence_bound": bound,
     }
     return drv.build_trajectory(
-        records,
+        chains.records,
         burn_in=burn_in,
         record_every=record_every,
         dt=eta,
@@ -281,8 +260,8 @@ def sgd(
         seed=seed,
         method="sgd",
         scheme=sgd.scheme,
-        count=count,
-        chain_mean=mean,
+        count=chains.count,
+        chain_mean=chains.mean,
         chain_m2=m2,
         final=pos,
         chain_status=status,
@@ -293,13 +272,45 @@ def sgd(
         settings=settings,
         wall_seconds=seconds,
         steps_per_epoch=M if epochs else None,
-        epoch_weights=(erecords if epoch_record_every else None) if epochs else None,
+        epoch_weights=(chains.erecords if epoch_record_every else None) if epochs else None,
         epoch_steps=(e0 + epoch_record_every * M * np.arange(n_erec, dtype=np.int64)) if epochs else None,
-        epoch_count=ecount if epochs else None,
-        epoch_chain_mean=emean if epochs else None,
+        epoch_count=chains.ecount if epochs else None,
+        epoch_chain_mean=chains.emean if epochs else None,
         epoch_chain_m2=em2 if epochs else None,
     )
 
+
+
+def _new_chains(pos: np.ndarray, N: int, M: int, n_records: int, n_erec: int, seed: int):
+    """The kernels' chain state for starts ``pos`` (C, d): seeded streams, identity index buffers,
+    empty statistics, NaN records; every chain's first step starts an epoch."""
+    from .._kernels import sgd as sk
+
+    C, d = pos.shape
+    rng_noise = np.empty((C, 4), dtype=np.uint64)
+    rng_batch = np.empty((C, 4), dtype=np.uint64)
+    perm = np.empty((C, N), dtype=np.int64)
+    sk.seed_chains(np.uint64(seed), rng_noise, rng_batch, perm)
+    return sk.Chains(
+        pos, rng_noise, rng_batch, perm,
+        np.full(C, M, dtype=np.int64),  # cursor
+        np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d)),  # count, mean, m2
+        np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d)),  # the same at epoch ends
+        np.zeros(C, dtype=np.int64),  # status
+        np.full(C, -1, dtype=np.int64),  # stop_step
+        np.full((C, n_records, d), np.nan),  # records
+        np.full((C, n_erec, d), np.nan),  # epoch records
+    )
+
+
+def _loss(landscape: Landscape):
+    """The kernels' data and loss constants: likelihood code, noise variance, N, weight decay."""
+    from .._kernels import sgd as sk
+
+    model = landscape.model
+    return sk.Loss(np.ascontiguousarray(landscape.x), np.ascontiguousarray(landscape.y),
+                   np.ascontiguousarray(model.params, dtype=float), LIKELIHOODS[model.likelihood],
+                   landscape.noise_std**2, float(landscape.n_samples), landscape.prior_precision)
 
 def _divergence_bound(value: Any, pos: np.ndarray) -> float:
     """The bound passed to the kernel: finite (the largest float stands for "non-finite only")."""
