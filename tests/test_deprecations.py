@@ -61,3 +61,11 @@ def test_spectral_gap_still_unpacks_with_a_warning():
     with pytest.warns(DeprecationWarning, match=r"unpacking fp.spectral_gap\(...\).*use its .gap"):
         gap, eigenvalues = result
     assert gap == result.gap and eigenvalues is result.eigenvalues
+
+
+def test_timing_is_called_seconds_everywhere():
+    run = fp.simulate.langevin(ou1(), 0.0, dt=0.01, n_steps=20, n_walkers=2, rng=1)
+    with pytest.warns(DeprecationWarning, match="Trajectory.wall_seconds is deprecated: use Trajectory.seconds"):
+        assert run.wall_seconds == run.seconds > 0
+    state = fp.stationary(ou1())
+    assert state.seconds == state.info.total_seconds > 0

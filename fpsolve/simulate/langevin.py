@@ -325,7 +325,7 @@ def langevin(
         status=run_status,
         message=message,
         settings=settings,
-        wall_seconds=seconds,
+        seconds=seconds,
     )
 
 

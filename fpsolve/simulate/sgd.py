@@ -270,7 +270,7 @@ def sgd(
         status=run_status,
         message=message,
         settings=settings,
-        wall_seconds=seconds,
+        seconds=seconds,
         steps_per_epoch=M if epochs else None,
         epoch_weights=(chains.erecords if epoch_record_every else None) if epochs else None,
         epoch_steps=(e0 + epoch_record_every * M * np.arange(n_erec, dtype=np.int64)) if epochs else None,

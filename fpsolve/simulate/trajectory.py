@@ -45,6 +45,18 @@ def pooled_moments(count: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> tuple
     return int(total), grand, M2
 
 
+def recorded_samples(weights: np.ndarray | None, ndim: int) -> np.ndarray:
+    """Records ``(n_chains, n_records, d)`` as one array ``(n, d)`` without the non-finite rows
+    (those after a chain stopped); an :class:`~fpsolve.InputError` when there are none."""
+    if weights is None:
+        raise InputError(
+            "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
+            "or use mean() and covariance()"
+        )
+    flat = weights.reshape(-1, ndim)
+    return flat[np.all(np.isfinite(flat), axis=1)]
+
+
 def batch_means_ess(records: np.ndarray) -> float:
     """Effective sample size of records ``(n_chains, n_records, d)`` by batch means.
 
@@ -116,8 +128,9 @@ class Trajectory:
         that is not PSD); ``message`` says how many and when.
     settings : dict
         Everything else needed to interpret the run (grid, field kind, scheme options).
-    wall_seconds : float
-        Time spent in the kernels (compilation included on a first call).
+    seconds : float
+        Time spent in the kernels (compilation included on a first call); the timing name every
+        result uses (``wall_seconds`` is its deprecated old name).
     steps_per_epoch : int or None
         ``M = N / b`` for minibatch runs without replacement (else None); the epoch fields
         below are set only then.
@@ -149,13 +162,22 @@ class Trajectory:
     status: str = "completed"
     message: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
-    wall_seconds: float = 0.0
+    seconds: float = 0.0
     steps_per_epoch: int | None = None
     epoch_weights: np.ndarray | None = None
     epoch_steps: np.ndarray | None = None
     epoch_count: np.ndarray | None = None
     epoch_chain_mean: np.ndarray | None = None
     epoch_chain_m2: np.ndarray | None = None
+
+    @property
+    def wall_seconds(self) -> float:
+        """Deprecated name of :attr:`seconds`."""
+        import warnings
+
+        warnings.warn("Trajectory.wall_seconds is deprecated: use Trajectory.seconds", DeprecationWarning,
+                      stacklevel=2)
+        return self.seconds
 
     # -- what ran -------------------------------------------------------------------------
     @property
@@ -255,13 +277,7 @@ class Trajectory:
 
         Raises if recording was off (``record_every=0``).
         """
-        if self.weights is None:
-            raise InputError(
-                "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
-                "or use mean() and covariance()"
-            )
-        flat = self.weights.reshape(-1, self.ndim)
-        return flat[np.all(np.isfinite(flat), axis=1)]
+        return recorded_samples(self.weights, self.ndim)
 
     def effective_sample_size(self) -> float:
         """Effective number of independent records, by batch means over each chain.

@@ -254,6 +254,11 @@ class StationaryState:
         """Mean local velocity ``v = J / p`` (zero where ``p`` underflows)."""
         return _velocity(self.current, self.density)
 
+    @property
+    def seconds(self) -> float:
+        """Time spent in :func:`stationary` (``info.total_seconds``), the timing name every result uses."""
+        return self.info.total_seconds
+
     def plot(self, **kwargs):
         """Density with current arrows (see :func:`fpsolve.plot.density`)."""
         from ..plot import density
