@@ -17,13 +17,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
         "demo",
-        help="solve a 2-D non-equilibrium steady state, print its entropy production, save a figure",
-        description="Solve the stationary state of a 2-D non-equilibrium Ornstein-Uhlenbeck "
-        "process, compare density and entropy production with the exact answer, and save a "
-        "density-with-current figure.",
+        help="SGD on the paper's regression problem as a physical process: figures and a report",
+        description="The main job: the regression data of Adhikari et al. (2023) and a 7-parameter "
+        "tanh network; linearised states with and without replacement; a grid stationary state with "
+        "its current on a 2-parameter slice against sampling. Writes figures and report.md.",
     )
-    demo.add_argument("--out", default="fpsolve-output", help="folder for the figure (default: %(default)s)")
-    demo.add_argument("--cells", type=int, default=256, help="cells per axis (default: %(default)s)")
+    demo.add_argument("--out", default="fpsolve-demo", help="output folder (default: %(default)s)")
+    demo.add_argument("--quick", action="store_true", help="reduced sizes (seconds)")
+    demo.add_argument("--cells", type=int, default=None,
+                      help="cells per axis of the slice grid (default: 64, 48 with --quick)")
     _add_validate(sub)
     return parser
 
@@ -107,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     if args.command == "demo":
-        if args.cells < 16 or args.cells % 2:
+        if args.cells is not None and (args.cells < 16 or args.cells % 2):
             parser.error(f"--cells must be an even number >= 16; got {args.cells}")
         from .demo import run_demo
 
-        run_demo(args.out, n=args.cells)
+        run_demo(args.out, quick=args.quick, n=args.cells)
         return 0
     if args.command == "validate":
         return _validate(parser, args)

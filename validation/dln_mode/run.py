@@ -70,9 +70,12 @@ def run(s: Settings) -> dict:
     tv, floor, hist = [], [], []
     for depth in s.depths:
         land = landscape(depth, s, s.label_noise)
-        scheme = fp.SGD(learning_rate=s.learning_rate, batch_size=s.batch_size, scheme="iid")
         a_star = s.teacher ** (1 / depth)
-        lo, hi = a_star - 0.6 * a_star, a_star + 0.6 * a_star
+        h_a = depth * s.teacher ** (2 - 2 / depth)      # d/da [(a^L − m) a^(L−1)] at a*
+        eta = s.learning_rate_times_h / h_a
+        scheme = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme="iid")
+        std = np.sqrt(eta * s.label_noise**2 * a_star ** (2 * depth - 2) / (2 * s.batch_size * h_a))
+        lo, hi = a_star - s.grid_half_width_std * std, a_star + s.grid_half_width_std * std
         prob = balanced_problem(land, scheme, depth, lo, hi, s.grid_cells)
         st = fp.stationary(prob, check_boundary=False)
         run = fp.simulate.sgd(land, scheme, np.full(depth, a_star), n_steps=s.sgd_steps, n_chains=s.sgd_chains,

@@ -21,12 +21,15 @@ class Settings:
     depths: tuple[int, ...] = (1, 2, 3)
     n_data: int = 20_000            # whitened Gaussian inputs, y = m x + σ_ε ε
     label_noise: float = 1.0
-    learning_rate: float = 0.02
+    learning_rate_times_h: float = 0.01   # η = 0.01 / H_a, H_a = depth the curvature of the balanced
+    #                                       coordinate at a = 1: the O(ηH) bias of discrete SGD stays below the noise
     batch_size: int = 1             # iid batches: gradient noise Σ₁ / b exactly
     sgd_chains: int = 64
-    sgd_steps: int = 200_000
+    sgd_steps: int = 400_000
     sgd_burn_in: int = 5_000
-    sgd_record_every: int = 20
+    sgd_record_every: int = 50
+    grid_half_width_std: float = 12.0   # grid a* ± 12 linearised standard deviations (power-law tails)
+    learning_rate: float = 0.02         # the σ_ε = 0 collapse and the evolution
     grid_cells: int = 200
     # σ_ε = 0: collapse onto m
     collapse_steps: int = 20_000
@@ -39,5 +42,5 @@ class Settings:
 
 
 FULL = Settings()
-QUICK = Settings(langevin_walkers=500, langevin_steps=20_000, depths=(1, 2), sgd_chains=16, sgd_steps=100_000,
+QUICK = Settings(langevin_walkers=500, langevin_steps=20_000, depths=(1, 2), sgd_chains=16, sgd_steps=200_000,
                  sde_cells=200, grid_cells=120)
