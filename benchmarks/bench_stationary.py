@@ -6,7 +6,10 @@ not counted; the cold start is measured separately), and reports the best of thr
 total-variation errors against the exact density, peak memory, the time to reach
 TV <= 5e-6, and the import and first-solve times of a fresh process.
 
-    python benchmarks/bench_stationary.py [--quick]
+    python benchmarks/bench_stationary.py [--quick] [--metastable]
+
+The metastable family (double well at barrier/D = 100, gradient and rotational) times the robust
+path against the fast path alone in the same process, with the split error of each.
 """
 
 from __future__ import annotations
@@ -51,6 +54,92 @@ print(json.dumps({{"import": t1 - t0, "first_solve": t2 - t1}}))
                                      check=True).stdout.strip().splitlines()[-1])
 
 
+def double_well(n: int, barrier: float, gamma: float, tilt: float = 0.0):
+    """U = b (x² − 1)² + t D x + y² / 2 on (−1.6, −0.8)–(1.6, 0.8), D = 0.01, b = barrier · D,
+    drift −(I − γR)∇U.  Without rotation the discrete state is exactly exp(−U/D) at the cell
+    centres; untilted, the split is 1/2 by symmetry."""
+    import numpy as np
+
+    import fpsolve as fp
+
+    D = 0.01
+    b = barrier * D
+    grid = fp.Grid((-1.6, -0.8), (1.6, 0.8), (n, n))
+
+    def drift(x):
+        gx, gy = 4 * b * x[0] * (x[0] ** 2 - 1) + tilt * D, x[1]
+        return -np.stack((gx + gamma * gy, gy - gamma * gx))
+
+    return fp.FokkerPlanck(grid, drift, D)
+
+
+def _best(func, repeats: int = 3):
+    import time
+
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = func()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def metastable_family(sizes) -> None:
+    """Time to a correct split: the robust path (fp.stationary) against the fast path alone
+    (multigrid / sparse LU, what fp.stationary ran before it had a componentwise test), same
+    process, best of three; and the overhead of the checks on a smooth single-basin problem."""
+    import warnings
+
+    import numpy as np
+
+    import fpsolve as fp
+    from fpsolve.solve import steady_state
+    from fpsolve.solve.operator import assemble
+
+    warnings.simplefilter("ignore")
+    print(f"\n== metastable double well (barrier/D = 100), relative split error; load "
+          f"{os.getloadavg()[0]:.2f} ==")
+    for gamma, tilt, name in ((0.0, 3.0, "tilted gradient"), (1.0, 0.0, "rotational NESS")):
+        for n in sizes:
+            problem = double_well(n, 100.0, gamma, tilt)
+            x = problem.grid.mesh()[0]
+            if gamma == 0.0:  # the exact discrete state: exp(-U/D) at the centres, in log space
+                D, b = 0.01, 1.0
+                log_p = -(b * (x ** 2 - 1) ** 2 + tilt * D * x + 0.5 * problem.grid.mesh()[1] ** 2) / D
+                w = np.exp(log_p - log_p.max())
+                exact = float(w[x < 0].sum() / w.sum())
+            else:
+                exact = 0.5
+            fp.stationary(problem, order=2)  # compile and warm caches
+            t_robust, state = _best(lambda: fp.stationary(problem, order=2))
+            err_robust = abs(float(state.density[x < 0].sum() * problem.grid.cell_volume) / exact - 1)
+
+            def fast():
+                return steady_state._fast_solve(problem, assemble(problem))
+
+            t_fast, out = _best(fast)
+            raw, failure = out[0], out[-1]
+            if failure is None:
+                p = np.maximum(raw, 0)
+                err_fast = f"{abs(p[x.ravel() < 0].sum() / p.sum() / exact - 1):.2e}"
+            else:
+                err_fast = f"fails ({failure[:40]})"
+            print(f"  {name:28s} {n}^2: robust ({state.info.path}) {t_robust:7.3f} s, split error "
+                  f"{err_robust:.1e} | fast path {t_fast:7.3f} s, split error {err_fast} | "
+                  f"ratio {t_robust / t_fast:5.2f}")
+    print(f"\n== smooth single basin (OU as above): fp.stationary against its fast solve alone; load "
+          f"{os.getloadavg()[0]:.2f} ==")
+    K = np.array([[1.0, 1.5], [-0.5, 1.0]])
+    for n in sizes:
+        grid = fp.Grid((-6, -6), (6, 6), (n, n))
+        problem = fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x), np.diag([0.5, 0.25]))
+        fp.stationary(problem, order=2)
+        t_full, state = _best(lambda: fp.stationary(problem, order=2))
+        t_fast, _ = _best(lambda: steady_state._fast_solve(problem, assemble(problem)))
+        print(f"  {n}^2: fp.stationary(order=2) {t_full:.3f} s ({state.info.path}, checks included), "
+              f"fast solve + assembly alone {t_fast:.3f} s: overhead x{t_full / t_fast:.2f}")
+
+
 def fmt(r: dict) -> str:
     if "error" in r:
         return f"failed: {r['error'][:60]}"
@@ -61,7 +150,11 @@ def fmt(r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="128^2 and 256^2 only, no 1024^2 sweep")
+    parser.add_argument("--metastable", action="store_true", help="only the double-well family")
     args = parser.parse_args()
+    if args.metastable:
+        metastable_family((256, 512))
+        return
     have_fplanck = importlib.util.find_spec("fplanck") is not None
     impls = ["fpsolve", "scipy-sg"] + (["fplanck"] if have_fplanck else [])
     if not have_fplanck:
@@ -109,6 +202,8 @@ def main() -> None:
         print(f"  {impl:9s} {fmt(r)}")
     if "error" not in r1["fpsolve"] and "error" not in r1["scipy-sg"]:
         print(f"  fpsolve vs scipy-sg: {r1['scipy-sg']['time'] / r1['fpsolve']['time']:.1f}x faster")
+
+    metastable_family((256,) if args.quick else (256, 512))
 
     print("\n== cold start (fresh process, 128^2 OU) ==")
     first = cold_start()

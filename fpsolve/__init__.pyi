@@ -2,21 +2,24 @@
 # stub with lazy_loader (SPEC 1), so every name loads on first use; type checkers and editors
 # read the same lines.  A new public name is one line here.
 
-from . import cli, datasets, demo, landscape, models, plot, simulate, solve
+from . import cli, datasets, demo, diagrams, landscape, models, plot, simulate, solve, thermo
 from ._version import __version__
 from .comparison import Comparison, compare
 from .errors import (
     BoundaryMassWarning,
     DivergenceWarning,
+    ExtrapolationWarning,
     FieldError,
     FPSolveError,
     GridError,
     InputError,
     InputTypeError,
     MemoryEstimateError,
+    PeriodicMismatchWarning,
     SolverError,
     StabilityError,
     StabilityWarning,
+    UnderResolvedWarning,
 )
 from .landscape.landscape import Landscape
 from .landscape.schemes import SGD
@@ -25,4 +28,5 @@ from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_g
 from .solve.grid import Grid
 from .solve.linear import GaussianState, linearized
 from .solve.problem import FokkerPlanck
-from .solve.steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+from .solve.steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
+from .sweep import SweepError, sweep

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._version import __version__
@@ -27,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cells", type=int, default=None,
                       help="cells per axis of the slice grid (default: 64, 48 with --quick)")
     _add_validate(sub)
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep described in a TOML file; write its store and phase diagrams",
+        description="Run the sweep CONFIG.toml describes (function, axes, settings, store, executor; see "
+        "docs/sweep.md), resuming its store if it exists, and save one phase diagram per variable.",
+    )
+    sweep.add_argument("config", metavar="CONFIG.toml", help="the sweep description")
     return parser
 
 
@@ -117,6 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "validate":
         return _validate(parser, args)
+    if args.command == "sweep":
+        from .sweep import SweepError, run_config
+
+        try:
+            result = run_config(args.config)
+        except (SweepError, ImportError) as exc:
+            parser.error(str(exc))
+        print(f"dataset (zarr store): {os.path.abspath(result['store'])}")
+        for figure in result["figures"]:
+            print(f"figure: {os.path.abspath(figure)}")
+        return 0
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
 

@@ -49,3 +49,15 @@ class StabilityWarning(RuntimeWarning):
 
 class MemoryEstimateError(FPSolveError, MemoryError):
     """A request would need more memory than the machine has; the message gives the estimate."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """Richardson extrapolation was requested but the observed convergence does not support it."""
+
+
+class UnderResolvedWarning(UserWarning):
+    """The density is narrower than the grid resolves: refine the grid (the message says how)."""
+
+
+class PeriodicMismatchWarning(UserWarning):
+    """A callable drift on a periodic axis does not match across the wrap (it jumps there)."""

@@ -153,3 +153,246 @@ def evolution(run, *, reference=None, n_snapshots: int = 4, axes: tuple[int, int
     bottom.set_xlabel("time (SDE units)")
     fig.tight_layout()
     return fig
+
+
+# -- phase diagrams of fp.sweep datasets ------------------------------------------------------------
+
+DECADES_FOR_LOG = 1.0  # a positive coordinate spanning at least this many decades gets a log axis
+
+
+def _cell_edges(values: np.ndarray, log: bool) -> np.ndarray:
+    """Edges around each coordinate value (geometric midpoints on a log axis)."""
+    v = np.log10(values) if log else values.astype(float)
+    if v.size == 1:
+        mid = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        inner = 0.5 * (v[1:] + v[:-1])
+        mid = np.concatenate([[2 * v[0] - inner[0]], inner, [2 * v[-1] - inner[-1]]])
+    return 10.0**mid if log else mid
+
+
+def _wants_log(values: np.ndarray, name: str, log) -> bool:
+    numeric = values.dtype.kind in "iuf"
+    if log is None:
+        return bool(numeric and np.all(values > 0) and values.size > 1
+                    and np.log10(values.max() / values.min()) >= DECADES_FOR_LOG)
+    want = log if isinstance(log, bool) else name in tuple(log)
+    if want and not (numeric and np.all(values > 0)):
+        raise ValueError(f"log axis for {name!r} needs positive numbers; got {values[:4]}")
+    return want
+
+
+def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, log=None, ax=None,
+                  contours: int | None = 6, log_color: bool | None = None, cmap: str = "viridis",
+                  title: str | None = None):
+    """Heatmap of a variable of an :func:`fpsolve.sweep` dataset over two of its axes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`fpsolve.sweep` (or ``xarray.open_zarr`` on its store).
+    var : str
+        A scalar variable of ``ds``.
+    x, y : str, optional
+        The coordinates on the horizontal and vertical axes; default the first two dimensions
+        of ``var``.  Other dimensions must have length 1.
+    log : None, bool or sequence of names
+        Log axes: ``None`` puts one where a positive coordinate spans a decade or more; ``True``
+        / ``False`` for both; or the names of the log axes.
+    ax : matplotlib Axes, optional
+    contours : int or None
+        Number of contour levels over the finite values (``None`` or 0: none).
+    log_color : bool, optional
+        Logarithmic colour scale; default where the finite values are positive and span
+        ``2 * DECADES_FOR_LOG`` decades or more.
+    cmap, title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Colour bar labelled with the variable's ``long_name`` (else its name) and ``units``;
+        points whose ``status`` is failed (or whose value is NaN) are hatched.
+    """
+    if var not in ds.data_vars:
+        raise ValueError(f"var must be a variable of the dataset; got {var!r}, expected one of "
+                         f"{[v for v in ds.data_vars if v not in ('error', 'status')]}")
+    da = ds[var]
+    dims = list(da.dims)
+    x = dims[0] if x is None else x
+    if y is None:
+        rest = [d for d in dims if d != x]
+        if not rest:
+            raise ValueError(f"y must be given: {var!r} has the single dimension {dims}")
+        y = rest[0]
+    for name, label in ((x, "x"), (y, "y")):
+        if name not in dims:
+            raise ValueError(f"{label} must be a dimension of {var!r}; got {name!r}, expected one of {dims}")
+    if x == y:
+        raise ValueError(f"x and y must differ; got {x!r} twice")
+    extra = {d: da.sizes[d] for d in dims if d not in (x, y) and da.sizes[d] != 1}
+    if extra:
+        raise ValueError(f"{var!r} has further dimensions {extra}: select one value of each first "
+                         f"(ds.sel / ds.isel) or plot another variable")
+    da = da.squeeze([d for d in dims if d not in (x, y)]).transpose(y, x)
+    values = np.asarray(da.values, dtype=float)
+    xs, ys = np.asarray(ds[x].values), np.asarray(ds[y].values)
+    logx, logy = _wants_log(xs, x, log), _wants_log(ys, y, log)
+    numeric_x, numeric_y = xs.dtype.kind in "iuf", ys.dtype.kind in "iuf"
+    xc = xs.astype(float) if numeric_x else np.arange(xs.size, dtype=float)
+    yc = ys.astype(float) if numeric_y else np.arange(ys.size, dtype=float)
+    xe, ye = _cell_edges(xc, logx), _cell_edges(yc, logy)
+
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    else:
+        fig = ax.figure
+    finite = np.isfinite(values)
+    positive = finite.any() and bool(np.all(values[finite] > 0))
+    lo, hi = (np.nanmin(values), np.nanmax(values)) if finite.any() else (0.0, 0.0)
+    if log_color is None:
+        log_color = positive and hi > lo and np.log10(hi / lo) >= 2 * DECADES_FOR_LOG
+    elif log_color and not positive:
+        raise ValueError(f"log_color needs positive values of {var!r}; got a minimum of {lo:.3g}")
+    from matplotlib.colors import LogNorm
+
+    norm = LogNorm(lo, hi) if log_color else None
+    mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(values), cmap=cmap, shading="flat", norm=norm)
+    label = da.attrs.get("long_name", var)
+    units = da.attrs.get("units")
+    fig.colorbar(mesh, ax=ax, label=f"{label} [{units}]" if units else label)
+    if contours and finite.sum() >= 4 and values.shape[0] > 1 and values.shape[1] > 1:
+        if hi > lo:
+            spaced = np.geomspace if log_color else np.linspace
+            cs = ax.contour(xc, yc, np.ma.masked_invalid(values), levels=spaced(lo, hi, contours + 2)[1:-1],
+                            colors="white", linewidths=0.7, norm=norm)
+            ax.clabel(cs, fontsize=7, fmt="%.3g")
+    failed = ~finite
+    if "status" in ds:
+        st = ds["status"].squeeze([d for d in ds["status"].dims if d not in (x, y)]).transpose(y, x)
+        failed |= np.asarray(st.values) == 2
+    from matplotlib.patches import Rectangle
+
+    for j, i in zip(*np.nonzero(failed)):
+        ax.add_patch(Rectangle((xe[i], ye[j]), xe[i + 1] - xe[i], ye[j + 1] - ye[j], fill=False,
+                               hatch="///", edgecolor="0.4", linewidth=0))
+    if failed.any():
+        ax.plot([], [], " ", label=f"hatched: failed ({int(failed.sum())})")
+        ax.legend(loc="upper right", fontsize=7, frameon=True)
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    if not numeric_x:
+        ax.set_xticks(xc, [str(v) for v in xs])
+    if not numeric_y:
+        ax.set_yticks(yc, [str(v) for v in ys])
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylim(ye[0], ye[-1])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title if title is not None else f"{label} ({ds.attrs.get('sweep_function', 'sweep')})",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# -- stochastic thermodynamics (fpsolve.thermo) ----------------------------------------------
+def entropy_histogram(ds, *, ax=None, bins: int = 80, title: str | None = None):
+    """Histogram of trajectory entropy production ``Δs_tot`` with the Gaussian of the same mean.
+
+    The Gaussian drawn is ``N(μ, 2μ)``: the one Gaussian with mean ``μ`` that obeys the
+    detailed fluctuation theorem (``ln P(s)/P(−s) = s`` forces variance ``2μ``), so departures
+    show non-Gaussian tails, not a broken theorem.
+
+    Parameters
+    ----------
+    ds : EntropyProduction or array
+    ax : matplotlib Axes, optional
+    bins : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    else:
+        fig = ax.figure
+    values = ds.values() if hasattr(ds, "values") else np.asarray(ds, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    ax.hist(values, bins=bins, density=True, color="C0", alpha=0.6, label=r"$\Delta s_{tot}$")
+    mu = float(values.mean())
+    if mu > 0:
+        s = np.linspace(values.min(), values.max(), 400)
+        gauss = np.exp(-((s - mu) ** 2) / (4 * mu)) / np.sqrt(4 * np.pi * mu)
+        ax.plot(s, gauss, color="C3", lw=1.5, label=rf"$N(\mu, 2\mu)$, $\mu$ = {mu:.3g}")
+    ax.set_xlabel(r"$\Delta s_{tot}$")
+    ax.set_ylabel("probability density")
+    ax.legend()
+    if title is not None:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
+    """The detailed fluctuation theorem: ``ln P(Δs)/P(−Δs)`` against ``Δs`` with the fitted line
+    and the line of slope 1 for reference.
+
+    Parameters
+    ----------
+    fit : DetailedFT (from :func:`fpsolve.thermo.detailed_ft`)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    else:
+        fig = ax.figure
+    ax.errorbar(fit.centres, fit.log_ratio, yerr=fit.log_ratio_error, fmt="o", ms=4, color="C0",
+                label="binned samples")
+    if len(fit.centres):
+        s = np.linspace(0.0, float(fit.centres.max()) * 1.05, 50)
+        ax.plot(s, s, color="k", lw=1, ls="--", label="slope 1")
+        if np.isfinite(fit.slope):
+            ax.plot(s, fit.slope * s + fit.intercept, color="C3", lw=1.5,
+                    label=f"fit: slope {fit.slope:.3f} ± {fit.slope_error:.3f}")
+    ax.set_xlabel(r"$\Delta s$")
+    ax.set_ylabel(r"$\ln P(\Delta s) / P(-\Delta s)$")
+    ax.legend()
+    if title is not None:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def relaxation(r, *, title: str | None = None):
+    """Entropy balance of a relaxation (:func:`fpsolve.thermo.relaxation`) against time.
+
+    Left: total entropy production rate with its housekeeping and excess parts and the entropy
+    flow to the medium.  Right: ``KL(p_t ‖ p_ss)`` on a log scale.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0))
+    t = r.times
+    left.plot(t, r.total, color="k", lw=1.8, label=r"$\Sigma_{tot}$")
+    left.plot(t, r.housekeeping, color="C0", label=r"housekeeping $\Sigma_{hk}$")
+    left.plot(t, r.excess, color="C1", label=r"excess $\Sigma_{ex} = -dKL/dt$")
+    left.plot(t, r.heat, color="C2", ls="--", label=r"medium $\dot Q$")
+    left.set_xlabel("time (SDE units)")
+    left.set_ylabel("rate")
+    left.legend()
+    right.semilogy(t, np.maximum(r.kl, 1e-300), "o-", ms=3, color="C1")
+    right.set_xlabel("time (SDE units)")
+    right.set_ylabel(r"KL$(p_t \,\|\, p_{ss})$")
+    if title is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -214,6 +214,5 @@ def _plot():
     return fp.plot
 
 
-# Entry points whose validation lives in files this table's author does not own: their errors
-# are clear (they name the argument) but are builtin exceptions, not package ones.
-BUILTIN_ALLOWED = {"stationary", "mean_first_passage_time", "closed_form_1d"}
+# Entry points allowed to answer with a builtin exception (none: every entry point raises package errors).
+BUILTIN_ALLOWED: set[str] = set()

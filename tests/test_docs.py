@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-HEAVY = {"README.md", "docs/simulate.md"}  # pages whose examples run for more than ~5 s here
+HEAVY = {"README.md", "docs/simulate.md", "docs/sweep.md"}  # pages whose examples run for more than ~5 s here
 PAGES = ["README.md"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))
 
 

@@ -1,11 +1,14 @@
 """The stationary solver refuses to return results that fail its own checks."""
 
+import re
+
 import numpy as np
 import pytest
 
 import fpsolve as fp
 from fpsolve.solve import steady_state as stationary_module
 from fpsolve.solve.linalg import PinnedLU
+from fpsolve.solve.operator import assemble
 
 
 def _problem(n=80):
@@ -13,26 +16,27 @@ def _problem(n=80):
     return fp.FokkerPlanck(grid, drift=lambda x: -x + np.stack((x[1], -x[0])), diffusion=0.5)
 
 
-def test_negative_density_raises_with_numbers(monkeypatch):
-    def broken(self):
-        p = np.ones(len(self.order))
-        p[3] = -0.25
-        return p
+@pytest.mark.parametrize("broken, reason", [
+    (lambda n: np.where(np.arange(n) == 3, -0.25, 1.0), r"negative values down to -0.25 of its peak"),
+    (lambda n: np.ones(n), r"relative residual [0-9.e+-]+ exceeds 1e-08"),
+    (lambda n: np.full(n, np.nan), "non-finite"),
+])
+def test_failed_fast_solve_is_repaired_by_gth_and_says_why(monkeypatch, broken, reason):
+    reference = fp.stationary(_problem(), order=2)
+    assert reference.status == "converged" and reference.info.path == "fast"
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: broken(self.n))
+    state = fp.stationary(_problem(), order=2)
+    assert state.status == "repaired" and state.info.path == "gth (repair)"
+    assert re.search(reason, state.info.method)
+    assert state.info.componentwise_residual < 1e-12
+    np.testing.assert_allclose(state.density, reference.density, rtol=1e-10)
 
-    monkeypatch.setattr(PinnedLU, "null_vector", broken)
-    with pytest.raises(fp.SolverError, match=r"negative values down to -0.25 of its peak"):
-        fp.stationary(_problem())
 
-
-def test_large_residual_raises_with_numbers(monkeypatch):
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(len(self.order)))
-    with pytest.raises(fp.SolverError, match=r"relative residual [0-9.e+-]+ exceeds 1e-08"):
-        fp.stationary(_problem())
-
-
-def test_nonfinite_solution_raises(monkeypatch):
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.full(len(self.order), np.nan))
-    with pytest.raises(fp.SolverError, match="non-finite"):
+def test_robust_failure_raises_naming_the_basins(monkeypatch):
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(self.n))
+    monkeypatch.setattr(stationary_module, "gth_log_density", lambda graph, shape: np.zeros(graph.n))
+    with pytest.raises(fp.SolverError, match=r"componentwise balance test: residual .* the drift has 1 "
+                                             r"basin\(s\) of attraction, centred at \(0, 0; [0-9]+ cells\)"):
         fp.stationary(_problem())
 
 
@@ -42,7 +46,10 @@ def test_pinned_cell_is_the_most_probable_cell_not_a_fixed_one():
     centre = np.array([6.0, -6.5])  # off centre, but 6 standard deviations from the walls
     problem = fp.FokkerPlanck(grid, drift=lambda x: -(x - centre.reshape(2, *([1] * (x.ndim - 1)))), diffusion=0.3)
     state = fp.stationary(problem, check_boundary=False)
-    pinned = np.unravel_index(state.info.pinned_cell, grid.shape)
+    assert state.status == "exact"  # a gradient problem: the spanning-tree path, no pin
+    _, _, pin, method = stationary_module._direct(problem, assemble(problem))  # the fast path's pin
+    assert method.startswith("pinned sparse LU")
+    pinned = np.unravel_index(pin, grid.shape)
     assert np.allclose(grid.point(pinned), centre, atol=2 * grid.spacing[0])
     np.testing.assert_allclose(state.mean(), centre, atol=1e-6)
     np.testing.assert_allclose(state.covariance(), 0.3 * np.eye(2), atol=1e-7)  # spectral midpoint sums
@@ -65,13 +72,15 @@ def test_multigrid_failure_falls_back_to_direct_solve(monkeypatch):
 MULTIGRID_AGREEMENT = 1e-10  # GMRES stops at residual 1e-12 (relative); the gap is conditioning
 
 
-@pytest.mark.parametrize("boundary", ["reflecting", ("periodic", "reflecting")])
-def test_multigrid_matches_direct_solve(boundary):
+# one basin each (with sin(pi x / 4) and reflecting walls the drift also piles mass against x = 4)
+@pytest.mark.parametrize("boundary, k", [("reflecting", np.pi / 8), (("periodic", "reflecting"), np.pi / 4)])
+def test_multigrid_matches_direct_solve(boundary, k):
     grid = fp.Grid((-4, -4), (4, 4), (256, 256), boundary)
     problem = fp.FokkerPlanck(
-        grid, drift=lambda x: np.stack((np.sin(x[0] * np.pi / 4) + 0.5 * x[1], -x[1] - 0.5 * np.cos(x[0]))),
+        grid, drift=lambda x: np.stack((-np.sin(x[0] * k) + 0.5 * x[1], -x[1] - 0.5 * np.cos(x[0]))),
         diffusion=np.array([[0.4, 0.25], [0.25, 0.3]]))
     level = stationary_module._solve_discrete(problem)
+    assert level.basins == 1  # one basin of attraction: the fast path is accepted
     assert level.method.startswith("multigrid-preconditioned GMRES (2 levels")
     direct = PinnedLU(level.operator.matrix, grid.shape, int(np.argmax(level.p))).null_vector()
     direct /= direct.sum() * grid.cell_volume

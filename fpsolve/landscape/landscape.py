@@ -60,7 +60,7 @@ class Landscape:
 
     Parameters
     ----------
-    model : model following the protocol of :mod:`fpsolve.models`
+    model : model following the protocol of ``fpsolve.models``
     x : array_like, shape (N, p) or (N,), or None
         Inputs (``None`` for models without inputs).
     y : array_like, shape (N,)

@@ -368,7 +368,173 @@ __all__ = [
 ]
 
 
-def __dir__() -> list[str]:
-    """The public names only (not ``np``, ``dataclass`` and other imports)."""
-    return sorted(__all__)
+# -- softmax regression (multi-class; its own loss, outside the scalar-output protocol) ------
+MIN_NEWTON_GTOL = 1e-10  # softmax minimum: |∇L|∞ below this (the loss is strictly convex with decay)
 
+
+@dataclass(frozen=True)
+class SoftmaxRegression:
+    """Softmax (multinomial logistic) regression with weight decay, ``d = n_classes (n_features + 1)``.
+
+    Its outputs are ``n_classes`` logits ``z_c = W_c · (x, 1)``, so it has its own loss rather
+    than the scalar-output protocol above: per-sample loss
+    ``ℓ_i = −ln softmax(z)_{y_i} + ½ λ |w|²`` and ``L = (1/N) Σ_i ℓ_i`` (strictly convex for
+    ``λ > 0``).  Weights are class-major, ``w[c (p+1) + j]`` (``j = p`` the bias).  Gradients,
+    per-sample gradients, ``Σ₁`` and the Hessian
+    ``H = (1/N) Σ_i (diag π_i − π_i π_iᵀ) ⊗ x̃_i x̃_iᵀ + λ I`` are analytic (Numba kernels in
+    ``fpsolve._kernels.softmax``), as is minibatch SGD (:meth:`sgd`).
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+    weight_decay : float
+        ``λ >= 0``.
+    """
+
+    n_features: int
+    n_classes: int
+    weight_decay: float = 1e-3
+
+    def __post_init__(self) -> None:
+        _positive_int(self.n_features, "n_features")
+        _positive_int(self.n_classes, "n_classes", minimum=2)
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be finite and >= 0; got {self.weight_decay!r}")
+
+    @property
+    def n_params(self) -> int:
+        return self.n_classes * (self.n_features + 1)
+
+    @staticmethod
+    def digits() -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn's bundled 8×8 digits: inputs ``(1797, 64)`` scaled to ``[0, 1]`` and labels.
+
+        Needs the ``digits`` extra (``pip install fpsolve[digits]``), used only for this data.
+        """
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "the digits data come with scikit-learn: install the 'digits' extra "
+                "(pip install 'fpsolve[digits]')") from exc
+        data = load_digits()
+        return data.data / 16.0, data.target.astype(np.int64)
+
+    def _data(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        X = np.ascontiguousarray(x, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"x must have shape (N, {self.n_features}); got {np.shape(x)}")
+        Y = np.asarray(y)
+        if Y.shape != (X.shape[0],) or not np.issubdtype(Y.dtype, np.integer):
+            raise ValueError(f"y must be integer labels of shape ({X.shape[0]},); got {Y.dtype} {Y.shape}")
+        if Y.min() < 0 or Y.max() >= self.n_classes:
+            raise ValueError(f"y must lie in 0..{self.n_classes - 1}; got {Y.min()}..{Y.max()}")
+        return X, np.ascontiguousarray(Y, dtype=np.int64)
+
+    def _weights(self, w) -> np.ndarray:
+        W = np.ascontiguousarray(w, dtype=float)
+        if W.shape != (self.n_params,):
+            raise ValueError(f"w must have shape ({self.n_params},); got {W.shape}")
+        return W
+
+    def _per_sample(self, w, x, y):
+        from .._kernels import softmax as _s
+
+        X, Y = self._data(x, y)
+        w = self._weights(w)
+        N = X.shape[0]
+        loss, grad, prob = np.empty(N), np.empty((N, self.n_params)), np.empty((N, self.n_classes))
+        _s.per_sample(w, X, Y, self.n_classes, loss, grad, prob)
+        return X, w, loss, grad, prob
+
+    def loss(self, w, x, y) -> float:
+        """``L(w)``."""
+        _, w, loss, _, _ = self._per_sample(w, x, y)
+        return float(loss.mean() + 0.5 * self.weight_decay * w @ w)
+
+    def per_sample_gradients(self, w, x, y) -> np.ndarray:
+        """``∇ℓ_i`` for every sample, shape (N, d)."""
+        _, w, _, grad, _ = self._per_sample(w, x, y)
+        return grad + self.weight_decay * w
+
+    def gradient(self, w, x, y) -> np.ndarray:
+        """``∇L``, shape (d,)."""
+        return self.per_sample_gradients(w, x, y).mean(axis=0)
+
+    def gradient_covariance(self, w, x, y) -> np.ndarray:
+        """``Σ₁ = (1/N) Σ_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ``, shape (d, d)."""
+        G = self.per_sample_gradients(w, x, y)
+        G = G - G.mean(axis=0)
+        return G.T @ G / G.shape[0]
+
+    def hessian(self, w, x, y) -> np.ndarray:
+        """``∇²L``, shape (d, d), as one matrix product over samples."""
+        X, w, _, _, prob = self._per_sample(w, x, y)
+        N, K, q = X.shape[0], self.n_classes, self.n_features + 1
+        Xt = np.concatenate([X, np.ones((N, 1))], axis=1)
+        A = (np.einsum("nc,cd->ncd", prob, np.eye(K)) - np.einsum("nc,nd->ncd", prob, prob)).reshape(N, K * K)
+        B = np.einsum("ni,nj->nij", Xt, Xt).reshape(N, q * q)
+        H = (A.T @ B / N).reshape(K, K, q, q).transpose(0, 2, 1, 3).reshape(K * q, K * q)
+        return 0.5 * (H + H.T) + self.weight_decay * np.eye(K * q)
+
+    def minimize(self, x, y, w0=None, max_steps: int = 100) -> np.ndarray:
+        """The minimum of ``L`` by Newton's method (``λ > 0``: strictly convex)."""
+        if not self.weight_decay > 0:
+            raise ValueError("minimize needs weight_decay > 0 (without it the minimum is not unique)")
+        w = np.zeros(self.n_params) if w0 is None else self._weights(w0).copy()
+        for _ in range(max_steps):
+            g = self.gradient(w, x, y)
+            if np.abs(g).max() < MIN_NEWTON_GTOL:
+                return w
+            step = np.linalg.solve(self.hessian(w, x, y), g)
+            t = 1.0  # backtracking keeps the loss decreasing far from the minimum
+            f0 = self.loss(w, x, y)
+            while self.loss(w - t * step, x, y) > f0 - 1e-4 * t * (g @ step) and t > 1e-8:
+                t *= 0.5
+            w = w - t * step
+        raise ValueError(f"Newton's method did not reach |∇L| < {MIN_NEWTON_GTOL:g} in {max_steps} steps; "
+                         f"|∇L| = {np.abs(self.gradient(w, x, y)).max():.3g}")
+
+    def sgd(self, x, y, w0, learning_rate: float, batch_size: int, n_steps: int, n_chains: int = 1,
+            record_every: int = 1, rng: int = 0, *, burn_in: int = 0, center=None,
+            basis=None) -> np.ndarray:
+        """Minibatch SGD with replacement (``b`` distinct indices, fresh each step) from ``w0``.
+
+        Returns the records ``(n_chains, (n_steps − burn_in) // record_every + 1, m)``: after
+        steps ``burn_in, burn_in + record_every, …`` (SDE time ``step · learning_rate``), ``w``
+        (``m = d``) or, with ``basis`` (m, d), the projection ``basis @ (w − center)``; ``nan``
+        after divergence.  ``rng`` is an integer seed (chain ``c`` draws from the stream
+        ``(seed, c)``).
+        """
+        from .._kernels import softmax as _s
+
+        X, Y = self._data(x, y)
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive; got {learning_rate!r}")
+        b = _positive_int(batch_size, "batch_size")
+        if b > X.shape[0]:
+            raise ValueError(f"batch_size must be at most N={X.shape[0]}; got {b}")
+        n_steps = _positive_int(n_steps, "n_steps")
+        n_chains = _positive_int(n_chains, "n_chains")
+        record_every = _positive_int(record_every, "record_every")
+        if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or not 0 <= burn_in <= n_steps:
+            raise ValueError(f"burn_in must be an integer in [0, n_steps={n_steps}]; got {burn_in!r}")
+        d = self.n_params
+        W0 = np.ascontiguousarray(np.broadcast_to(np.asarray(w0, dtype=float), (n_chains, d)))
+        if basis is None:
+            B = np.zeros((0, d))
+            c0 = np.zeros(d)
+        else:
+            B = np.ascontiguousarray(basis, dtype=float)
+            if B.ndim != 2 or B.shape[1] != d:
+                raise ValueError(f"basis must have shape (m, {d}); got {np.shape(basis)}")
+            c0 = np.zeros(d) if center is None else self._weights(center)
+        m = d if basis is None else B.shape[0]
+        records = np.full((n_chains, (n_steps - int(burn_in)) // record_every + 1, m), np.nan)
+        perm = np.empty((n_chains, X.shape[0]), dtype=np.int64)
+        _s.sgd_chains(W0, X, Y, self.n_classes, float(self.weight_decay), float(learning_rate), b,
+                      n_steps, int(burn_in), record_every, int(rng), c0, B, records, perm)
+        return records
+
+
+__all__ += ["SoftmaxRegression"]

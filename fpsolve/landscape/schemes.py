@@ -343,7 +343,7 @@ class SGD:
         ``without_replacement``: the mean is the minimum of ``L_WOR`` found from ``w`` (Newton
         with the finite-difference Hessian of ``L_WOR``, at most ``max_iter`` trust-region
         iterations), and the covariance solves the epoch-level discrete Lyapunov equation
-        (:func:`fpsolve.solve.linear.linearized_epoch`) with ``J = (I − η ∇²L)^M`` (exact for
+        (``fpsolve.solve.linear.linearized_epoch``) with ``J = (I − η ∇²L)^M`` (exact for
         linear gradients), epoch noise per ``epoch_noise``.  Where ``∇²L`` is not positive at
         that minimum (a saddle of ``L`` that the O(η) terms of ``L_WOR`` stabilise) the
         O(η)-consistent ``J = (I − η ∇²L_WOR)^M`` is used and ``method`` says so.

@@ -169,7 +169,7 @@ def sgd(
 
     Notes
     -----
-    Random streams (xoshiro256**, see :mod:`fpsolve._kernels.sgd`): the Langevin normals of
+    Random streams (xoshiro256**, see ``fpsolve._kernels.sgd``): the Langevin normals of
     chain ``c`` are those of ``fp.simulate.standard_normals(seed, …)`` for walker ``c``, and
     its batches are those of :func:`sgd_batches`.  A chain's path depends on ``(seed, c)``
     only: not on the thread count, the number of chains or the chunking of the run.

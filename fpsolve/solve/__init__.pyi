@@ -4,4 +4,4 @@ from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
 from .grid import Grid
 from .linear import GaussianState, linearized
 from .problem import FokkerPlanck
-from .steady_state import SolveInfo, StationaryState, closed_form_1d, stationary
+from .steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary

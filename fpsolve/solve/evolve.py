@@ -70,7 +70,7 @@ class Evolution:
     ----------
     grid, problem
     times : ndarray (n_times,)
-    densities : ndarray (n_times, *grid.shape)
+    densities : ndarray, shape ``(n_times, *grid.shape)``
         Point values of the density at the cell centres (``sum * cell_volume`` is the mass);
         ``fpsolve.solve.steady_state.cell_integrals`` turns one into cell probabilities.
     mass : ndarray (n_times,)
@@ -566,25 +566,59 @@ def _evolve_extrapolated(problem: ProblemSpec, p0, times, **options) -> Evolutio
                      notes=tuple(notes))
 
 
-def mean_first_passage_time(problem: FokkerPlanck, start=None) -> np.ndarray | float:
-    """Mean time to reach an absorbing wall, from the backward equation ``Lᵀ τ = −1``.
+def mean_first_passage_time(problem: FokkerPlanck, start=None, *, target=None) -> np.ndarray | float:
+    """Mean time to reach an absorbing wall or a set of target cells, from the backward
+    equation ``Lᵀ τ = −1`` (``τ = 0`` on the target).
+
+    The system is solved by GTH elimination with the exits as one extra sink state, so every
+    operation adds non-negative numbers and ``τ`` keeps its relative accuracy at any barrier
+    height (times of order ``exp(ΔU / D)``, up to ``exp(709)`` before they overflow to ``inf``).
 
     Parameters
     ----------
     problem : FokkerPlanck
-        Must have at least one absorbing axis.
+        Needs at least one absorbing axis, or a ``target``.
     start : None, point or density
         ``None``: return ``τ`` for every cell (array of ``grid.shape``).  A point
         (sequence of ndim coordinates): ``τ`` at the cell containing it.  An array of
         ``grid.shape``: the mean over that initial density.
+    target : None or bool array of ``grid.shape``
+        Cells where the process stops (for example a basin from ``state.basins().labels == k``,
+        or the cells beyond a dividing surface); absorbing walls act as well.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-2.0, 2.0, 400)
+    >>> well = fp.FokkerPlanck(grid, drift=lambda x: -4 * x * (x**2 - 1), diffusion=0.1)
+    >>> tau = fp.mean_first_passage_time(well, start=[-1.0], target=grid.axes[0] >= 1.0)
+    >>> bool(1e4 < tau < 1e5)  # Kramers: 2π / (4√2) · e^{10} ≈ 2.4e4
+    True
     """
+    from .robust import first_passage_times
+
     grid = problem.grid
-    if "absorbing" not in grid.boundary:
-        raise ValueError(f"mean_first_passage_time needs an absorbing wall; got boundary {grid.boundary!r}")
+    mask = np.zeros(grid.shape, dtype=bool)
+    if target is not None:
+        mask = np.asarray(target)
+        if mask.shape != grid.shape or mask.dtype != bool:
+            raise InputError(f"target must be a boolean array of the grid's shape {grid.shape}; got "
+                             f"{'dtype ' + str(mask.dtype) if mask.shape == grid.shape else 'shape ' + str(mask.shape)}")
+        if mask.all():
+            raise InputError("target covers every cell: there is nothing to pass from")
+    if "absorbing" not in grid.boundary and not mask.any():
+        raise InputError(f"mean_first_passage_time needs an absorbing wall or a non-empty target; got "
+                         f"boundary {grid.boundary!r} and no target cells")
     op = assemble(problem)
-    tau = spla.spsolve(op.matrix.T.tocsc(), -np.ones(grid.size)).reshape(grid.shape)
-    if not np.all(np.isfinite(tau)) or tau.min() < 0:
-        raise SolverError(f"backward equation gave invalid first-passage times (min {np.nanmin(tau):.3g})")
+    flat = mask.ravel()
+    exits = op.dst < 0
+    exit_rate = np.bincount(op.src[exits], weights=op.rate[exits], minlength=grid.size).astype(float)
+    inside = ~exits
+    into = inside & flat[np.where(inside, op.dst, 0)] & (op.src != op.dst)
+    exit_rate += np.bincount(op.src[into], weights=op.rate[into], minlength=grid.size)
+    tau = np.zeros(grid.size)
+    tau[~flat] = first_passage_times(op.matrix, exit_rate, ~flat, grid.shape)
+    tau = tau.reshape(grid.shape)
     if start is None:
         return tau
     arr = np.asarray(start, dtype=float)
@@ -592,12 +626,12 @@ def mean_first_passage_time(problem: FokkerPlanck, start=None) -> np.ndarray | f
         p = _initial_density(arr, grid)
         return float(np.sum(tau * p) * grid.cell_volume)
     if arr.shape != (grid.ndim,):
-        raise ValueError(f"start must be None, a point of {grid.ndim} coordinates or a density of shape "
+        raise InputError(f"start must be None, a point of {grid.ndim} coordinates or a density of shape "
                          f"{grid.shape}; got shape {arr.shape}")
     idx = []
     for d in range(grid.ndim):
         if not grid.lower[d] <= arr[d] <= grid.upper[d]:
-            raise ValueError(f"start point {tuple(arr)} is outside the grid on axis {d}")
+            raise InputError(f"start point {tuple(arr)} is outside the grid on axis {d}")
         idx.append(min(grid.shape[d] - 1, int((arr[d] - grid.lower[d]) / grid.spacing[d])))
     return float(tau[tuple(idx)])
 

@@ -71,7 +71,7 @@ class GaussianState:
         return np.sqrt(np.diag(self.covariance))
 
     def density(self, x: np.ndarray) -> np.ndarray:
-        """Gaussian density at points ``x`` of shape (d, *pts)."""
+        """Gaussian density at points ``x`` of shape ``(d, *pts)``."""
         d = self.ndim
         pts = x.shape[1:]
         dx = x.reshape(d, -1) - self.mean[:, None]

@@ -6,27 +6,34 @@ entropy production of the steady state (THEORY.md §1).
 Method
 ------
 1. The problem is discretised by the conservative exponentially fitted scheme of
-   :mod:`fpsolve.solve.operator` (second order, M-matrix).
-2. The discrete stationary density is its normalised null vector.  Large 2-D and
-   3-D grids are solved by multigrid-preconditioned GMRES on a hierarchy of
-   rediscretised problems, coarsest first (:mod:`fpsolve.solve.multigrid`);
-   small, odd-sized and periodic 1-D grids by sparse LU with the scale fixed at
-   the most probable cell of a half-resolution solution
-   (:mod:`fpsolve.solve.linalg`).  One-dimensional problems with reflecting walls
-   have zero current, and their discrete state is computed in closed form (a
-   cumulative sum), in O(n).
-3. ``order=4`` (the default where every axis has an even number of cells)
-   removes the ``h²`` error term by Richardson extrapolation with that
-   half-resolution solution, brought onto the fine grid by fourth-order
-   interpolation (of ``log p`` for the density, so it stays positive):
-   ``p = p_h + (p_h − I p_2h) / 3``, likewise for the velocity ``v = J / p``
-   (smooth where ``p`` is not), and ``J = v p``.  A limiter keeps the
-   correction within ±50 % of ``p_h`` cell by cell (it acts only in far tails,
-   where the grid does not resolve the decay; ``info.limited`` counts the cells).
-   The difference between the extrapolated and the second-order density,
-   ``info.error_estimate``, estimates the total-variation error of the
-   second-order solution.  When the discrete solution is in detailed balance and
-   the fields are callables, it is already exact at the cell centres (to
+   :mod:`fpsolve.solve.operator` (second order, M-matrix): a Markov jump process on the cells.
+2. The discrete stationary density is its normalised null vector, found by the first path that
+   applies (``info.path``; :mod:`fpsolve.solve.robust` holds the robust ones):
+
+   * ``"closed form"``: 1-D with reflecting walls (zero current), a cumulative sum of log rate
+     ratios, O(n);
+   * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
+     of log rate ratios along a spanning tree: exact, O(n), no linear solve;
+   * ``"gth"``: several basins of attraction of the drift (or a small grid): Grassmann--Taksar--
+     Heyman elimination, subtraction-free, so every probability keeps its relative accuracy at
+     any barrier height;
+   * ``"fast"``: one basin: multigrid-preconditioned GMRES on a hierarchy of rediscretised
+     problems (large 2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale
+     fixed at the most probable cell of a half-resolution solution
+     (:mod:`fpsolve.solve.linalg`); ``"gth (repair)"`` when that result fails its checks.
+
+   Every result passes a componentwise test: in each checked cell, inflow and outflow balance
+   relative to that cell's own outflow (``info.componentwise_residual``), evaluated in log space.
+3. ``order=4`` (the default where every axis has an even number of cells) removes the ``h²``
+   error term by Richardson extrapolation with the half-resolution solution, brought onto the
+   fine grid by fourth-order interpolation (of ``log p`` for the density, so it stays positive):
+   ``p = p_h + (p_h − I p_2h) / 3``, likewise for the velocity ``v = J / p`` (smooth where ``p``
+   is not), and ``J = v p``; only where a third level (4h) shows the ``h²`` convergence it
+   assumes (``info.extrapolation`` says what was observed).  A limiter keeps the correction
+   within ±50 % of ``p_h`` cell by cell (``info.limited`` counts the cells).  The difference
+   between the extrapolated and the second-order density, ``info.error_estimate``, estimates the
+   total-variation error of the second-order solution.  When the discrete chain is in detailed
+   balance and the fields are callables, its state is already exact at the cell centres (to
    quadrature accuracy) and is returned as is.
 
 The face fluxes (``edge_flux``) are those of the second-order conservative
@@ -43,10 +50,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import BoundaryMassWarning, SolverError
+from ..errors import (BoundaryMassWarning, ExtrapolationWarning, InputError, InputTypeError,
+                      PeriodicMismatchWarning, SolverError, UnderResolvedWarning)
 from .grid import Grid
-from .interpolate import extrapolate_density, interpolate_density, resample
+from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
+from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import Level, make_level, solve_level
 from .operator import Operator, _solve_small, assemble
 from .problem import FokkerPlanck
@@ -60,11 +69,28 @@ DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D or odd grids) are sol
 MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
 CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
 TINY = np.finfo(float).tiny
+RATIO_LOW = 3.0  # observed e_2h / e_h below this (order < 1.6): the leading error is not h², don't extrapolate
+PERIODIC_RTOL = 1e-8  # drift mismatch across a periodic wrap, relative to the largest drift
+RESOLVE_CELLS = 1.0  # a basin whose standard deviation spans fewer cells than this is under-resolved
+RESOLUTION_MASS = 1e-3  # basins lighter than this are not checked for resolution
+ERROR_ESTIMATE_WARN = 1e-2  # a Richardson error estimate (TV) above this says the grid is coarse
+CONVERGED_MOMENTS = 1e-13  # levels whose moments (box units) agree this well: nothing to extrapolate
+# The componentwise test: in every checked cell, |inflow - outflow| / outflow.
+ACCEPT_TOL = 1e-8  # a fast-path solution is accepted below this on the cells that set the masses
+BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry all the mass
+ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solve is rejected
+CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
 
 
 @dataclass(frozen=True)
 class SolveInfo:
-    """How a stationary state was computed."""
+    """How a stationary state was computed.
+
+    ``path``: which solver produced the discrete state (see the module docstring);
+    ``componentwise_residual``: the worst ``|inflow − outflow| / outflow`` over the
+    ``checked_cells``; ``basins``: number of basins of attraction of the drift;
+    ``extrapolation``: whether Richardson extrapolation was applied, and why (not).
+    """
 
     method: str
     order: int | str
@@ -76,6 +102,42 @@ class SolveInfo:
     assembly_seconds: float
     solve_seconds: float
     total_seconds: float
+    path: str = "fast"
+    componentwise_residual: float = 0.0
+    checked_cells: int = 0
+    basins: int = 1
+    extrapolation: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Basins:
+    """Basins of attraction of the drift on the grid and the stationary mass in each.
+
+    A cell belongs to the basin of the attractor its discrete drift flow ends in: each cell
+    moves to the neighbour (axis or diagonal) whose direction is best aligned with the drift
+    ``A`` at its centre, or stays if no direction has a positive component; the terminal cycles
+    of that map are the attractors, and attractors in neighbouring cells are one.  For a
+    gradient drift ``A = −D∇U`` these are the basins of the minima of ``U``.
+
+    Attributes
+    ----------
+    labels : ndarray of int, ``grid.shape``
+        Basin index of every cell (0 … ``len(basins) − 1``).
+    masses : ndarray, ``(k,)``
+        Stationary probability in each basin (they sum to 1).
+    cells : ndarray of int, ``(k,)``
+        Flat index of the most probable cell of each basin.
+    points : ndarray, ``(k, ndim)``
+        Centre of that cell.
+    """
+
+    labels: np.ndarray
+    masses: np.ndarray
+    cells: np.ndarray
+    points: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.masses)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,9 +165,14 @@ class StationaryState:
     residual : float
         Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
     status : str
-        ``"converged"``.
+        ``"exact"`` (closed form or verified detailed balance), ``"verified"`` (GTH, checked in
+        every cell), ``"converged"`` (fast path, accepted by the componentwise test on the cells
+        carrying the mass), ``"repaired"`` (the fast path failed; GTH replaced it) or
+        ``"under-resolved"`` (jump rates underflow: refine the grid).
     info : SolveInfo
-        Method, order, timings, error estimate.
+        Path, method, order, componentwise residual, timings, error estimate.
+    log_density : ndarray, shape ``grid.shape``
+        ``log(density)``, finite where ``density`` underflows to 0 (second-order values there).
     """
 
     grid: Grid
@@ -118,11 +185,25 @@ class StationaryState:
     info: SolveInfo
     operator: Operator = field(repr=False)
     discrete_density: np.ndarray = field(repr=False)
+    log_density: np.ndarray | None = field(default=None, repr=False)
 
     @cached_property
     def edge_flux(self) -> dict[tuple[int, ...], np.ndarray]:
         """Net flow per unit time from cell ``a`` to ``a + offset``, keyed by offset."""
         return self.operator.edge_flux(self.discrete_density)
+
+    def basins(self) -> Basins:
+        """Basins of attraction of the drift and their stationary masses (see :class:`Basins`)."""
+        log_p = self.log_density.ravel() if self.log_density is not None else \
+            np.log(np.maximum(self.density.ravel(), TINY))
+        flat, count = _merged_basins(self.problem, log_p)
+        w = self._weights().ravel()
+        masses = np.bincount(flat, weights=w, minlength=count)
+        order = np.lexsort((-log_p, flat))  # by basin, most probable first
+        cells = order[np.searchsorted(flat[order], np.arange(count))]
+        mesh = self.grid.mesh().reshape(self.grid.ndim, -1)
+        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells,
+                      points=mesh[:, cells].T.copy())
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -131,7 +212,7 @@ class StationaryState:
         """Probability of every cell, ``∫_cell p dx``, shape ``grid.shape``, summing to 1.
 
         From the centre values by the fourth-order midpoint correction
-        ``∫_cell p ≈ h^d (p + Σ_axes h² ∂²p / 24)`` (see :func:`cell_integrals`), so it is as
+        ``∫_cell p ≈ h^d (p + Σ_axes h² ∂²p / 24)`` (``cell_integrals`` in this module), so it is as
         accurate as the ``order=4`` density; this is what a histogram of samples estimates.
         """
         return cell_integrals(self.density, self.grid)
@@ -163,7 +244,7 @@ class StationaryState:
         keep = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         for a in keep:
             if not 0 <= a < self.grid.ndim:
-                raise ValueError(f"axis must be between 0 and {self.grid.ndim - 1}; got {a}")
+                raise InputError(f"axis must be between 0 and {self.grid.ndim - 1}; got {a}")
         drop = tuple(a for a in range(self.grid.ndim) if a not in keep)
         dx = float(np.prod([self.grid.spacing[a] for a in drop])) if drop else 1.0
         return self.density.sum(axis=drop) * dx if drop else self.density.copy()
@@ -205,6 +286,44 @@ def cell_integrals(density: np.ndarray, grid: Grid) -> np.ndarray:
     return out / out.sum()
 
 
+def _merged_basins(problem: FokkerPlanck, log_p: np.ndarray) -> tuple[np.ndarray, int]:
+    """Drift basins, with every basin whose most probable cell has a more probable neighbour
+    (a saddle the discrete flow stalls in, not an attractor) merged into that neighbour's basin.
+    Returns flat labels (0..count-1) and count."""
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    flat = labels.ravel().copy()
+    if count == 1:
+        return flat, 1
+    order = np.lexsort((-log_p, flat))
+    tops = order[np.searchsorted(flat[order], np.arange(count))]
+    parent = np.arange(count)
+    offsets = [o for o in np.ndindex(*(3,) * grid.ndim) if any(c != 1 for c in o)]
+    for b in np.argsort(log_p[tops]):  # least probable first: merge chains upwards
+        idx = np.array(np.unravel_index(tops[b], grid.shape))
+        best, best_lp = -1, log_p[tops[b]]
+        for o in offsets:
+            j = idx + np.asarray(o) - 1
+            for d in range(grid.ndim):
+                if grid.periodic[d]:
+                    j[d] %= grid.shape[d]
+            if np.any(j < 0) or np.any(j >= np.asarray(grid.shape)):
+                continue
+            k = int(np.ravel_multi_index(tuple(j), grid.shape))
+            if log_p[k] > best_lp:
+                best, best_lp = k, log_p[k]
+        if best >= 0:
+            parent[b] = flat[best]
+    root = parent.copy()
+    for b in range(count):
+        r = b
+        while root[r] != r:
+            r = root[r]
+        root[b] = r
+    _, relabel = np.unique(root, return_inverse=True)
+    return relabel[flat], int(relabel.max()) + 1
+
+
 # -- discrete solve -------------------------------------------------------------------
 
 
@@ -221,11 +340,16 @@ class _Level:
     solve_seconds: float
     levels: list = field(default_factory=list)  # multigrid levels from this one down
     lu: PinnedLU | None = None  # factors, on levels solved directly
+    log_p: np.ndarray | None = None  # flat, log of p (finite where p underflows)
+    path: str = "fast"  # "closed form", "detailed balance", "fast", "gth", "gth (repair)"
+    componentwise: float = 0.0  # worst componentwise residual over the checked cells
+    checked: int = 0  # number of checked cells
+    basins: int = 1  # basins of attraction of the discrete drift
+    graph: JumpGraph | None = None
 
 
-def _zero_current_1d(op: Operator) -> np.ndarray:
-    log_p = np.concatenate(([0.0], np.cumsum(op.log_ratio_1d())))
-    return np.exp(log_p - log_p.max())
+def _zero_current_1d_log(op: Operator) -> np.ndarray:
+    return np.concatenate(([0.0], np.cumsum(op.log_ratio_1d())))
 
 
 def _estimate_grid(grid: Grid) -> Grid:
@@ -264,25 +388,24 @@ def _direct(problem: FokkerPlanck, op: Operator) -> tuple[np.ndarray, PinnedLU |
     estimate = _solve_discrete(problem.on(_estimate_grid(grid)))
     pin = _pin_from(estimate, grid)
     lu = PinnedLU(op.matrix, grid.shape, pin)
-    return lu.null_vector(), lu, pin, "pinned sparse LU (nested dissection)"
+    return lu.null_vector(), lu, pin, "pinned sparse LU (minimum degree)"
 
 
-def _solve_discrete(problem: FokkerPlanck) -> _Level:
-    """The discrete stationary density: closed form in 1-D, direct LU on small or odd grids,
-    multigrid-preconditioned GMRES on a hierarchy of rediscretised problems otherwise."""
+def _fast_solve(problem: FokkerPlanck, op: Operator):
+    """Multigrid (large even 2-D/3-D grids) or sparse LU.  Returns the raw vector (or None),
+    the factors and levels kept for coarser-level use, the pinned cell, the method and, when the
+    vector fails the sign and finiteness checks, why."""
     grid = problem.grid
-    coarse = None
-    pinned = None
-    lu = None
-    levels: list[Level] = []
+    coarse, pinned, lu, levels = None, None, None, []
     if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
         coarse = _solve_discrete(problem.on(grid.coarsened()))
-    t0 = time.perf_counter()
-    op = assemble(problem)
-    t1 = time.perf_counter()
-    if grid.ndim == 1 and not grid.periodic[0]:
-        p, method = _zero_current_1d(op), "closed-form 1-D zero current"
-    elif coarse is None:
+        if coarse.coarse is None and coarse.lu is None:  # solved without factors: build them
+            cgrid = coarse.problem.grid
+            coarse.lu = PinnedLU(coarse.operator.matrix, cgrid.shape, int(np.argmax(coarse.p)))
+            coarse.levels = [make_level(cgrid, coarse.operator.matrix, None)]
+        elif not coarse.levels:
+            coarse = None
+    if coarse is None:
         p, lu, pinned, method = _direct(problem, op)
         if lu is not None:
             levels = [make_level(grid, op.matrix, None)]
@@ -300,41 +423,172 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
             pinned = int(np.argmax(np.abs(np.nan_to_num(p)))) if np.any(np.isfinite(p)) else _pin_from(coarse, grid)
             p = PinnedLU(op.matrix, grid.shape, pinned).null_vector()
             method = f"pinned sparse LU (multigrid did not converge in {iterations} iterations)"
-    t2 = time.perf_counter()
+    failure = None
     if not np.all(np.isfinite(p)):
-        raise SolverError(f"the linear solve returned non-finite values ({method}, {grid.size} cells)")
-    peak = np.max(np.abs(p))
-    if np.sum(p) < 0:
-        p = -p
-    low = float(np.min(p))
-    if low < -NEGATIVE_RTOL * peak:
-        raise SolverError(
-            f"the discrete stationary density has negative values down to {low / peak:.3g} of its "
-            f"peak ({method}); the operator may not be an M-matrix or the solve lost accuracy"
-        )
-    p = np.maximum(p, 0.0)
-    p /= p.sum() * grid.cell_volume
+        failure = "the linear solve returned non-finite values"
+    else:
+        peak = np.max(np.abs(p))
+        if np.sum(p) < 0:
+            p = -p
+        low = float(np.min(p))
+        if not peak > 0:
+            failure = "the linear solve returned zero"
+        elif low < -NEGATIVE_RTOL * peak:
+            failure = f"negative values down to {low / peak:.3g} of its peak"
+        else:
+            p = np.maximum(p, 0.0)
+            residual = _relative_residual(op.matrix, p / peak)
+            if residual > RESIDUAL_TOL:
+                failure = f"relative residual {residual:.3g} exceeds {RESIDUAL_TOL:g}"
+    return p, coarse, lu, levels, pinned, method, failure
+
+
+def _basin_summary(problem: FokkerPlanck) -> str:
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    labels = labels.ravel()
+    where = []
+    for b in range(min(count, 4)):
+        cells = np.flatnonzero(labels == b)
+        centre = grid.mesh().reshape(grid.ndim, -1)[:, cells].mean(axis=1)
+        where.append("(" + ", ".join(f"{c:.3g}" for c in centre) + f"; {len(cells)} cells)")
+    more = "" if count <= 4 else f" and {count - 4} more"
+    return f"{count} basin(s) of attraction, centred at " + ", ".join(where) + more
+
+
+def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
+    sel = res[checked]
+    if len(sel) == 0:
+        return 0.0
+    return float("inf") if np.any(np.isnan(sel)) else float(sel.max())
+
+
+def _solve_discrete(problem: FokkerPlanck) -> _Level:
+    """The discrete stationary density, accepted only if it passes the componentwise test.
+
+    Paths, in order: the closed form (1-D, reflecting); a spanning tree of log rate ratios when
+    every edge passes Kolmogorov's detailed-balance criterion; the fast solve (multigrid or
+    sparse LU); and, if the fast solve fails the componentwise test on the cells that set the
+    masses, GTH elimination.  Robust results are checked on every cell above ``CHECK_FLOOR``.
+    """
+    grid = problem.grid
+    t0 = time.perf_counter()
+    op = assemble(problem)
+    t1 = time.perf_counter()
+    graph = JumpGraph(op.matrix)
+    coarse, pinned, lu, levels = None, None, None, []
+    log_p, basins = None, None
+    if grid.ndim == 1 and not grid.periodic[0]:
+        log_p, method, path = _zero_current_1d_log(op), "closed-form 1-D zero current", "closed form"
+    else:
+        log_p, _ = tree_log_density(graph)
+        method, path = "detailed balance: log rate ratios along a spanning tree", "detailed balance"
+    if log_p is None:
+        basins = drift_basins(problem)[1]
+        failure = None
+        if grid.size <= SMALL_SYSTEM:
+            # small: exact to rounding in every cell for a few milliseconds
+            method, path = "GTH elimination, nested dissection (small grid)", "gth"
+        elif basins == 1:
+            raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
+            path = "fast"
+            if failure is None:
+                with np.errstate(divide="ignore"):
+                    log_fast = np.log(raw / raw.max())
+                checked = log_fast >= np.log(BULK_FLOOR)
+                worst = _checked_worst(graph.residual(log_fast), checked)
+                if worst > ACCEPT_TOL:
+                    failure = (f"componentwise residual {worst:.3g} above {ACCEPT_TOL:g} in the cells "
+                               f"above {BULK_FLOOR:g} of the peak")
+                else:
+                    log_p, n_checked, componentwise = log_fast, int(checked.sum()), worst
+            if failure is not None:
+                method = f"GTH elimination, nested dissection (the fast path failed: {method}: {failure})"
+                path = "gth (repair)"
+        else:
+            # the split between basins is set by flows too small for the fast path to resolve
+            method, path = f"GTH elimination, nested dissection ({basins} basins)", "gth"
+        if path != "fast":
+            log_p = gth_log_density(graph, grid.shape)
+    if path != "fast":
+        res = graph.residual(log_p)
+        checked = log_p - log_p.max() >= np.log(CHECK_FLOOR)
+        componentwise = _checked_worst(res, checked)
+        n_checked = int(checked.sum())
+        if basins is None:
+            basins = drift_basins(problem)[1]
+        if componentwise > ROBUST_TOL and not graph.symmetric:
+            # some jumps have no reverse jump: their rates underflowed, so the density changes by
+            # more than e^700 across a cell and the discrete chain no longer represents the problem
+            path = "under-resolved"
+            method += (f"; jump rates underflow (the chain is one-way on some edges), componentwise "
+                       f"residual {componentwise:.3g}")
+        elif componentwise > ROBUST_TOL:
+            raise SolverError(
+                f"the stationary density fails the componentwise balance test: residual "
+                f"{componentwise:.3g} above {ROBUST_TOL:g} ({method}, {grid.size} cells); the drift "
+                f"has {_basin_summary(problem)}"
+            )
+    t2 = time.perf_counter()
+    p, log_p = normalise_log(log_p, grid.cell_volume)
     residual = _relative_residual(op.matrix, p)
-    if residual > RESIDUAL_TOL:
-        raise SolverError(
-            f"stationary solve did not converge: relative residual {residual:.3g} exceeds "
-            f"{RESIDUAL_TOL:g} ({method}, {grid.size} cells)"
-        )
-    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu)
+    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu,
+                  log_p=log_p, path=path, componentwise=componentwise, checked=n_checked,
+                  basins=basins, graph=graph)
 
 
 # -- public entry point ----------------------------------------------------------------
+
+_STATUS = {"closed form": "exact", "detailed balance": "exact", "fast": "converged",
+           "gth": "verified", "gth (repair)": "repaired", "under-resolved": "under-resolved"}
 
 
 def _can_extrapolate(grid: Grid) -> bool:
     return all(n % 2 == 0 and n // 2 >= MIN_COARSE_CELLS for n in grid.shape)
 
 
-def _in_detailed_balance(level: _Level, current: np.ndarray) -> bool:
-    """Zero current to round-off, relative to the largest one-way probability flow."""
-    op = level.operator
-    one_way = op.rate * level.p[op.src] * np.abs(op.disp * np.asarray(level.problem.grid.spacing)).max(axis=1)
-    return float(np.abs(current).max()) <= DETAILED_BALANCE_RTOL * float(one_way.max())
+def _tv(a: np.ndarray, b: np.ndarray, grid: Grid) -> float:
+    return 0.5 * float(np.sum(np.abs(a - b)) * grid.cell_volume)
+
+
+def _moments(level: _Level) -> np.ndarray:
+    """Mean and second moments of a level's density, in units of the box size: grid-independent
+    functionals whose discretisation and midpoint-rule errors both expand in h²."""
+    grid = level.problem.grid
+    w = level.p * grid.cell_volume
+    x = (grid.mesh().reshape(grid.ndim, -1) - np.asarray(grid.lower)[:, None]) / (
+        np.asarray(grid.upper) - np.asarray(grid.lower))[:, None]
+    mean = x @ w
+    second = (x * w) @ x.T
+    return np.concatenate((mean, second[np.triu_indices(grid.ndim)]))
+
+
+def _observed_convergence(problem: FokkerPlanck, fine: _Level, coarse: _Level) -> tuple[bool, str]:
+    """Does the observed convergence support Richardson extrapolation?
+
+    With a third level (4h), the differences ``e_h = |Q_h − Q_2h|`` and ``e_2h = |Q_2h − Q_4h|`` of
+    the first and second moments ``Q`` shrink by 4 per halving in the asymptotic h² regime (more
+    when the coarsest level is pre-asymptotic).  Extrapolation is applied only when
+    ``e_2h / e_h >= RATIO_LOW``; a smaller ratio means an error of lower order (a jump or kink
+    in the drift), which subtracting an h² term over-corrects.
+    """
+    grid, cg = fine.problem.grid, coarse.problem.grid
+    if not all(n % 2 == 0 and n // 2 >= STENCIL for n in cg.shape):
+        return False, f"order 2: no third level to check the convergence on (coarse shape {cg.shape})"
+    coarser = coarse.coarse
+    if coarser is None or coarser.problem.grid.shape != tuple(n // 2 for n in cg.shape):
+        coarser = _solve_discrete(problem.on(cg.coarsened()))
+    g4 = coarser.problem.grid
+    q_h, q_2h, q_4h = (_moments(lv) for lv in (fine, coarse, coarser))
+    e_h = float(np.abs(q_h - q_2h).max())
+    e_2h = float(np.abs(q_2h - q_4h).max())
+    if e_h <= CONVERGED_MOMENTS:
+        return False, f"order 2: the levels' moments agree to {e_h:.2g}, nothing to extrapolate"
+    ratio = e_2h / e_h
+    if ratio >= RATIO_LOW:
+        return True, f"order 4: observed difference ratio {ratio:.3g} per halving (h² regime: 4)"
+    return False, (f"order 2: observed difference ratio {ratio:.3g} per halving is below {RATIO_LOW:g} "
+                   f"(h² regime: 4): the error is not O(h²), so extrapolation would over-correct")
 
 
 def _velocity(J: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -346,6 +600,107 @@ def _entropy_production(problem: FokkerPlanck, p: np.ndarray, J: np.ndarray) -> 
     DinvJ = _solve_small(D, J)
     integrand = np.divide(np.sum(J * DinvJ, axis=0), p, out=np.zeros_like(p), where=p > TINY)
     return float(np.sum(integrand) * problem.grid.cell_volume)
+
+
+def _check_periodic_drift(problem: FokkerPlanck) -> None:
+    """Warn when a callable drift differs between the two ends of a periodic axis."""
+    grid = problem.grid
+    if not (problem.drift is not None and callable(problem.drift)) or not any(grid.periodic):
+        return
+    x = grid.mesh()
+    scale = float(np.abs(problem.drift_field).max())
+    for axis in np.flatnonzero(grid.periodic):
+        lo = np.take(x, [0], axis=axis + 1).copy()
+        hi = lo.copy()
+        lo[axis] = grid.lower[axis]
+        hi[axis] = grid.upper[axis]
+        A_lo, _ = problem.fields_at(lo)
+        A_hi, _ = problem.fields_at(hi)
+        jump = float(np.abs(A_hi - A_lo).max())
+        if jump > PERIODIC_RTOL * max(scale, TINY):
+            warnings.warn(
+                f"the drift does not match across the periodic wrap of axis {axis}: it jumps by up "
+                f"to {jump:.3g} (largest drift on the grid {scale:.3g}) between x={grid.lower[axis]} and "
+                f"x={grid.upper[axis]}; expect first-order accuracy (order 4 is applied only where the "
+                f"observed convergence supports it)",
+                PeriodicMismatchWarning,
+                stacklevel=3,
+            )
+
+
+def _linearised_width(problem: FokkerPlanck):
+    """The narrowest width ``sqrt(D_ii / −∂_i A_i)`` at the attractors of the drift (the cell of
+    smallest drift in each basin), in cells, if below RESOLVE_CELLS: ``(cells, axis, width, point)``.
+    Independent of the solve, so it also catches densities too narrow for any cell to resolve."""
+    grid = problem.grid
+    A = problem.drift_field
+    D = problem.diffusion_at_cells()
+    labels, count = drift_basins(problem)
+    speed = np.sqrt(np.sum(A ** 2, axis=0)).ravel()
+    flat = labels.ravel()
+    worst = None
+    for b in range(count):
+        cell = int(np.flatnonzero(flat == b)[np.argmin(speed[flat == b])])
+        idx = np.unravel_index(cell, grid.shape)
+        for axis in range(grid.ndim):
+            n, h = grid.shape[axis], grid.spacing[axis]
+            lo = list(idx)
+            hi = list(idx)
+            lo[axis] = max(idx[axis] - 1, 0)
+            hi[axis] = min(idx[axis] + 1, n - 1)
+            slope = (A[axis][tuple(hi)] - A[axis][tuple(lo)]) / ((hi[axis] - lo[axis]) * h)
+            if slope < 0:
+                width = float(np.sqrt(D[axis, axis][idx] / -slope))
+                cells = width / h
+                if cells < RESOLVE_CELLS and (worst is None or cells < worst[0]):
+                    worst = (cells, axis, width, grid.point(idx))
+    return worst
+
+
+def _check_resolution(state: StationaryState, estimate: float | None) -> None:
+    """Warn when a basin carrying mass is narrower than the grid resolves, or when the
+    error estimate is large."""
+    grid = state.grid
+    h = np.asarray(grid.spacing)
+    basins = state.basins()
+    w = state._weights().ravel()
+    flat = basins.labels.ravel()
+    mesh = grid.mesh().reshape(grid.ndim, -1)
+    worst = None
+    for b in np.flatnonzero(basins.masses > RESOLUTION_MASS):
+        sel = flat == b
+        wb = w[sel] / w[sel].sum()
+        xb = mesh[:, sel]
+        centre = xb @ wb
+        sd = np.sqrt(np.maximum(((xb - centre[:, None]) ** 2) @ wb, 0.0))
+        cells = sd / h
+        axis = int(np.argmin(cells))
+        if cells[axis] < RESOLVE_CELLS and (worst is None or cells[axis] < worst[0]):
+            worst = (cells[axis], axis, sd[axis], basins.points[b])
+    linear = _linearised_width(state.problem)
+    if linear is not None and (worst is None or linear[0] < worst[0]):
+        worst = linear
+    if worst is not None:
+        cells, axis, sd, point = worst
+        factor = int(np.ceil(RESOLVE_CELLS / max(cells, RESOLVE_CELLS / 16)))
+        shape = tuple(int(n * factor) for n in grid.shape)
+        where = "(" + ", ".join(f"{c:.3g}" for c in point) + ")"
+        warnings.warn(
+            f"the density is under-resolved: near {where} its width along axis {axis} is "
+            f"{sd:.3g} ({cells:.2g} cells of spacing {h[axis]:.3g}), below {RESOLVE_CELLS:g} cells; "
+            f"moments and masses may be far off. A grid of shape {shape} would resolve it",
+            UnderResolvedWarning,
+            stacklevel=3,
+        )
+    elif estimate is not None and estimate > ERROR_ESTIMATE_WARN:
+        shape = tuple(2 * n for n in grid.shape)
+        warnings.warn(
+            f"the density is under-resolved: the error estimate (total variation) is "
+            f"{estimate:.3g}, above {ERROR_ESTIMATE_WARN:g}, with spacing {tuple(float(v) for v in h)}; "
+            f"a grid of shape {shape} would reduce it about fourfold",
+            UnderResolvedWarning,
+            stacklevel=3,
+        )
 
 
 def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
@@ -362,7 +717,7 @@ def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
 
 
 def stationary(problem: FokkerPlanck, *, order: int | None = None,
-               check_boundary: bool = True) -> StationaryState:
+               check_boundary: bool = True, check_resolution: bool = True) -> StationaryState:
     """Solve for the stationary state of ``problem``.
 
     Parameters
@@ -372,10 +727,14 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     order : {None, 2, 4}
         ``2``: the discrete stationary state of the conservative scheme.  ``4``: Richardson
         extrapolation with the half-resolution solution (every axis needs an even number of
-        at least 16 cells).  ``None`` (default): 4 where possible, else 2.
+        at least 16 cells), applied only where the observed convergence supports it.
+        ``None`` (default): 4 where possible and supported, else 2.
     check_boundary : bool
         Warn (:class:`~fpsolve.errors.BoundaryMassWarning`) when more than
         ``BOUNDARY_MASS_TOL`` of the probability sits in the cells along a reflecting wall.
+    check_resolution : bool
+        Warn (:class:`~fpsolve.errors.UnderResolvedWarning`) when the grid does not resolve
+        the density.
 
     Returns
     -------
@@ -386,60 +745,85 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     ValueError
         For absorbing walls (no stationary state), singular diffusion or a bad ``order``.
     SolverError
-        If the solution fails its checks (negative density, residual above ``RESIDUAL_TOL``).
+        If even the robust path fails the componentwise test (the message names the basins of
+        the drift), or the jump graph is not connected.
+
+    Warns
+    -----
+    UnderResolvedWarning
+        A basin carrying mass is narrower than a cell (in the result, or by the linearised
+        drift at its attractor), or the error estimate is large (``check_resolution``).
+    PeriodicMismatchWarning
+        A callable drift jumps across a periodic wrap.
+    ExtrapolationWarning
+        ``order=4`` was asked for but the observed convergence does not support it.
 
     Examples
     --------
     >>> import numpy as np, fpsolve as fp
     >>> grid = fp.Grid(-5.0, 5.0, 400)
     >>> state = fp.stationary(fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=1.0))
-    >>> round(float(state.covariance()[0, 0]), 6)
+    >>> round(float(state.covariance()[0, 0]), 4)  # the box [-5, 5] truncates 1.5e-5
     1.0
+    >>> state.status, state.info.path
+    ('exact', 'closed form')
     """
     if not isinstance(problem, FokkerPlanck):
-        raise TypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
+        raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
     grid = problem.grid
     from .._memory import check_memory, operator_bytes
 
     check_memory(operator_bytes(grid.size, grid.ndim), f"the stationary solve on {grid.size:.4g} cells "
                  f"(problem.grid.shape={grid.shape})", "use a coarser grid")
     if "absorbing" in grid.boundary:
-        raise ValueError(
+        raise InputError(
             f"boundary {grid.boundary!r} has an absorbing wall: mass leaves, so there is no "
             f"stationary state; use fpsolve.evolve for the transient, or reflecting walls"
         )
     if order not in (None, 2, 4):
-        raise ValueError(f"order must be None, 2 or 4; got {order!r}")
+        raise InputError(f"order must be None, 2 or 4; got {order!r}")
     if order == 4 and not _can_extrapolate(grid):
-        raise ValueError(
+        raise InputError(
             f"order=4 needs an even number of at least {2 * MIN_COARSE_CELLS} cells on every axis; "
             f"got shape {grid.shape}"
         )
     t0 = time.perf_counter()
+    if problem.callable_fields:
+        _check_periodic_drift(problem)
     use4 = order == 4 or (order is None and _can_extrapolate(grid))
     fine = _solve_discrete(problem)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
     density, current, used_order, estimate, limited = p_h, J_h, 2, None, 0
-    exact = grid.ndim == 1 and not grid.periodic[0] and problem.callable_fields
-    if use4 and not exact and problem.callable_fields and _in_detailed_balance(fine, J_h):
-        exact = True
+    extrapolation = "not requested" if not use4 else ""
+    exact = fine.path in ("closed form", "detailed balance") and problem.callable_fields
     if exact:
         used_order = "exact (detailed balance)"
     elif use4:
         coarse = fine.coarse
         if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
             coarse = _solve_discrete(problem.on(grid.coarsened()))
-        cg = coarse.problem.grid
-        p_c = coarse.p.reshape(cg.shape)
-        J_c = coarse.operator.current(p_c)
-        density, limited = extrapolate_density(p_h, p_c, grid, cg)
-        density /= density.sum() * grid.cell_volume
-        # extrapolate the velocity J / p (smooth even in the tails), then J = v p
-        v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
-        current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
-        estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
-        used_order = 4
+        supported, extrapolation = _observed_convergence(problem, fine, coarse)
+        if supported:
+            cg = coarse.problem.grid
+            p_c = coarse.p.reshape(cg.shape)
+            J_c = coarse.operator.current(p_c)
+            density, limited = extrapolate_density(p_h, p_c, grid, cg)
+            density /= density.sum() * grid.cell_volume
+            # extrapolate the velocity J / p (smooth even in the tails), then J = v p
+            v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
+            current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
+            estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
+            used_order = 4
+        else:
+            if order == 4:
+                warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
+                              f"solution", ExtrapolationWarning, stacklevel=2)
+    if used_order == 4:
+        with np.errstate(divide="ignore"):
+            log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
+    else:
+        log_density = fine.log_p.reshape(grid.shape)
     sigma = _entropy_production(problem, density, current)
     if check_boundary:
         mass, axis = _boundary_mass(grid, density)
@@ -462,19 +846,28 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         assembly_seconds=fine.assembly_seconds,
         solve_seconds=fine.solve_seconds,
         total_seconds=time.perf_counter() - t0,
+        path=fine.path,
+        componentwise_residual=fine.componentwise,
+        checked_cells=fine.checked,
+        basins=_merged_basins(problem, fine.log_p)[1] if fine.basins > 1 else 1,
+        extrapolation=extrapolation,
     )
-    return StationaryState(
+    state = StationaryState(
         grid=grid,
         problem=problem,
         density=density,
         current=current,
         entropy_production=sigma,
         residual=fine.residual,
-        status="converged",
+        status=_STATUS[fine.path],
         info=info,
         operator=fine.operator,
         discrete_density=p_h,
+        log_density=log_density,
     )
+    if check_resolution:
+        _check_resolution(state, estimate)
+    return state
 
 
 def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
@@ -487,9 +880,9 @@ def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
     """
     grid = problem.grid
     if grid.ndim != 1:
-        raise ValueError(f"closed_form_1d needs a 1-D problem; got {grid.ndim} dimensions")
+        raise InputError(f"closed_form_1d needs a 1-D problem; got {grid.ndim} dimensions")
     if grid.periodic[0]:
-        raise ValueError("closed_form_1d needs reflecting walls (zero current); this axis is periodic")
+        raise InputError("closed_form_1d needs reflecting walls (zero current); this axis is periodic")
     x = grid.axes[0]
     h = grid.spacing[0]
     D_nodes = problem.diffusion_at_cells()[0, 0]

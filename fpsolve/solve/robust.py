@@ -1,0 +1,212 @@
+"""Barrier-independent stationary solves and the componentwise acceptance test.
+
+A generator ``L`` (columns sum to zero, non-negative off-diagonal rates) has a stationary
+vector whose entries can span hundreds of orders of magnitude: in a double well with barrier
+``ΔU`` the cells at the saddle carry ``exp(−ΔU/D)`` of the mass of the minima, and the split
+between the wells is set by the tiny flow through them.  Elimination with subtractions (LU on
+the pinned system, multigrid) loses those flows to cancellation, and the normwise residual
+cannot see it.  Everything here works with sums of non-negative numbers, in log space where
+values would under- or overflow:
+
+* :class:`JumpGraph`: the off-diagonal rates, their log ratios ``log(w_{j→i} / w_{i→j})``, the
+  outflow of each state, the componentwise residual of a density given by its log, and the
+  basins of attraction of the discrete drift;
+* :func:`tree_log_density`: in detailed balance (every edge consistent with one potential),
+  the log-density as a sum of log rate ratios along a breadth-first spanning tree: O(n),
+  exact, no linear solve;
+* :func:`gth_log_density`: for any chain, Grassmann--Taksar--Heyman elimination (Gaussian
+  elimination whose pivots are recomputed as sums of the off-diagonal entries of their column)
+  as a sparse left-looking factorisation in the nested-dissection order of the grid.
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import gth
+from ..errors import SolverError
+from .linalg import grid_ordering
+
+KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
+FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
+
+
+def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
+    L = sp.csc_matrix(L)
+    if not L.has_sorted_indices:
+        L = L.sorted_indices()
+    rows = L.indices
+    cols = np.repeat(np.arange(L.shape[1]), np.diff(L.indptr))
+    keep = (rows != cols) & (L.data != 0)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(cols[keep], minlength=L.shape[1]))))
+    return sp.csc_matrix((L.data[keep], rows[keep], indptr), shape=L.shape)
+
+
+class JumpGraph:
+    """The jump graph of a column generator ``L`` (``L[i, j] = w_{j→i}``)."""
+
+    def __init__(self, L: sp.spmatrix):
+        self.W = _offdiagonal(L)
+        self.n = self.W.shape[0]
+        self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
+        self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
+        self.rows.sort_indices()
+        self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
+                          and np.array_equal(self.rows.indices, self.W.indices))
+
+    @cached_property
+    def log_ratio(self) -> np.ndarray:
+        """``log(w_{j→i} / w_{i→j})`` per stored entry of ``W`` (``+inf`` where a jump has no
+        reverse jump)."""
+        if self.symmetric:
+            reverse = self.rows.data
+        else:
+            W = self.W
+            cols = np.repeat(np.arange(self.n), np.diff(W.indptr))
+            reverse = np.asarray(W[cols, W.indices]).ravel()
+        with np.errstate(divide="ignore"):
+            return np.log(self.W.data) - np.log(reverse)
+
+    def residual(self, log_p: np.ndarray) -> np.ndarray:
+        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``)."""
+        R = self.rows
+        out = np.empty(self.n)
+        gth.log_balance_residual(self.n, R.indptr, R.indices, R.data, np.ascontiguousarray(log_p, dtype=float),
+                                 self.outflow, out)
+        return out
+
+
+def tree_log_density(graph: JumpGraph) -> tuple[np.ndarray | None, float]:
+    """``log p`` of a chain in detailed balance, or ``None`` if it is not.
+
+    The log-density is accumulated along a breadth-first spanning tree from the log rate
+    ratios, and every edge of the graph (tree or not) is checked against
+    ``log p_i − log p_j = log(w_{j→i} / w_{i→j})`` (Kolmogorov's criterion, to rounding).
+    Returns ``(log_p, worst edge mismatch relative to its tolerance)``; ``log_p`` has maximum 0.
+    """
+    if not graph.symmetric:
+        return None, float("inf")
+    ratio = graph.log_ratio
+    W = graph.W
+    log_p = np.empty(graph.n)
+    reached, worst = gth.tree_log_density(graph.n, W.indptr, W.indices, ratio, KOLMOGOROV_RTOL, log_p)
+    if worst > 1.0 or not np.isfinite(worst):
+        return None, float(worst)
+    if reached < graph.n:
+        raise SolverError(f"the jump graph is not connected: {graph.n - reached} of {graph.n} cells "
+                          f"cannot be reached from cell 0, so the stationary state is not unique")
+    return log_p - log_p.max(), float(worst)
+
+
+_BASIN_CACHE: dict[int, tuple] = {}  # id(problem) -> (weak reference, result); a few entries
+_BASIN_CACHE_SIZE = 8
+
+
+def drift_basins(problem) -> tuple[np.ndarray, int]:
+    """Basins of attraction of the drift on the grid: ``(labels of grid.shape, count)`` (see
+    :func:`fpsolve._kernels.gth.drift_basins` for the discrete flow that defines them).
+    Remembered for the last few problems (the solve, its checks and ``basins()`` share it)."""
+    hit = _BASIN_CACHE.get(id(problem))
+    if hit is not None and hit[0]() is problem:
+        return hit[1]
+    result = _drift_basins(problem)
+    if len(_BASIN_CACHE) >= _BASIN_CACHE_SIZE:
+        _BASIN_CACHE.pop(next(iter(_BASIN_CACHE)))
+    _BASIN_CACHE[id(problem)] = (weakref.ref(problem), result)
+    return result
+
+
+def _drift_basins(problem) -> tuple[np.ndarray, int]:
+    grid = problem.grid
+    shape = np.ones(3, dtype=np.int64)
+    shape[: grid.ndim] = grid.shape
+    periodic = np.zeros(3, dtype=np.bool_)
+    periodic[: grid.ndim] = grid.periodic
+    h = np.ones(3)
+    h[: grid.ndim] = grid.spacing
+    A = np.zeros((3, grid.size))
+    A[: grid.ndim] = problem.drift_field.reshape(grid.ndim, -1)
+    labels = np.empty(grid.size, dtype=np.int64)
+    count = gth.drift_basins(shape, periodic, A, h, labels)
+    labels = labels.reshape(grid.shape)
+    labels.flags.writeable = False  # shared through the cache
+    return labels, int(count)
+
+
+def gth_factors(W: sp.csc_matrix, n: int):
+    """GTH factors of the first ``n`` columns of a column generator's off-diagonal part ``W``
+    (already in elimination order; rows ``n..`` are sinks)."""
+    cap = max(FILL_GUESS * W.nnz, 1024)
+    square = W[:n, :n]
+    square = (abs(square) + abs(square.T)).tocsc()
+    square.sort_indices()
+    Sp, Si = square.indptr.astype(np.int64), square.indices.astype(np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    gth.elimination_tree(n, Sp, Si, parent)
+    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
+                          W.data, Sp, Si, parent, cap)
+
+
+def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
+    """``log p`` (maximum 0) by sparse GTH elimination in the nested-dissection order of ``shape``."""
+    order = grid_ordering(tuple(shape))
+    W = graph.W[order][:, order].tocsc()
+    W.sort_indices()
+    n = graph.n
+    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(W, n)
+    log_q = np.empty(n)
+    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
+    if bad >= 0:
+        # state `bad` cannot leave the states not yet eliminated (rates that underflowed, as in a
+        # density far narrower than a cell): it is recurrent in the censored chain, so the
+        # stationary vector of that chain sits on it, and the eliminated states follow from it
+        log_q[:] = -np.inf
+        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
+    log_p = np.empty(n)
+    log_p[order] = log_q
+    return log_p - log_p.max()
+
+
+def normalise_log(log_p: np.ndarray, cell_volume: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, log p)`` with ``Σ p · cell_volume = 1``; ``p`` underflows to 0 where ``log p`` is tiny."""
+    top = float(np.max(log_p))
+    w = np.exp(log_p - top)
+    log_norm = top + np.log(w.sum() * cell_volume)
+    log_p = log_p - log_norm
+    return np.exp(log_p), log_p
+
+
+def first_passage_times(L: sp.spmatrix, exit_rate: np.ndarray, transient: np.ndarray,
+                        shape: tuple[int, ...]) -> np.ndarray:
+    """Mean first-passage times ``τ`` solving ``Lᵀ τ = −1`` on the ``transient`` cells.
+
+    ``exit_rate[j]``: total rate from cell ``j`` straight out of the transient set (through an
+    absorbing wall or into a target cell), summed from the jump rates (no cancellation).  The
+    exits form one extra sink state, never eliminated; GTH elimination in nested-dissection
+    order then gives every ``τ`` by additions of non-negative numbers.  Returns ``τ`` on the
+    transient cells (grid order), ``inf`` where it overflows.
+    """
+    order = grid_ordering(tuple(shape))
+    order = order[transient[order]]
+    n = len(order)
+    W = _offdiagonal(L)[order][:, order].tocoo()
+    rows = np.concatenate((W.row, np.full(n, n)))
+    cols = np.concatenate((W.col, np.arange(n)))
+    data = np.concatenate((W.data, exit_rate[order]))
+    keep = data > 0
+    A = sp.csc_matrix((data[keep], (rows[keep], cols[keep])), shape=(n + 1, n))
+    A.sort_indices()
+    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(A, n)
+    tau = np.empty(n)
+    with np.errstate(over="ignore"):
+        bad = gth.gth_first_passage(n, Lp, Li, Lx, Up, Ui, Ux, d, tau)
+    if bad >= 0:
+        raise SolverError(f"cell {int(order[bad])} cannot reach the target or an absorbing wall: its "
+                          f"mean first-passage time is infinite")
+    out = np.empty(n)
+    out[np.argsort(order)] = tau
+    return out

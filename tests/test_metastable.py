@@ -1,0 +1,346 @@
+"""Metastable landscapes: basin masses and per-cell accuracy independent of the barrier height."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.special import logsumexp
+
+import fpsolve as fp
+from fpsolve.solve import steady_state as stationary_module
+from fpsolve.solve.operator import assemble
+
+EXACT_RTOL = 1e-8  # the issue's bar for every cell above P_FLOOR; measured ~1e-13 (rounding of log sums)
+P_FLOOR = 1e-200  # cells compared per cell
+GTH_RTOL = 1e-10  # sparse GTH against the dense reference; both are subtraction-free (measured ~4e-14)
+SYMMETRY_RTOL = 1e-10  # mirror-symmetric problems give mirror-symmetric densities (measured ~1e-13)
+BARRIERS = (10, 40, 100, 300, 600)
+
+
+def double_well(shape, barrier, tilt=0.0, gamma=0.0, D=None, box=None):
+    """U = b (x² − 1)² + t x + |y|² / 2 with b = barrier · D; drift −(I − γR)∇U (R a rotation in
+    the first two axes).  Its exact density is exp(−U / D) for every γ."""
+    ndim = len(shape)
+    D = 1.0 / barrier if D is None else D
+    b = barrier * D
+    if box is None:
+        half = 6 * np.sqrt(D)
+        box = ((-1.6,) + (-half,) * (ndim - 1), (1.6,) + (half,) * (ndim - 1))
+    grid = fp.Grid(*box, shape)
+
+    def grad(x):
+        return np.stack([4 * b * x[0] * (x[0] ** 2 - 1) + tilt * D] + [x[i] for i in range(1, ndim)])
+
+    def drift(x):
+        g = grad(x)
+        if gamma and ndim > 1:
+            g = g.copy()
+            g0 = g[0].copy()
+            g[0] = g0 + gamma * g[1]
+            g[1] = g[1] - gamma * g0
+        return -g
+
+    def potential(x):
+        return b * (x[0] ** 2 - 1) ** 2 + tilt * D * x[0] + 0.5 * sum(x[i] ** 2 for i in range(1, ndim))
+
+    return fp.FokkerPlanck(grid, drift, D), potential, D
+
+
+def exact_log_density(problem, potential, D):
+    grid = problem.grid
+    log_p = -potential(grid.mesh()) / D
+    return log_p - logsumexp(log_p) - np.log(grid.cell_volume)
+
+
+def left_mass(state):
+    return float(state.density[state.grid.mesh()[0] < 0].sum() * state.grid.cell_volume)
+
+
+def dense_gth(L):
+    """Stationary vector of a dense column generator by right-looking GTH elimination in the
+    natural order: an independent reference (no sparsity, no ordering, no log space)."""
+    A = np.array(L, dtype=float)
+    n = A.shape[0]
+    np.fill_diagonal(A, 0.0)
+    d = np.zeros(n)
+    for k in range(n - 1):
+        d[k] = A[k + 1:, k].sum()
+        A[k + 1:, k] /= d[k]
+        A[k + 1:, k + 1:] += np.outer(A[k + 1:, k], A[k, k + 1:])
+    p = np.zeros(n)
+    p[-1] = 1.0
+    for k in range(n - 2, -1, -1):
+        p[k] = A[k, k + 1:] @ p[k + 1:] / d[k]
+    return p / p.sum()
+
+
+@pytest.mark.parametrize("tilt", [0.0, 3.0])
+@pytest.mark.parametrize("barrier", BARRIERS)
+@pytest.mark.parametrize("shape", [(2048,), (256, 16), (96, 8, 8)], ids=["1d", "2d", "3d"])
+def test_exact_discrete_boltzmann_at_any_barrier(shape, barrier, tilt):
+    problem, potential, D = double_well(shape, barrier, tilt)
+    # the 3-D grid is coarse on purpose (a modest size): its cell values are still exact
+    state = fp.stationary(problem, check_resolution=len(shape) < 3)
+    assert state.status == "exact" and state.info.order == "exact (detailed balance)"
+    assert state.info.componentwise_residual < 1e-12
+    log_exact = exact_log_density(problem, potential, D)
+    exact = np.exp(log_exact)
+    sel = exact > P_FLOOR
+    np.testing.assert_allclose(state.density[sel], exact[sel], rtol=EXACT_RTOL, atol=0)
+    np.testing.assert_allclose(state.log_density[sel], log_exact[sel], rtol=0, atol=EXACT_RTOL)
+    basins = state.basins()
+    assert len(basins) == 2
+    exact_masses = np.bincount(basins.labels.ravel(), weights=exact.ravel() * problem.grid.cell_volume)
+    np.testing.assert_allclose(basins.masses, exact_masses, rtol=EXACT_RTOL)
+    for b in range(2):  # the most probable cell of each basin
+        in_b = np.where(basins.labels.ravel() == b, log_exact.ravel(), -np.inf)
+        assert log_exact.ravel()[basins.cells[b]] == pytest.approx(in_b.max(), abs=EXACT_RTOL)  # ties
+    assert sorted(np.sign(basins.points[:, 0])) == [-1, 1]
+    if tilt == 0:
+        assert left_mass(state) == pytest.approx(0.5, rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("barrier", [40, 100, 300])
+def test_rotational_nonequilibrium_double_well_splits_exactly_in_half(barrier):
+    problem, _, _ = double_well((160, 24), barrier, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    # the split, not the shape; the rotation pushes ~1e-3 of the mass onto the y walls
+    state = fp.stationary(problem, order=2, check_resolution=False, check_boundary=False)
+    assert state.info.path == "gth" and state.status == "verified" and state.info.basins == 2
+    assert state.info.componentwise_residual < 1e-12
+    assert left_mass(state) == pytest.approx(0.5, rel=SYMMETRY_RTOL)
+    # the drift is odd under x -> -x: the discrete density is point-symmetric, cell by cell
+    p = state.density
+    sel = p > P_FLOOR
+    np.testing.assert_allclose(p[sel], p[::-1, ::-1][sel], rtol=SYMMETRY_RTOL)
+    assert state.entropy_production > 0
+
+
+def test_fast_path_is_refused_where_it_loses_the_split():
+    """What the fast path returns at barrier 100 (a wrong split or negative values) is never used."""
+    problem, _, _ = double_well((160, 24), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    raw, *_, failure = stationary_module._fast_solve(problem, assemble(problem))
+    x = problem.grid.mesh()[0].ravel()
+    wrong = failure is not None or abs(raw[x < 0].sum() / raw.sum() - 0.5) > 0.01
+    assert wrong  # today's fast path cannot resolve this split
+    state = fp.stationary(problem, order=2, check_resolution=False)
+    assert state.info.path == "gth"
+
+
+def _split_quadrature(barrier, tilt):
+    def f(x):
+        return np.exp(-(barrier * (x * x - 1) ** 2 + tilt * x))
+
+    left = quad(f, -1.6, 0, epsabs=0, epsrel=1e-13, points=[-1])[0]
+    right = quad(f, 0, 1.6, epsabs=0, epsrel=1e-13, points=[1])[0]
+    return left / (left + right)
+
+
+# measured split errors (gamma = 0.5) at k = 1, 2, 4: barrier 20: 1.0e-3, 2.9e-4, 7.6e-5;
+# barrier 40: 8.7e-4, 2.8e-4, 7.9e-5 (order ~1.9)
+TILTED_SPLIT_FINEST = 1.5e-4
+
+
+@pytest.mark.parametrize("barrier", [20, 40])
+def test_tilted_rotational_split_converges_to_the_quadrature(barrier):
+    exact = _split_quadrature(barrier, 2.0)
+    errors = []
+    for k in (1, 2, 4):
+        problem, _, _ = double_well((80 * k, 16 * k), barrier, tilt=2.0, gamma=0.5, D=0.1,
+                                    box=((-1.6, -1.6), (1.6, 1.6)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fp.UnderResolvedWarning)  # the coarsest level is coarse
+            state = fp.stationary(problem, order=2)
+        errors.append(abs(left_mass(state) / exact - 1))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < TILTED_SPLIT_FINEST
+
+
+@pytest.mark.parametrize("case", ["rotational double well", "wide stencil, periodic", "1-D periodic"])
+def test_sparse_gth_equals_dense_gth_per_cell(case):
+    if case == "rotational double well":
+        problem, _, _ = double_well((24, 12), 40, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    elif case == "wide stencil, periodic":
+        grid = fp.Grid((-3, -3), (3, 3), (18, 14), ("periodic", "reflecting"))
+        problem = fp.FokkerPlanck(
+            grid, lambda x: np.stack((np.sin(x[0] * np.pi / 3) * 4 - x[1], -x[1] * 2 + np.cos(x[0]))),
+            np.array([[0.2, 0.38], [0.38, 0.8]]))  # Selling offsets (1, 1), (1, 2), (2, 3)
+        assert np.abs(assemble(problem).offsets).max() >= 3
+    else:
+        grid = fp.Grid(0.0, 1.0, 200, "periodic")
+        problem = fp.FokkerPlanck(grid, lambda x: 3 + 20 * np.sin(2 * np.pi * x[0])[None] ** 3, 0.02)
+    op = assemble(problem)
+    reference = dense_gth(op.matrix.toarray())
+    from fpsolve.solve.robust import JumpGraph, gth_log_density
+
+    log_p = gth_log_density(JumpGraph(op.matrix), problem.grid.shape)
+    p = np.exp(log_p - logsumexp(log_p))
+    np.testing.assert_allclose(p, reference, rtol=GTH_RTOL, atol=0)
+    # and the production path, whichever it takes, agrees cell by cell
+    state = fp.stationary(problem, order=2, check_boundary=False, check_resolution=False)
+    got = state.discrete_density.ravel() * problem.grid.cell_volume
+    np.testing.assert_allclose(got, reference, rtol=GTH_RTOL, atol=0)
+
+
+def test_fast_path_on_a_single_basin_passes_the_componentwise_test(ou_problem):
+    state = fp.stationary(ou_problem(96), order=2)
+    assert state.info.path == "fast" and state.status == "converged" and state.info.basins == 1
+    assert state.info.componentwise_residual < stationary_module.ACCEPT_TOL
+    assert state.info.checked_cells > 0
+    from fpsolve.solve.robust import JumpGraph, gth_log_density
+
+    log_ref = gth_log_density(JumpGraph(state.operator.matrix), state.grid.shape)
+    reference = np.exp(log_ref - logsumexp(log_ref))
+    got = state.discrete_density.ravel() * state.grid.cell_volume
+    sel = reference > stationary_module.BULK_FLOOR * reference.max()  # where it is accepted
+    np.testing.assert_allclose(got[sel], reference[sel], rtol=1e-10)
+    basins = state.basins()
+    assert len(basins) == 1 and basins.masses[0] == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(basins.points[0], 0.0, atol=state.grid.spacing[0])
+
+
+def test_small_grids_take_gth_and_are_exact_in_every_cell(ou_problem):
+    state = fp.stationary(ou_problem(24), order=2, check_resolution=False)
+    assert state.info.path == "gth" and state.status == "verified"
+    reference = dense_gth(state.operator.matrix.toarray())
+    got = state.discrete_density.ravel() * state.grid.cell_volume
+    np.testing.assert_allclose(got, reference, rtol=GTH_RTOL, atol=0)  # far tails included
+
+
+def test_basins_label_the_wells_and_sum_to_one():
+    problem, _, _ = double_well((64, 16), 10, tilt=1.0, gamma=0.5, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    state = fp.stationary(problem, order=2)
+    basins = state.basins()
+    assert basins.labels.shape == problem.grid.shape and len(basins) == 2
+    assert basins.masses.sum() == pytest.approx(1.0, abs=1e-13)
+    x = problem.grid.mesh()[0]
+    left = basins.labels[0, 0]
+    assert np.all(basins.labels[x < -0.3] == left) and np.all(basins.labels[x > 0.3] != left)
+    assert basins.masses[left] == pytest.approx(left_mass(state), abs=1e-2)  # boundary ~ x = 0
+
+
+def _mfpt_quadrature(barrier, x0, x1, lower=-2.0):
+    """τ(x0 → x1) = D⁻¹ ∫_{x0}^{x1} dy ∫_{lower}^{y} exp((U(y) − U(z)) / D) dz, U / D = barrier (x² − 1)²,
+    reflecting at ``lower``: the exact continuous mean first-passage time in 1-D."""
+    def u(x):
+        return barrier * (x * x - 1) ** 2
+
+    def inner(y):
+        return quad(lambda z: np.exp(u(y) - u(z)), lower, y, epsabs=0, epsrel=1e-12, limit=200)[0]
+
+    return barrier * quad(inner, x0, x1, epsabs=0, epsrel=1e-10, limit=200, points=[0])[0]
+
+
+def _kramers(barrier):
+    """Kramers: τ = 2π / sqrt(U''(min) |U''(saddle)|) · exp(ΔU / D) with U = b (x² − 1)², D = b / barrier."""
+    b = 1.0
+    return 2 * np.pi / np.sqrt(8 * b * 4 * b) * np.exp(barrier)
+
+
+MFPT_QUADRATURE_RTOL = 1e-3  # 1600 cells; measured 1.9e-5 .. 6.2e-4 (h², the wells narrow as the barrier grows)
+
+
+@pytest.mark.parametrize("barrier", [10, 40, 100, 300])
+def test_mean_first_passage_time_between_basins_kramers_and_quadrature(barrier):
+    grid = fp.Grid(-2.0, 2.0, 1600)
+    problem = fp.FokkerPlanck(grid, lambda x: -4 * x * (x ** 2 - 1), 1.0 / barrier)
+    target = grid.axes[0] >= 1.0
+    tau = fp.mean_first_passage_time(problem, start=[-1.0], target=target)
+    x0 = grid.axes[0][int(1.0 / grid.spacing[0])]
+    x1 = grid.axes[0][target][0]
+    # Kramers' first correction is O(D / ΔU): measured 4.3e-2, 9.6e-3, 3.6e-3, 6e-4
+    assert tau == pytest.approx(_mfpt_quadrature(barrier, x0, x1), rel=MFPT_QUADRATURE_RTOL)
+    assert abs(tau / _kramers(barrier) - 1) < 1.0 / barrier
+    taus = fp.mean_first_passage_time(problem, target=target)
+    t = taus[~target]
+    assert np.all(taus[target] == 0) and np.all(np.diff(t) <= 1e-14 * t[:-1])  # nearer start, shorter
+
+
+def test_mean_first_passage_time_2d_equals_the_separable_1d_time():
+    barrier = 100
+    problem, _, D = double_well((400, 16), barrier, box=((-2.0, -6 * 0.1), (2.0, 6 * 0.1)))
+    grid = problem.grid
+    target = grid.mesh()[0] >= 1.0
+    tau2 = fp.mean_first_passage_time(problem, start=[-1.0, 0.0], target=target)
+    line = fp.Grid(-2.0, 2.0, 400)
+    tau1 = fp.mean_first_passage_time(fp.FokkerPlanck(line, lambda x: -4 * x * (x ** 2 - 1), D),
+                                      start=[-1.0], target=line.axes[0] >= 1.0)
+    assert tau2 == pytest.approx(tau1, rel=1e-10)  # the y motion is independent of x
+    assert abs(tau2 / _kramers(barrier) - 1) < 1.0 / barrier
+
+
+def test_mean_first_passage_time_rejects_bad_targets():
+    grid = fp.Grid(-2.0, 2.0, 50)
+    problem = fp.FokkerPlanck(grid, lambda x: -x, 1.0)
+    with pytest.raises(ValueError, match=r"needs an absorbing wall or a non-empty target"):
+        fp.mean_first_passage_time(problem)
+    with pytest.raises(ValueError, match=r"target must be a boolean array of the grid's shape \(50,\); got shape \(49,\)"):
+        fp.mean_first_passage_time(problem, target=np.ones(49, dtype=bool))
+    with pytest.raises(ValueError, match=r"got dtype float64"):
+        fp.mean_first_passage_time(problem, target=np.ones(50))
+    with pytest.raises(ValueError, match=r"target covers every cell"):
+        fp.mean_first_passage_time(problem, target=np.ones(50, dtype=bool))
+
+
+def _periodic_jump(n):
+    grid = fp.Grid(0.0, 3.3, n, "periodic")  # 3.3 periods of sin(2πx): the drift jumps at the wrap
+    return fp.FokkerPlanck(grid, lambda x: 2 * np.sin(2 * np.pi * x) + 0.5, 0.3)
+
+
+def _periodic_exact(grid, a=lambda x: 2 * np.sin(2 * np.pi * x) + 0.5, D=0.3, m=400001):
+    """Constant-current stationary density of a 1-D periodic problem at the cell centres:
+    p = e^φ (p(0) − I), φ = ∫A/D, I = ∫e^{−φ}, with p(0) fixed by periodicity (fine trapezoid)."""
+    x = np.linspace(grid.lower[0], grid.upper[0], m)
+    f = a(x) / D
+    phi = np.concatenate(([0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(x))))
+    g = np.exp(-phi)
+    I = np.concatenate(([0.0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(x))))
+    p0 = I[-1] / (1 - np.exp(-phi[-1]))
+    p = np.interp(grid.axes[0], x, np.exp(phi) * (p0 - I))
+    return p / (p.sum() * grid.spacing[0])
+
+
+def test_periodic_jump_returns_order_2_and_says_why():
+    for n in (300, 1200):
+        problem = _periodic_jump(n)
+        exact = _periodic_exact(problem.grid)
+        with pytest.warns(fp.PeriodicMismatchWarning, match=r"periodic wrap of axis 0: it jumps by up to [0-9.]+"):
+            auto = fp.stationary(problem)
+        assert auto.info.order == 2 and "below 3" in auto.info.extrapolation
+        with pytest.warns(fp.ExtrapolationWarning, match=r"order=4 not applied: order 2: observed"):
+            asked = fp.stationary(problem, order=4)
+        assert asked.info.order == 2
+        second = fp.stationary(problem, order=2)
+        tv = [0.5 * np.abs(s.density - exact).sum() * problem.grid.spacing[0] for s in (auto, second)]
+        assert tv[0] <= tv[1]  # never worse than second order
+
+
+def test_kink_extrapolates_only_where_it_helps():
+    """A ReLU kink in a non-equilibrium drift: whatever order is chosen, it is not worse than 2."""
+    def problem(n):
+        grid = fp.Grid((-4, -4), (4, 4), (n, n))
+        return fp.FokkerPlanck(grid, lambda x: np.stack((-(x[0] + 3 * np.maximum(x[0], 0)) + x[1],
+                                                         -x[1] - 0.8 * x[0])), 0.5)
+    from fpsolve.solve.interpolate import resample
+
+    ref = fp.stationary(problem(512), order=2)
+    for n in (64, 128):
+        auto, second = fp.stationary(problem(n)), fp.stationary(problem(n), order=2)
+        exact = resample(ref.density, ref.grid, auto.grid)
+        tv = [0.5 * np.abs(s.density - exact).sum() * auto.grid.cell_volume for s in (auto, second)]
+        assert auto.info.extrapolation.startswith(f"order {auto.info.order}")
+        assert tv[0] <= tv[1]
+
+
+def test_narrow_density_warns_naming_width_spacing_and_grid():
+    """64² non-equilibrium OU scaled so that the standard deviation is 0.026 cell widths."""
+    K = np.array([[1.0, 1.5], [-0.5, 1.0]])
+    grid = fp.Grid((-6, -6), (6, 6), (64, 64))
+    scale = 0.026 * grid.spacing[0] / np.sqrt(0.5)  # exact marginal sd ~ 0.026 cells
+    with pytest.warns(fp.UnderResolvedWarning, match=r"width along axis [01] is [0-9.e-]+ \([0-9.e-]+ cells of "
+                                                     r"spacing 0.188\).* shape \(1024, 1024\)"):
+        fp.stationary(fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x),
+                                      np.diag([0.5, 0.25]) * scale ** 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fp.UnderResolvedWarning)
+        fp.stationary(fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x), np.diag([0.5, 0.25])))
