@@ -55,3 +55,25 @@ def test_fpsolve_validate_runs_a_study_and_prints_the_table(tmp_path, capsys):
     assert "[1/1] dln_mode (quick) ..." in out and "all claims pass" in out
     assert "depth 1: grid vs closed form (TV)" in out
     assert (tmp_path / "dln_mode" / "report.md").exists()
+
+
+def test_adhikari2023_regression_wr(tmp_path):
+    from validation.adhikari2023_regression_wr import run_study
+
+    r = run_study(quick=True, out_dir=tmp_path)
+    assert r.passed, [x for x in r.claims if not x.passed]
+    with np.load(tmp_path / "results.npz") as f:
+        # the exact chain's integral FT is 1 for every window; its mean per step is σ η to O(ηH)
+        assert abs(float(f["ift_exact_w3"]) - 1.0) < 1e-9
+        assert float(f["chain_per_step"]) == pytest.approx(float(f["sigma_per_step"]), rel=0.05)
+
+
+def test_grid_vs_sgd(tmp_path):
+    from validation.grid_vs_sgd import run_study
+
+    r = run_study(quick=True, out_dir=tmp_path)
+    c = _claims(r)
+    assert r.passed, [x for x in r.claims if not x.passed]
+    # C_WR ∝ η and C_WOR ∝ η³ on the slice's grid states: the ratio falls like η⁻²
+    assert c["phase diagram: d log(C_WR/C_WOR)/d log η"].measured == pytest.approx(-2.0, abs=0.3)
+    assert (tmp_path / "phase_diagram.png").stat().st_size > 10_000
