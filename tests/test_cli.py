@@ -20,8 +20,8 @@ def test_version_and_help(capsys):
 def test_demo_quick_writes_report_and_figures(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for i in (1, 2, 3):  # a progress line per stage
-        assert f"[{i}/3]" in out
+    for i in (1, 2, 3, 4, 5):  # a progress line per stage
+        assert f"[{i}/5]" in out
     # the linearised story: C_WR ∝ η, C_WOR ∝ η³ (exact power laws up to O(ηH) and Monte Carlo)
     assert "tr C_WR ∝ η^1.00" in out and "tr C_WOR ∝ η^3.0" in out
     # the slice at η = 3e-4 is visibly non-Gaussian, and the walkers of its SDE match the grid
@@ -31,7 +31,8 @@ def test_demo_quick_writes_report_and_figures(tmp_path, capsys):
     assert str(report.resolve()) in out
     text = report.read_text()
     assert "## 2. With and without replacement" in text and "## 3. Grid stationary states" in text
-    for name in ("linearised_wr_wor.png", "slice_density_current_eta3e-4.png", "slice_marginals_eta3e-4.png"):
+    assert "## 4. Fluctuation theorems" in text and "## 5. Phase diagram" in text
+    for name in ("phase_diagram.png", "linearised_wr_wor.png", "slice_density_current_eta3e-4.png", "slice_marginals_eta3e-4.png"):
         assert (tmp_path / name).stat().st_size > 10_000 and f"({name})" in text
 
 
