@@ -155,11 +155,14 @@ def coarsening_factors(fine: Grid, grid: Grid) -> tuple[int, ...] | None:
 class LatticeCache:
     """``D⁻¹A`` on the lattice of half cell steps of ``grid`` (filled by the assembly on first use).
 
-    Shared by a problem and the coarsened copies ``on`` makes of it, whose lattices are subsets.
+    Shared by a problem and the coarsened copies ``on`` makes of it, whose lattices are subsets;
+    ``problems`` keeps those copies by grid, so the solver's levels, the Richardson level and the
+    convergence check evaluate the fields at each level's cell centres once.
     """
 
     grid: Grid
     values: np.ndarray | None = None
+    problems: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,6 +262,9 @@ class FokkerPlanck:
         """
         if grid == self.grid:
             return self
+        shared = self.lattice_cache.problems.get(grid) if self.callable_fields else None
+        if shared is not None:
+            return shared
         if grid.lower != self.grid.lower or grid.upper != self.grid.upper or grid.boundary != self.grid.boundary:
             raise FieldError(f"grid must cover the same box with the same boundaries; got {grid}")
         drift = self.drift if callable(self.drift) else resample(self.drift_field, self.grid, grid, lead=1)
@@ -269,4 +275,5 @@ class FokkerPlanck:
         child = FokkerPlanck(grid, drift, diffusion)
         if self.callable_fields and coarsening_factors(self.lattice_cache.grid, grid) is not None:
             object.__setattr__(child, "lattice_cache", self.lattice_cache)  # same callables: share
+            self.lattice_cache.problems[grid] = child
         return child
