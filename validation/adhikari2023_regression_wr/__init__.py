@@ -63,8 +63,8 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
             f"step; the exact chain gives {data['chain_per_step']:.4g}), tr C = {np.trace(data['lin_covariance']):.4g}.\n\n"
             f"Covariance: {s.n_chains} chains × {s.n_steps:.3g} steps (burn-in {s.burn_in:.2g}): relative Frobenius "
             f"error {derived['covariance_error']:.3f} (estimated SE {derived['covariance_se']:.3f}).\n\n"
-            f"Entropy production: one chain of {s.ep_steps:.3g} steps recorded at every step, from the end of "
-            "the covariance run:\n\n| window | mean Δs per step | chain exact | ⟨e^−Δs⟩ | chain exact |\n"
+            f"Entropy production: {s.n_chains} chains of {s.ep_steps:.3g} steps recorded at every step, continuing "
+            "from the ends of the covariance run:\n\n| window | mean Δs per step | chain exact | ⟨e^−Δs⟩ | chain exact |\n"
             "|---|---|---|---|---|\n" + rows + "\n\n"
             f"Stochastic area of (w1, w2): {data['area']:.4g} ± {data['area_err']:.2g} per unit SDE time; "
             f"circulation Q₁₂ = {data['circulation']:.4g} (per-step chain: {data['circulation_discrete']:.4g}).")

@@ -16,9 +16,8 @@ class Settings:
     n_steps: int = 30_000_000
     n_chains: int = 2
     burn_in: int = 4_000_000        # 20 relaxation times 1/(η λ_min) of the softest direction
-    # the entropy-production run: every step recorded (7 doubles a step a chain)
+    # the entropy-production run, continuing the n_chains chains: every step recorded (7 doubles a step a chain)
     ep_steps: int = 2_000_000
-    ep_chains: int = 2
     windows: tuple[int, ...] = (1, 2, 3)   # SGD steps per window
     seed: int = 7
 
