@@ -99,3 +99,61 @@ def test_singular_diffusion_rejected_by_solver():
     problem = fp.FokkerPlanck(grid, lambda x: -x, np.diag([1.0, 0.0]))
     with pytest.raises(fp.FieldError, match="positive definite on the grid.*smallest eigenvalue 0"):
         fp.stationary(problem)
+
+
+def _rotated(theta: float, ratio: float) -> np.ndarray:
+    c, s = np.cos(theta), np.sin(theta)
+    Q = np.array([[c, -s], [s, c]])
+    return Q @ np.diag([1.0, 1.0 / ratio]) @ Q.T
+
+
+def test_extreme_anisotropy_gives_a_bounded_stencil_and_keeps_the_equilibrium():
+    """Eigenvalue ratio 1e5 (offsets of ~150 cells unbounded): regularised to a short stencil,
+    and the gradient system A = -D ∇U keeps its exact Boltzmann state (D⁻¹A = -∇U unchanged).
+
+    Jumps mirrored at a wall have no reverse jump, so the potential is steep enough that every
+    cell within a stencil width (16 cells) of a wall holds less than e^-50 of the peak."""
+    from fpsolve.solve import operator
+
+    D = 0.4 * _rotated(0.3, 1e5)
+    M = 5.0 * np.array([[1.0, 0.2], [0.2, 0.8]])  # U = x·M x / 2
+
+    def drift(x):
+        return -np.einsum("ij,jk,k...->i...", D, M, x)
+
+    grid = fp.Grid((-9, -9), (9, 9), (90, 90))
+    problem = fp.FokkerPlanck(grid, drift, D)
+    op = assemble(problem)
+    assert op.regularized.all()
+    # sqrt(κ)/2 cells for κ = STENCIL_ANISOTROPY, measured over all orientations (module comment)
+    assert np.abs(op.offsets).max() <= 0.5 * np.sqrt(operator.STENCIL_ANISOTROPY)
+    state = fp.stationary(problem, check_boundary=False)
+    x = grid.mesh()
+    exact = np.exp(-0.5 * np.einsum("i...,ij,j...->...", x, M, x))
+    exact /= exact.sum() * grid.cell_volume
+    np.testing.assert_allclose(state.density, exact, atol=1e-10 * exact.max())
+    assert state.operator.regularized_mass(state.density) == pytest.approx(1.0)
+
+
+def test_moderate_anisotropy_is_not_regularised():
+    op = assemble(fp.FokkerPlanck(fp.Grid((-3, -3), (3, 3), (16, 16)), lambda x: -x, _rotated(0.4, 50.0)))
+    assert not op.regularized.any()
+    assert op.regularized_mass(np.ones(op.grid.shape)) == 0.0
+
+
+def test_fields_are_evaluated_once_per_lattice_point_for_all_levels():
+    """The solve calls the fields on the cell centres of each level and once on the fine
+    lattice of half cell steps, which every coarsened level slices (no per-offset calls)."""
+    calls = []
+
+    def drift(x):
+        calls.append(int(np.prod(x.shape[1:])))
+        return -x
+
+    n = 256
+    grid = fp.Grid((-6, -6), (6, 6), (n, n))
+    state = fp.stationary(fp.FokkerPlanck(grid, drift, _rotated(0.5, 4.0)))
+    assert state.info.method.startswith("multigrid")
+    centres = sum((n // 2**k) ** 2 for k in range(6))  # every level's own cells, generously
+    lattice = (2 * n - 1) ** 2
+    assert sum(calls) <= centres + lattice

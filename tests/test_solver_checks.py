@@ -24,7 +24,7 @@ def _problem(n=80):
 def test_failed_fast_solve_is_repaired_by_gth_and_says_why(monkeypatch, broken, reason):
     reference = fp.stationary(_problem(), order=2)
     assert reference.status == "converged" and reference.info.path == "fast"
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: broken(len(self.order)))
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: broken(self.n))
     state = fp.stationary(_problem(), order=2)
     assert state.status == "repaired" and state.info.path == "gth (repair)"
     assert re.search(reason, state.info.method)
@@ -33,7 +33,7 @@ def test_failed_fast_solve_is_repaired_by_gth_and_says_why(monkeypatch, broken, 
 
 
 def test_robust_failure_raises_naming_the_basins(monkeypatch):
-    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(len(self.order)))
+    monkeypatch.setattr(PinnedLU, "null_vector", lambda self: np.ones(self.n))
     monkeypatch.setattr(stationary_module, "gth_log_density", lambda graph, shape: np.zeros(graph.n))
     with pytest.raises(fp.SolverError, match=r"componentwise balance test: residual .* the drift has 1 "
                                              r"basin\(s\) of attraction, centred at \(0, 0; [0-9]+ cells\)"):

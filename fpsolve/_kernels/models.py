@@ -282,9 +282,22 @@ def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
             G[i, 1] = t
             if bias:
                 G[i, 2] = w[1] * s
-    if order >= 2:
+    if order >= 2:  # from t = G[i, 1]: no second tanh, no per-sample array views
         for i in range(X.shape[0]):
-            _tanh_unit(w, X[i], G[i], Hs[i], order, bias)
+            z = X[i, 0]
+            t = G[i, 1]
+            s = 1.0 - t * t
+            c = -2.0 * t * s * w[1]
+            Hs[i, 0, 0] = c * z * z
+            Hs[i, 0, 1] = s * z
+            Hs[i, 1, 0] = s * z
+            Hs[i, 1, 1] = 0.0
+            if bias:
+                Hs[i, 0, 2] = c * z
+                Hs[i, 2, 0] = c * z
+                Hs[i, 1, 2] = s
+                Hs[i, 2, 1] = s
+                Hs[i, 2, 2] = c
 
 
 @jit

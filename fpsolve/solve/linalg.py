@@ -5,9 +5,12 @@ null space on a connected grid is spanned by one positive vector.  The vector is
 found by replacing the equation of one cell ``i0`` by ``p[i0] = 1`` and solving.
 That is only well conditioned if ``i0`` carries a good share of the mass, so
 ``i0`` is the most probable cell of a coarse-grid estimate, never a fixed cell.
-The cell is ordered last in a nested-dissection ordering: eliminating the rest
-first is Gaussian elimination on a non-singular M-matrix, which is stable
-without pivoting, and the pinned row is then a unit row.
+The pinned row is a unit row, so eliminating it only moves its column to the
+right-hand side, and the rest is Gaussian elimination on a non-singular M-matrix,
+which is stable without pivoting in any symmetric order: SuperLU's minimum degree
+on ``A + Aᵀ`` (``PINNED_ORDERING``), which follows the actual stencil (a geometric
+nested dissection with one-cell separators does not separate wide stencils: 22M
+factor entries against 1.5M for a 128² landscape problem with offsets of 16 cells).
 Small systems use the bordered matrix ``[[L, 1], [1ᵀ, 0]]`` with partial pivoting.
 """
 
@@ -22,6 +25,7 @@ import scipy.sparse.linalg as spla
 from .._kernels.ordering import nested_dissection
 
 SMALL_SYSTEM = 4096  # cells; below this the bordered system is solved directly
+PINNED_ORDERING = "MMD_AT_PLUS_A"  # measured as fast as nested dissection on 5-point stencils, far faster on wide ones
 
 
 @lru_cache(maxsize=16)
@@ -65,25 +69,21 @@ class PinnedLU:
     """
 
     def __init__(self, L: sp.spmatrix, shape: tuple[int, ...], pin: int):
-        order = grid_ordering(shape)
-        self.order = np.concatenate((order[order != pin], [pin]))
+        self.n = int(np.prod(shape))
         self.pin = pin
         A = sp.csr_matrix(L, copy=True)
         start, stop = A.indptr[pin], A.indptr[pin + 1]
         A.data[start:stop] = np.where(A.indices[start:stop] == pin, 1.0, 0.0)
         A.eliminate_zeros()
-        self.lu = factor_without_pivoting(A[self.order][:, self.order])
+        self.lu = spla.splu(sp.csc_matrix(A), permc_spec=PINNED_ORDERING, diag_pivot_thresh=0.0,
+                            options={"SymmetricMode": True})
 
     def null_vector(self) -> np.ndarray:
-        rhs = np.zeros(len(self.order))
-        rhs[-1] = 1.0
-        p = np.empty(len(self.order))
-        p[self.order] = self.lu.solve(rhs)
-        return p
+        rhs = np.zeros(self.n)
+        rhs[self.pin] = 1.0
+        return self.lu.solve(rhs)
 
     def solve(self, r: np.ndarray) -> np.ndarray:
-        rhs = r[self.order]
-        rhs[-1] = 0.0
-        e = np.empty_like(r)
-        e[self.order] = self.lu.solve(rhs)
-        return e
+        rhs = np.array(r, dtype=float)
+        rhs[self.pin] = 0.0
+        return self.lu.solve(rhs)

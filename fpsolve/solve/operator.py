@@ -23,12 +23,20 @@ Scharfetter--Gummel flux of that 1-D problem gives the jump rates
 
 ``w_{a→a±v} = ρ_v(a) B(−β_{a,a±v})``,   ``β_{a,b} = ∫_a^b D⁻¹A · dx``,   ``B(z) = z / (eᶻ − 1)``,
 
-with ``β`` integrated along the segment by 3-point Gauss--Legendre quadrature for
-callable fields (trapezoid rule for array fields).  No derivative of ``D`` is
+with ``β`` integrated along the segment from ``G`` on the lattice of half cell steps
+(callable fields, evaluated once per point and shared with the coarsened grids, see
+:func:`edge_field`; 7-, 5- or 3-point rules, :func:`fpsolve._kernels.fv.edge_integral`) or by
+the trapezoid rule on the cell centres (array fields).  No derivative of ``D`` is
 needed.  In 1-D the zero-flux state is exactly the closed form
 ``p ∝ D⁻¹ exp(∫ A/D)`` at the cell centres (to quadrature accuracy), and in any
 dimension a gradient system (``D⁻¹A = −∇U`` with constant ``D``, or ``D = d(x) M``)
-has the exact Boltzmann state, because the rates satisfy detailed balance with it.
+has the exact Boltzmann state, because the rates satisfy detailed balance with it
+(to round-off when ``G`` is linear, which every rule integrates exactly).
+
+*Bounded stencils.*  Where the eigenvalue ratio of ``Dh`` exceeds ``STENCIL_ANISOTROPY`` the
+small eigenvalues are raised to ``λ_max / STENCIL_ANISOTROPY`` before the decomposition (offsets
+stay within about 16 cells); ``G`` keeps the original tensor, so equilibria are unchanged, and
+the cells affected are reported (``Operator.regularized``).
 
 *Order.*  The scheme is second order in ``h`` for the density and the current
 (measured in ``tests/test_convergence.py``).  ``fpsolve.stationary`` removes the
@@ -54,13 +62,15 @@ import scipy.sparse as sp
 from .._kernels import fv
 from ..errors import FieldError
 from .grid import Grid
-from .problem import FokkerPlanck
+from .problem import FokkerPlanck, coarsening_factors
 
-QUADRATURE_POINTS = 3  # Gauss-Legendre, exact for polynomial D⁻¹A of degree 5 along an edge
 SINGULAR_RTOL = 1e-12  # smallest/largest eigenvalue of D below this: D is singular there
-_GL_T, _GL_W = np.polynomial.legendre.leggauss(QUADRATURE_POINTS)
-_GL_T = 0.5 * (_GL_T + 1.0)
-_GL_W = 0.5 * _GL_W
+# Largest eigenvalue ratio of the diffusion in grid-index units that the stencil follows exactly:
+# Selling's offsets for ratio κ reach about sqrt(κ) / 2 cells (measured over all orientations in
+# 2-D: at most 2, 3, 5, 9, 16, 50 cells for κ = 10, 30, 100, 300, 1e3, 1e4).  Beyond it the small
+# eigenvalues are raised to λ_max / STENCIL_ANISOTROPY; the equilibrium (D⁻¹A from the original
+# tensor) is kept, and the cells affected are reported (Operator.regularized).
+STENCIL_ANISOTROPY = 1000.0
 
 
 def _solve_small(D: np.ndarray, A: np.ndarray) -> np.ndarray:
@@ -111,7 +121,11 @@ class Operator:
 
     ``offsets`` (m, ndim) are the distinct canonical stencil offsets (grid units);
     jump ``j`` goes from ``src[j]`` to ``dst[j]`` at ``rate[j]``, displaced by ``disp[j]`` grid
-    units (a jump mirrored at a reflecting wall is displaced less than its offset).
+    units (a jump mirrored at a reflecting wall is displaced less than its offset), with
+    ``beta[j] = ∫ D⁻¹A · dx`` along it.  ``regularized`` (n,) marks the cells whose diffusion
+    was made less anisotropic for the stencil (``STENCIL_ANISOTROPY``); the equilibrium is kept
+    there, but a non-equilibrium state is perturbed where it has mass
+    (:meth:`regularized_mass`).
     """
 
     grid: Grid
@@ -123,6 +137,14 @@ class Operator:
     disp: np.ndarray
     weight: np.ndarray
     beta: np.ndarray
+    regularized: np.ndarray
+
+    def regularized_mass(self, p: np.ndarray) -> float:
+        """Probability of the density ``p`` in the cells whose diffusion was regularised."""
+        if not self.regularized.any():
+            return 0.0
+        flat = np.ascontiguousarray(p, dtype=float).ravel()
+        return float(flat[self.regularized].sum() * self.grid.cell_volume)
 
     def current(self, p: np.ndarray) -> np.ndarray:
         """Probability current ``J`` (ndim, *shape) at cell centres for cell densities ``p``."""
@@ -170,13 +192,30 @@ class Operator:
     def log_ratio_1d(self) -> np.ndarray:
         """For a 1-D grid: ``log(w_{k→k+1} / w_{k+1→k})`` for each interior face (n - 1 values)."""
         # B(-β) / B(β) = exp(β) exactly, so the ratio needs no exponentials (no overflow)
+        forward = self.dst == self.src + 1
         log_w = np.log(self.weight[:, 0])
-        return self.beta[0, :-1] + log_w[:-1] - log_w[1:]
+        return self.beta[forward] + log_w[:-1] - log_w[1:]
 
 
-def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray]:
-    """Selling's decomposition of the index-scaled diffusion: (vec, w), one row per cell, or a
-    single row for constant diffusion."""
+def _bound_anisotropy(Dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raise eigenvalues of the index-scaled tensors below ``λ_max / STENCIL_ANISOTROPY`` to that
+    bound (the nearest tensor, in every unitarily invariant norm, whose Selling offsets stay
+    short); returns the tensors and a mask of the cells changed."""
+    lam, V = np.linalg.eigh(Dh)
+    floor = lam[:, -1:] / STENCIL_ANISOTROPY
+    changed = (lam < floor).any(axis=1)
+    if not changed.any():
+        return Dh, changed
+    Dh = Dh.copy()
+    lam_c, V_c = np.maximum(lam[changed], floor[changed]), V[changed]
+    Dh[changed] = np.einsum("cik,ck,cjk->cij", V_c, lam_c, V_c)
+    return Dh, changed
+
+
+def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Selling's decomposition of the index-scaled diffusion: (vec, w, regularized), one row per
+    cell, or a single row for constant diffusion; ``regularized`` marks the cells whose tensor
+    was made less anisotropic to keep the stencil short (see ``STENCIL_ANISOTROPY``)."""
     grid = problem.grid
     ndim, n = grid.ndim, grid.size
     h = np.asarray(grid.spacing)
@@ -187,17 +226,19 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray]:
     if ndim == 1:
         vec = np.ones((cells, 1, 1), dtype=np.int64)
         w = Dh[:, 0, :].copy()
+        changed = np.zeros(cells, dtype=bool)
     else:
+        Dh, changed = _bound_anisotropy(Dh)
         K = 3 if ndim == 2 else 6
         vec = np.empty((cells, K, ndim), dtype=np.int64)
         w = np.empty((cells, K))
-        failed = (fv.selling_2d if ndim == 2 else fv.selling_3d)(Dh, vec, w)
+        failed = (fv.selling_2d if ndim == 2 else fv.selling_3d)(np.ascontiguousarray(Dh), vec, w)
         if failed:
             raise FieldError(
                 f"diffusion could not be decomposed on {failed} cells (anisotropy beyond "
                 f"2**{fv.SELLING_MAX_ITER}); check the diffusion field or the grid spacing"
             )
-    return vec, w
+    return vec, w, np.broadcast_to(changed, (n,))
 
 
 _KEY_BITS = 16  # offsets are far below 2**15 cells
@@ -228,27 +269,77 @@ def _offset_index(vec: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return offsets, index
 
 
-def _edge_integrals(problem: FokkerPlanck, offsets: np.ndarray) -> np.ndarray:
-    """``β[m, a] = ∫ D⁻¹A · dx`` along the segment from cell a to a + offsets[m]."""
+LATTICE_CHUNK = 1 << 16  # lattice points per call of the fields (bounds the temporaries)
+PROGRESS_SECONDS = 2.0  # show a progress bar when evaluating the fields will take longer
+
+
+def lattice_shape(grid: Grid) -> tuple[int, ...]:
+    """Points per axis of the lattice of half cell steps between the first and last cell centres
+    (``2 n - 1``; ``2 n`` on a periodic axis, which closes the circle)."""
+    return tuple(2 * n if p else 2 * n - 1 for n, p in zip(grid.shape, grid.periodic))
+
+
+def _lattice_points(grid: Grid, start: int, stop: int) -> np.ndarray:
+    """Coordinates (ndim, stop - start) of the lattice points with flat indices start..stop-1."""
+    shape = lattice_shape(grid)
+    idx = np.unravel_index(np.arange(start, stop), shape)
+    return np.stack([lo + 0.5 * (i + 1) * h for lo, h, i in zip(grid.lower, grid.spacing, idx)])
+
+
+def _progress(total: int, desc: str):
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="pt", unit_scale=True, desc=desc, leave=False)
+
+
+def _evaluate_lattice(problem: FokkerPlanck, grid: Grid) -> np.ndarray:
+    """``D⁻¹A`` (ndim, *lattice_shape(grid)) from the problem's callables, in chunks of points."""
+    import time
+
+    total = int(np.prod(lattice_shape(grid)))
+    G = np.empty((grid.ndim, total))
+    bar = None
+    t0 = time.perf_counter()
+    for start in range(0, total, LATTICE_CHUNK):
+        stop = min(total, start + LATTICE_CHUNK)
+        A, D = problem.fields_at(_lattice_points(grid, start, stop))
+        G[:, start:stop] = _solve_small(D, A)
+        if bar is not None:
+            bar.update(stop - start)
+        elif stop < total and (time.perf_counter() - t0) * total / stop > PROGRESS_SECONDS:
+            bar = _progress(total, "fields")
+            if bar is not None:
+                bar.update(stop)
+    if bar is not None:
+        bar.close()
+    return G.reshape(grid.ndim, *lattice_shape(grid))
+
+
+def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
+    """``D⁻¹A`` where the edge integrals need it, as (points, ndim) in C order, and the refinement.
+
+    Callable fields: on the lattice of half cell steps (refinement 2), evaluated once for the
+    problem's original grid and shared, by slicing, with every grid that coarsens it by powers of
+    two (the multigrid and Richardson levels made by ``problem.on``), whose lattice points are
+    a subset.  Array fields: on the cell centres (refinement 1).
+    """
     grid = problem.grid
-    h = np.asarray(grid.spacing)
-    beta = np.empty((len(offsets), grid.size))
-    if problem.callable_fields:
-        x = grid.mesh()
-        for m, off in enumerate(offsets):
-            d = off * h
-            ones = (1,) * grid.ndim
-            pts = grid.wrap(x[:, None] + _GL_T.reshape(1, -1, *ones) * d.reshape(-1, 1, *ones))
-            A, D = problem.fields_at(pts)
-            G = _solve_small(D, A)
-            beta[m] = np.einsum("q,iq...,i->...", _GL_W, G, d).ravel()
-    else:
+    if not problem.callable_fields:
         G = _solve_small(problem.diffusion_field, problem.drift_field)
-        for m, off in enumerate(offsets):
-            d = off * h
-            shifted = np.roll(G, shift=tuple(-int(o) for o in off), axis=tuple(range(1, grid.ndim + 1)))
-            beta[m] = (0.5 * np.einsum("i...,i->...", G + shifted, d)).ravel()
-    return beta
+        return np.ascontiguousarray(G.reshape(grid.ndim, -1).T), 1
+    cache = problem.lattice_cache
+    factors = coarsening_factors(cache.grid, grid)
+    if factors is None:
+        G = _evaluate_lattice(problem, grid)
+    else:
+        if cache.values is None:
+            cache.values = _evaluate_lattice(problem, cache.grid)  # fields_at takes any points
+        G = cache.values[(slice(None),) + tuple(slice(f - 1, None, f) for f in factors)]
+    return np.ascontiguousarray(np.moveaxis(G, 0, -1).reshape(-1, grid.ndim)), 2
 
 
 def assemble(problem: FokkerPlanck) -> Operator:
@@ -256,28 +347,34 @@ def assemble(problem: FokkerPlanck) -> Operator:
     check_definite(problem)
     grid = problem.grid
     n = grid.size
-    vec, w = _decompose(problem)
-    offsets, index = _offset_index(vec, w)
-    beta = _edge_integrals(problem, offsets)
-    if not np.all(np.isfinite(beta)):
-        raise FieldError("drift integrated along grid edges is not finite; check the drift field")
+    vec, w, regularized = _decompose(problem)
+    offsets, _ = _offset_index(vec, w)
+    G, refine = edge_field(problem)
     shape = np.asarray(grid.shape, dtype=np.int64)
     strides = np.asarray([int(np.prod(grid.shape[d + 1:])) for d in range(grid.ndim)], dtype=np.int64)
     kind = np.asarray([{"reflecting": fv.REFLECTING, "periodic": fv.PERIODIC,
                         "absorbing": fv.ABSORBING}[b] for b in grid.boundary], dtype=np.int64)
+    lat_shape = np.asarray(lattice_shape(grid) if refine == 2 else grid.shape, dtype=np.int64)
     cap = 2 * n * vec.shape[1]
     src = np.empty(cap, dtype=np.int64)
     dst = np.empty(cap, dtype=np.int64)
     rate = np.empty(cap)
+    beta = np.empty(cap)
     disp = np.empty((cap, grid.ndim), dtype=np.int64)
-    G = _solve_small(problem.diffusion_field, problem.drift_field).reshape(grid.ndim, -1)
-    count = fv.build_jumps(shape, strides, kind, vec, w, index, offsets, beta,
-                           np.ascontiguousarray(G), np.asarray(grid.spacing), src, dst, rate, disp, n)
-    src, dst, rate, disp = src[:count], dst[:count], rate[:count], disp[:count]
+    h = np.asarray(grid.spacing)
+    betas = np.empty((n, vec.shape[1], 2))
+    fv.edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, betas)
+    count = fv.build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas,
+                           src, dst, rate, disp, beta, n)
+    del betas
+    src, dst, rate, disp, beta = src[:count], dst[:count], rate[:count], disp[:count], beta[:count]
+    if not np.all(np.isfinite(beta)):
+        raise FieldError("drift integrated along grid edges is not finite; check the drift field")
     indptr = np.empty(n + 1, dtype=np.int64)
     indices = np.empty(n + count, dtype=np.int64)
     data = np.empty(n + count)
     fv.jumps_to_csc(n, src, dst, rate, indptr, indices, data)
     nnz = indptr[n]
     matrix = sp.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(n, n))
-    return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta)
+    return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta,
+                    regularized)

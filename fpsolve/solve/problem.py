@@ -6,8 +6,10 @@ The equation (THEORY.md §1) is
 
 with drift ``A`` and symmetric positive-semidefinite diffusion tensor ``D = ½ B Bᵀ``.
 Fields are evaluated once on the grid and kept as arrays.  Callables are kept as
-well: the discretisation integrates ``D⁻¹A`` along grid edges by Gauss--Legendre
-quadrature, which makes the discrete stationary state of gradient systems exact.
+well: the discretisation integrates ``D⁻¹A`` along grid edges from its values on the
+lattice of half cell steps (evaluated once, cached in ``lattice_cache`` and shared with the
+coarsened copies made by :meth:`FokkerPlanck.on`), which keeps the discrete stationary state
+of gradient systems exact.
 """
 
 from __future__ import annotations
@@ -136,6 +138,33 @@ def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> np.n
     return eig
 
 
+def coarsening_factors(fine: Grid, grid: Grid) -> tuple[int, ...] | None:
+    """Per-axis factors ``2**k`` by which ``grid`` coarsens ``fine`` over the same box, or None."""
+    if (fine.lower, fine.upper, fine.boundary) != (grid.lower, grid.upper, grid.boundary):
+        return None
+    factors = []
+    for nf, n in zip(fine.shape, grid.shape):
+        f = nf // n
+        if f * n != nf or f & (f - 1):
+            return None
+        factors.append(f)
+    return tuple(factors)
+
+
+@dataclass(eq=False)
+class LatticeCache:
+    """``D⁻¹A`` on the lattice of half cell steps of ``grid`` (filled by the assembly on first use).
+
+    Shared by a problem and the coarsened copies ``on`` makes of it, whose lattices are subsets;
+    ``problems`` keeps those copies by grid, so the solver's levels, the Richardson level and the
+    convergence check evaluate the fields at each level's cell centres once.
+    """
+
+    grid: Grid
+    values: np.ndarray | None = None
+    problems: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True, eq=False)
 class FokkerPlanck:
     """A Fokker--Planck problem on a grid (Itô form, SDE time).
@@ -173,6 +202,7 @@ class FokkerPlanck:
     drift_field: np.ndarray = field(init=False, repr=False)
     diffusion_field: np.ndarray = field(init=False, repr=False)
     constant_diffusion: bool = field(init=False, repr=False)
+    lattice_cache: LatticeCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         grid = self.grid
@@ -193,6 +223,7 @@ class FokkerPlanck:
         object.__setattr__(self, "drift_field", A)
         object.__setattr__(self, "diffusion_field", D)
         object.__setattr__(self, "constant_diffusion", constant)
+        object.__setattr__(self, "lattice_cache", LatticeCache(grid))
 
     @property
     def callable_fields(self) -> bool:
@@ -231,6 +262,9 @@ class FokkerPlanck:
         """
         if grid == self.grid:
             return self
+        shared = self.lattice_cache.problems.get(grid) if self.callable_fields else None
+        if shared is not None:
+            return shared
         if grid.lower != self.grid.lower or grid.upper != self.grid.upper or grid.boundary != self.grid.boundary:
             raise FieldError(f"grid must cover the same box with the same boundaries; got {grid}")
         drift = self.drift if callable(self.drift) else resample(self.drift_field, self.grid, grid, lead=1)
@@ -238,4 +272,8 @@ class FokkerPlanck:
             diffusion = self.diffusion if callable(self.diffusion) else self.diffusion_field
         else:
             diffusion = resample(self.diffusion_field, self.grid, grid, lead=2)
-        return FokkerPlanck(grid, drift, diffusion)
+        child = FokkerPlanck(grid, drift, diffusion)
+        if self.callable_fields and coarsening_factors(self.lattice_cache.grid, grid) is not None:
+            object.__setattr__(child, "lattice_cache", self.lattice_cache)  # same callables: share
+            self.lattice_cache.problems[grid] = child
+        return child

@@ -393,7 +393,7 @@ def _direct(problem: FokkerPlanck, op: Operator) -> tuple[np.ndarray, PinnedLU |
     estimate = _solve_discrete(problem.on(_estimate_grid(grid)))
     pin = _pin_from(estimate, grid)
     lu = PinnedLU(op.matrix, grid.shape, pin)
-    return lu.null_vector(), lu, pin, "pinned sparse LU (nested dissection)"
+    return lu.null_vector(), lu, pin, "pinned sparse LU (minimum degree)"
 
 
 def _fast_solve(problem: FokkerPlanck, op: Operator):
