@@ -75,5 +75,7 @@ def test_plots_render(tmp_path):
     fig2.savefig(tmp_path / "evolution.png")
     assert (tmp_path / "density.png").stat().st_size > 5000
     assert (tmp_path / "evolution.png").stat().st_size > 5000
+    fig3 = run.plot(reference=state, n_snapshots=2)  # Evolution.plot is fp.plot.evolution
+    assert len(fig3.axes) == len(fp.plot.evolution(run, reference=state, n_snapshots=2).axes)
     grid1 = fp.Grid(-3, 3, 64)
     fp.stationary(fp.FokkerPlanck(grid1, lambda x: -x, 1.0), check_boundary=False).plot()
