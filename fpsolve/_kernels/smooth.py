@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._jit import jit
 
 
@@ -23,3 +25,50 @@ def gauss_seidel_backward(indptr, indices, data, inv_diag, x, b):
         for k in range(indptr[i], indptr[i + 1]):
             s -= data[k] * x[indices[k]]
         x[i] += s * inv_diag[i]
+
+
+@jit
+def ilu0_factor(indptr, indices, data, diag_pos):
+    """Incomplete LU with no fill (ILU(0)) of a CSR matrix with sorted column indices.
+
+    Returns the factor values on the sparsity pattern of ``A``: strictly below the diagonal
+    the unit-lower ``L``, on and above it ``U``.  ``diag_pos[i]`` is the index of ``A[i, i]``
+    in ``data``.  No pivoting: meant for M-matrices, whose ILU(0) pivots are positive.
+    """
+    n = indptr.shape[0] - 1
+    lu = data.copy()
+    where = -np.ones(n, dtype=np.int64)
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            where[indices[k]] = k
+        for k in range(indptr[i], diag_pos[i]):
+            j = indices[k]
+            lu[k] /= lu[diag_pos[j]]
+            lij = lu[k]
+            for m in range(diag_pos[j] + 1, indptr[j + 1]):
+                q = where[indices[m]]
+                if q >= 0:
+                    lu[q] -= lij * lu[m]
+        for k in range(indptr[i], indptr[i + 1]):
+            where[indices[k]] = -1
+    return lu
+
+
+@jit
+def ilu0_smooth(indptr, indices, data, lu, diag_pos, x, b, work):
+    """One ILU(0) correction ``x += (L U)⁻¹ (b − A x)`` in place (``work``: scratch of size n)."""
+    n = x.shape[0]
+    for i in range(n):  # residual, then forward substitution with the unit-lower factor
+        s = b[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            s -= data[k] * x[indices[k]]
+        for k in range(indptr[i], diag_pos[i]):
+            s -= lu[k] * work[indices[k]]
+        work[i] = s
+    for i in range(n - 1, -1, -1):  # backward substitution with U
+        s = work[i]
+        for k in range(diag_pos[i] + 1, indptr[i + 1]):
+            s -= lu[k] * work[indices[k]]
+        work[i] = s / lu[diag_pos[i]]
+    for i in range(n):
+        x[i] += work[i]

@@ -425,7 +425,9 @@ def _fast_solve(problem: FokkerPlanck, op: Operator):
         while coarsest.coarse is not None:
             coarsest = coarsest.coarse
         p, iterations, converged = solve_level(levels, coarsest.lu.solve, x0)
-        method = f"multigrid-preconditioned GMRES ({len(levels)} levels, {iterations} iterations)"
+        smoother = "ILU(0)" if levels[0].ilu is not None else "Gauss-Seidel"
+        method = (f"multigrid-preconditioned GMRES ({len(levels)} levels, {smoother} smoothing, "
+                  f"{iterations} iterations)")
         if not (converged and np.all(np.isfinite(p))
                 and _relative_residual(op.matrix, np.abs(p)) <= CONVERGED_RESIDUAL):
             pinned = int(np.argmax(np.abs(np.nan_to_num(p)))) if np.any(np.isfinite(p)) else _pin_from(coarse, grid)
