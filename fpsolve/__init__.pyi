@@ -24,7 +24,7 @@ from .errors import (
 from .landscape.landscape import Landscape
 from .landscape.schemes import SGD
 from .simulate.trajectory import Trajectory
-from .solve.evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
+from .solve.evolve import Evolution, SpectralGap, evolve, mean_first_passage_time, spectral_gap
 from .solve.grid import Grid
 from .solve.linear import GaussianState, linearized
 from .solve.problem import FokkerPlanck

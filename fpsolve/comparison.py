@@ -216,13 +216,9 @@ class _ChainSubset:
         self._cov = M2 / (total - 1) if total >= 2 else np.full((self.ndim, self.ndim), np.nan)
 
     def samples(self) -> np.ndarray:
-        if self.weights is None:
-            raise InputError(
-                "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
-                "or use mean() and covariance()"
-            )
-        flat = self.weights.reshape(-1, self.ndim)
-        return flat[np.all(np.isfinite(flat), axis=1)]
+        from .simulate.trajectory import recorded_samples
+
+        return recorded_samples(self.weights, self.ndim)
 
     def effective_sample_size(self) -> float:
         from .simulate.trajectory import batch_means_ess

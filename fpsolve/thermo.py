@@ -322,7 +322,7 @@ def _check_rule(rule: str) -> bool:
 
 
 def _grid_arrays(grid):
-    from .simulate.langevin import BOUNDARY_CODES
+    from ._kernels.codes import BOUNDARY_CODES
 
     d = grid.ndim
     strides = np.array([int(np.prod(grid.shape[k + 1:])) for k in range(d)], dtype=np.int64)

@@ -1,5 +1,6 @@
 """Landscape: the loss of THEORY §6, its derivatives, Σ₁, the paper's minimum, bad input."""
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,13 @@ FD_STEP = 1e-4  # finite-difference spacing in parameter space
 FD_RTOL = 1e-7  # 6th-order findiff on losses of size ~1e4: round-off / FD_STEP dominates
 SIGMA_RTOL = 1e-12  # against a direct NumPy computation: summation order and tanh ulps, relative
 # to the largest entry (a residual f - y near zero cancels digits in its own entry)
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "adhikari2023_regression"
+# SHA-256 of the files as published by the paper's authors (see the package's SOURCE.md): the
+# shipped data are byte-identical to them
+PAPER_DATA_SHA256 = {
+    "wmin.txt": "1a040040f1e159c7a2cd923a90d9c066c59752015eacdda238b72a3e23dc0059",
+    "x_train.txt": "61b6b0c29d6fdb23c630aefdf91f251d8a243731daabe0047f6728681c3c8599",
+    "y_train.txt": "ff114a8449dcab460eab2412d572fa9ffc7a1d2be3b2333b4c545b8f068df10a",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +41,10 @@ def fd(func, w, j):
 def test_dataset_ships_the_shared_files():
     x, y, w_min = fp.datasets.load_adhikari2023()
     assert x.shape == y.shape == (200,) and w_min.shape == (7,)
-    if SHARED.exists():
-        np.testing.assert_array_equal(w_min, np.loadtxt(SHARED / "wmin.txt"))
-        np.testing.assert_array_equal(y, np.loadtxt(SHARED / "y_train.txt"))
+    folder = Path(fp.landscape.datasets.__file__).resolve().parents[1] / "data" / "adhikari2023_regression"
+    for name, digest in PAPER_DATA_SHA256.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    np.testing.assert_array_equal(w_min, np.loadtxt(folder / "wmin.txt"))
 
 
 def test_paper_minimum_gradient_vanishes_and_hessian_spectrum(paper):

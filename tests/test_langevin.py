@@ -69,11 +69,11 @@ def test_measured_weak_orders_em_and_heun():
         for dt in hs:
             run = langevin(ou_problem(k, D), 0.0, dt=dt, n_steps=int(round(600 / dt)),
                            n_walkers=2000, burn_in=int(round(10 / dt)), record_every=0, rng=SEED,
-                           scheme=scheme)
+                           method=scheme)
             err[scheme].append(abs(run.covariance()[0, 0] - D / k))
     for scheme, hs in steps.items():
         slope = _fit_slope(hs, err[scheme])
-        assert slope == pytest.approx(fp.simulate.SCHEMES[scheme].weak_order, abs=ORDER_ATOL_WEAK)
+        assert slope == pytest.approx(fp.simulate.METHODS[scheme].weak_order, abs=ORDER_ATOL_WEAK)
     # the Heun chain's own stationary variance, closed form
     assert err["heun"][-1] == pytest.approx(abs(heun_variance(k, D, 0.8) - D), rel=0.05)
 
@@ -94,7 +94,7 @@ def test_measured_strong_order_of_euler_maruyama_on_geometric_brownian_motion():
         assert run.n_absorbed == 0 and run.status == "completed"
         errors.append(np.mean(np.abs(run.final[:, 0] - exact)))
     slope = _fit_slope(steps, errors)
-    assert slope == pytest.approx(fp.simulate.SCHEMES["euler_maruyama"].strong_order, abs=ORDER_ATOL_STRONG)
+    assert slope == pytest.approx(fp.simulate.METHODS["euler_maruyama"].strong_order, abs=ORDER_ATOL_STRONG)
 
 
 # -- walls ---------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def test_state_dependent_jitted_diffusion_matches_the_grid_density():
         (dict(burn_in=-1), "burn_in must be a whole number >= 0"),
         (dict(record_every=-2), "record_every must be a whole number >= 0; got -2"),
         (dict(n_walkers=0), "n_walkers must be a whole number >= 1"),
-        (dict(scheme="rk4"), "unknown scheme 'rk4'; expected one of euler_maruyama, heun"),
+        (dict(method="rk4"), "unknown method 'rk4'; expected one of euler_maruyama, heun"),
         (dict(rng=-1), "rng must be a seed between 0 and 2"),
         (dict(rng="x"), "rng must be None, an int seed or a numpy.random.Generator"),
         (dict(x0=[[0.0, 1.0]]), r"x0 must have shape \(1,\) or \(n_walkers, 1\)"),
@@ -308,8 +308,8 @@ def test_rejected_problem_and_scheme():
         langevin(lambda x: -x, 0.0, dt=0.1, n_steps=10)
     grid = fp.Grid(-2, 2, 16)
     varying = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=lambda x: 0.5 + 0.1 * x[0] ** 2)
-    with pytest.raises(ValueError, match="scheme 'heun' needs additive noise"):
-        langevin(varying, 0.0, dt=0.1, n_steps=10, scheme="heun")
+    with pytest.raises(ValueError, match="method 'heun' needs additive noise"):
+        langevin(varying, 0.0, dt=0.1, n_steps=10, method="heun")
 
 
 def test_rejected_fields():

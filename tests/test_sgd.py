@@ -64,6 +64,19 @@ def test_tanh_net_update_matches_numpy_reference(net, sampler):
     assert run.status == "completed" and run.dt == 1e-5
 
 
+def test_wider_tanh_net_general_loop_matches_numpy_reference():
+    """TanhNet with hidden != 2 takes the general gradient loop (_grad_tanh_net), not the
+    hand-written seven-parameter one."""
+    x, y, _ = fp.datasets.load_adhikari2023()
+    land = fp.Landscape(fp.models.TanhNet(hidden=3), x, y, noise_std=0.1, weight_decay=1e-3)
+    w0 = np.array([1.0, -0.8, 0.5, 0.2, -0.1, 0.3, 0.7, -0.4, 0.6, 0.05])
+    scheme = fp.SGD(learning_rate=1e-5, batch_size=10, temperature=1e-2)
+    run = sgd(land, scheme, w0, n_steps=45, rng=SEED)
+    np.testing.assert_allclose(run.weights[0], numpy_reference(land, scheme, w0, 45, SEED),
+                               rtol=1e-11, atol=1e-13)
+    assert run.settings["model_path"] == "tanh_net" and land.n_params == 10
+
+
 def test_point_kernel_path_matches_numpy_reference():
     rng = np.random.default_rng(3)
     x = rng.uniform(-2, 2, 60)
@@ -307,7 +320,7 @@ def test_bad_inputs_are_rejected(net):
     scheme = fp.SGD(learning_rate=1e-7, batch_size=10)
     with pytest.raises(TypeError, match="landscape must be an fpsolve.Landscape"):
         sgd("land", scheme, w_min, n_steps=10)
-    with pytest.raises(TypeError, match="scheme must be an fpsolve.SGD"):
+    with pytest.raises(TypeError, match="sgd must be an fpsolve.SGD"):
         sgd(land, "sgd", w_min, n_steps=10)
     with pytest.raises(ValueError, match="batch_size=7 must divide"):
         sgd(land, fp.SGD(learning_rate=1e-7, batch_size=7, scheme="without_replacement"), w_min, n_steps=10)

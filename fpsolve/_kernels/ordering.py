@@ -19,7 +19,6 @@ def nested_dissection(shape, out):
     n0, n1, n2 = shape[0], shape[1], shape[2]
     cap = 64 * (n0 + n1 + n2 + 8) + 256
     stack = np.empty((cap, 7), dtype=np.int64)  # kind, lo0, hi0, lo1, hi1, lo2, hi2
-    top = 0
     stack[0, 0] = 0
     stack[0, 1] = 0
     stack[0, 2] = n0

@@ -9,7 +9,7 @@ with the per-sample loss ``ℓ_i = scale · nll(y_i, f(w, x_i)) + ½ alpha |w|²
 
 Random numbers
 --------------
-Every chain owns two xoshiro256** streams (:mod:`fpsolve._kernels.langevin`): the *noise*
+Every chain owns two xoshiro256** streams (:mod:`fpsolve._kernels.random`): the *noise*
 stream ``seed_walker(seed, chain)`` gives the ``d`` normals ``ξ`` of every step (only when
 ``T > 0``; the same normals ``fp.simulate.standard_normals(seed, …)`` returns), and the
 *batch* stream ``seed_walker(batch_seed(seed), chain)`` draws the minibatches.  Both depend on
@@ -33,7 +33,8 @@ Arrays (``C`` chains, ``d`` parameters, ``N`` samples, ``R`` records, ``E`` epoc
 ``rng_noise``    (C, 4)     noise streams;  ``rng_batch`` (C, 4) batch streams
 ``perm``         (C, N)     index buffers;  ``cursor`` (C,) next batch of the epoch (WOR)
 ``count, mean, m2``  (C,), (C, d), (C, d, d)  Welford statistics of ``w_n``, ``n > burn_in``
-                     (``m2``: lower triangle only; the caller mirrors it).  Within a kernel call
+                     (``m2``: upper triangle only, :mod:`fpsolve._kernels.stats`; the caller
+                     mirrors it).  Within a kernel call
                      the steps add to shifted sums ``Σ(w − w_ref)``, ``Σ(w − w_ref)(w − w_ref)ᵀ``
                      (``w_ref`` the first such ``w`` of the call; no division per step), merged
                      into the triple at the end of the call (Chan et al.)
@@ -54,36 +55,37 @@ handles the events (end of burn-in, records, epoch ends) between record-free seg
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
-from .langevin import _next as _next4
-from .langevin import _next as _xoshiro  # the scalar-state generator, kept in registers
-from .langevin import _normal as _normal4
-from .langevin import fill_normals, seed_walker
+from .codes import (
+    IID,
+    NON_FINITE,
+    PATH_CONSTANT,
+    PATH_TANH_NET,
+    RUNNING,
+    WITH_REPLACEMENT,
+    WITHOUT_REPLACEMENT,
+)
 from .models import _nll, builtin_point, tanh
+from .random import bounded, fill_normals, normal_of, seed_walker, xoshiro
+from .stats import add_sample, merge_sums, welford
 
-WITH_REPLACEMENT, IID, WITHOUT_REPLACEMENT = 0, 1, 2
-PATH_TANH_NET, PATH_CONSTANT, PATH_POINT = 0, 1, 2
-RUNNING, NON_FINITE = 0, 1
 BATCH_STREAM = np.uint64(0xD1B54A32D192ED03)  # xor'ed into the seed for the batch streams
-TO_UNIT = 2.0**-53
 
 
-@jit_inline
-def _next(s):
-    """One xoshiro256** output from a state array ``s`` (4 uint64), updated in place."""
-    r, s[0], s[1], s[2], s[3] = _next4(s[0], s[1], s[2], s[3])
-    return r
-
-
-@jit_inline
-def _normal(s):
-    """One standard normal from a state array ``s`` (4 uint64), updated in place."""
-    x, s[0], s[1], s[2], s[3] = _normal4(s[0], s[1], s[2], s[3])
-    return x
+# The kernels take their arrays grouped (see :mod:`fpsolve._kernels.langevin` for why the
+# inlined helpers take arrays, not these tuples, inside ``prange`` bodies).
+Loss = namedtuple("Loss", "X Y params lik noise_var scale alpha")
+Chains = namedtuple("Chains", "pos rng_noise rng_batch perm cursor count mean m2 ecount emean em2 "
+                              "status stop_step records erecords")
+Run = namedtuple("Run", "n_start n_end burn_in record_every epoch_record_every eta temperature "
+                        "sampler batch_size bound specialised")
+Sums = namedtuple("Sums", "ref S1 S2 e")  # the shifted sums of a call (stats.add_sample)
+Scratch = namedtuple("Scratch", "xi zb yb tb")  # normals (d,), a batch's inputs, targets (b,), tanh (2 b,)
 
 
 @jit
@@ -92,56 +94,45 @@ def batch_seed(seed):
     return np.uint64(seed) ^ BATCH_STREAM
 
 
+# -- batches: one copy, on the four-scalar generator state -----------------------------------
 @jit_inline
-def _bounded(u, n):
-    """A uniform integer in ``0..n-1`` from the 64-bit output ``u`` (bias below ``n · 2⁻⁵³``)."""
-    return np.int64(np.float64(u >> np.uint64(11)) * TO_UNIT * n)
+def draw_batch(s0, s1, s2, s3, sampler, perm, cursor, N, b):
+    """Draw the next batch into ``perm``; returns ``(offset, cursor, s0, s1, s2, s3)``.
 
-
-@jit
-def _index(s, n):
-    """A uniform integer in ``0..n-1`` from the state array ``s`` (see :func:`_bounded`)."""
-    return _bounded(_next(s), n)
-
-
-@jit
-def _shuffle(s, perm, N):
-    for i in range(N - 1, 0, -1):
-        j = _index(s, i + 1)
-        t = perm[i]
-        perm[i] = perm[j]
-        perm[j] = t
+    The batch is ``perm[offset:offset+b]``; the generator state travels as four scalars (in
+    registers in a step loop).  Without replacement a Fisher--Yates shuffle starts each epoch.
+    """
+    off = 0
+    if sampler == WITH_REPLACEMENT:
+        for j in range(b):
+            u, s0, s1, s2, s3 = xoshiro(s0, s1, s2, s3)
+            k = j + bounded(u, N - j)
+            t = perm[j]
+            perm[j] = perm[k]
+            perm[k] = t
+    elif sampler == IID:
+        for j in range(b):
+            u, s0, s1, s2, s3 = xoshiro(s0, s1, s2, s3)
+            perm[j] = bounded(u, N)
+    else:
+        if cursor >= N // b:
+            for i in range(N - 1, 0, -1):
+                u, s0, s1, s2, s3 = xoshiro(s0, s1, s2, s3)
+                k = bounded(u, i + 1)
+                t = perm[i]
+                perm[i] = perm[k]
+                perm[k] = t
+            cursor = 0
+        off = cursor * b
+        cursor += 1
+    return off, cursor, s0, s1, s2, s3
 
 
 @jit
 def next_batch(s, sampler, perm, cursor, N, b):
-    """Draw the next batch into ``perm``; returns ``(offset, cursor)``: the batch is ``perm[offset:offset+b]``."""
-    if sampler == WITH_REPLACEMENT or sampler == IID:
-        s0 = s[0]
-        s1 = s[1]
-        s2 = s[2]
-        s3 = s[3]
-        if sampler == WITH_REPLACEMENT:
-            for j in range(b):
-                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                k = j + _bounded(u, N - j)
-                t = perm[j]
-                perm[j] = perm[k]
-                perm[k] = t
-        else:
-            for j in range(b):
-                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                perm[j] = _bounded(u, N)
-        s[0] = s0
-        s[1] = s1
-        s[2] = s2
-        s[3] = s3
-        return 0, cursor
-    M = N // b
-    if cursor >= M:
-        _shuffle(s, perm, N)
-        cursor = 0
-    return cursor * b, cursor + 1
+    """:func:`draw_batch` on a state array ``s`` (4 uint64); returns ``(offset, cursor)``."""
+    off, cursor, s[0], s[1], s[2], s[3] = draw_batch(s[0], s[1], s[2], s[3], sampler, perm, cursor, N, b)
+    return off, cursor
 
 
 @jit
@@ -169,12 +160,44 @@ def draw_batches(seed, chain, sampler, N, out):
             out[n, j] = perm[off + j]
 
 
+# -- the step: one copy, on scalars ----------------------------------------------------------
+@jit_inline
+def _sgld(w, g, z, eta, sq):
+    """One SGLD coordinate: ``w + (sqrt(2 η T) ξ − η g)``."""
+    return w + (sq * z - eta * g)
+
+
+@jit_inline
+def _gd(w, g, eta):
+    """One SGD coordinate (``T = 0``): ``w − η g``."""
+    return w - eta * g
+
+
+@jit_inline
+def _bounded_by(x, bound, d):
+    """Whether every ``|x_i| <= bound`` (False for non-finite values)."""
+    for i in range(d):
+        if not abs(x[i]) <= bound:
+            return False
+    return True
+
+
+@jit_inline
+def _finish_gradient(g, w, scale, alpha, b, d):
+    """``g ← (scale / b) g + alpha w``: the batch mean of the loss and the weight decay."""
+    c = scale / b
+    for j in range(d):
+        g[j] = c * g[j] + alpha * w[j]
+
+
 # -- minibatch gradients -------------------------------------------------------------------
 @jit
 def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     """``∇L_B`` for ``f = Σ_h v_h tanh(a_h x + c_h) + β`` (Gaussian likelihood) into ``g``.
 
-    ``tb`` (>= H) is scratch for the hidden activations.
+    ``tb`` (>= H) is scratch for the hidden activations.  The sums run in the order of
+    :func:`_segment_net2` (``f = (Σ_h v_h t_h) + β``), so with ``H = 2`` the two agree bit
+    for bit.
     """
     H = (d - 1) // 3
     for j in range(d):
@@ -182,12 +205,12 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
     for q in range(off, off + b):
         i = perm[q]
         z = X[i, 0]
-        f = w[3 * H]
         for h in range(H):  # vectorises
             tb[h] = tanh(w[h] * z + w[H + h])
-        for h in range(H):
+        f = w[2 * H] * tb[0]
+        for h in range(1, H):
             f += w[2 * H + h] * tb[h]
-        r = (f - Y[i]) * inv_var
+        r = (f + w[3 * H] - Y[i]) * inv_var
         for h in range(H):
             t = tb[h]
             rs = r * w[2 * H + h] * (1.0 - t * t)
@@ -195,13 +218,13 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
             g[H + h] += rs
             g[2 * H + h] += r * t
         g[3 * H] += r
-    c = scale / b
-    for j in range(d):
-        g[j] = c * g[j] + alpha * w[j]
+    _finish_gradient(g, w, scale, alpha, b, d)
 
 
 @jit_inline
-def _grad_point(point, params, w, X, Y, perm, off, b, lik, noise_var, scale, alpha, g, gf, hf, d):
+def _grad_point(point, loss, w, perm, off, b, g, gf, hf, d):
+    """``∇L_B`` through a point kernel ``point(w, x, params, grad, hess, 1)`` into ``g``."""
+    X, Y, params, lik, noise_var = loss.X, loss.Y, loss.params, loss.lik, loss.noise_var
     for j in range(d):
         g[j] = 0.0
     for q in range(off, off + b):
@@ -210,76 +233,30 @@ def _grad_point(point, params, w, X, Y, perm, off, b, lik, noise_var, scale, alp
         _, r1, _ = _nll(lik, Y[i], f, noise_var)
         for j in range(d):
             g[j] += r1 * gf[j]
-    c = scale / b
-    for j in range(d):
-        g[j] = c * g[j] + alpha * w[j]
+    _finish_gradient(g, w, loss.scale, loss.alpha, b, d)
 
 
 # -- the stepping loop ---------------------------------------------------------------------
-@jit_inline
-def _welford(x, c, mu, M2, delta, d):
-    c += 1
-    inv = 1.0 / c
-    for i in range(d):
-        delta[i] = x[i] - mu[i]
-        mu[i] += delta[i] * inv
-    for i in range(d):
-        di = delta[i]
-        for j in range(i + 1):
-            M2[i * d + j] += di * (x[j] - mu[j])
-    return c
-
-
 @jit
-def _shifted_sums(x, ref, S1, S2, e, d):
-    """``S1 += x − ref``, ``S2 += (x − ref)(x − ref)ᵀ`` (lower triangle): no division per step."""
-    for i in range(d):
-        e[i] = x[i] - ref[i]
-        S1[i] += e[i]
-    for i in range(d):
-        ei = e[i]
-        for j in range(i + 1):
-            S2[i * d + j] += ei * e[j]
-
-
-@jit_inline
-def _merge_sums(c, mu, M2, k, ref, S1, S2, delta, d):
-    """Merge ``k`` steps summed by :func:`_shifted_sums` into the Welford triple ``(c, mu, M2)``.
-
-    The block's mean and squared deviations are ``ref + S1 / k`` and ``S2 − S1 S1ᵀ / k`` (exact
-    up to rounding of order ``|x̄ − ref|² / var`` ulp, small because ``ref`` is a point of the
-    block); blocks combine by Chan et al.'s pairwise update.
-    """
-    if k == 0:
-        return c
-    inv = 1.0 / k
-    n = c + k
-    f = c * (k / n)
-    for i in range(d):
-        delta[i] = (ref[i] + S1[i] * inv) - mu[i]
-    for i in range(d):
-        for j in range(i + 1):
-            M2[i * d + j] += (S2[i * d + j] - S1[i] * S1[j] * inv) + delta[i] * delta[j] * f
-    w = k / n
-    for i in range(d):
-        mu[i] += delta[i] * w
-    return n
-
-
-@jit
-def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, stats, ref, S1, S2, e,
-                  k, eta, sq, noisy, sampler, b, xi, zb, yb, tb, bound):
+def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
 
-    The same random streams as :func:`next_batch` and the arithmetic of :func:`_grad_tanh_net`,
-    but the batch generator's state lives in registers, the batch is gathered into ``zb``,
-    ``yb`` (b,) and its 2 b pre-activations into ``tb`` (2 b,) so that the tanh loop vectorises,
-    and nothing in the loop calls a function that takes an array (Numba counts references, with
-    atomic instructions, on such calls: that alone cost a fifth of the step).
+    The batches of :func:`draw_batch`, the arithmetic of :func:`_grad_tanh_net` and the step
+    of :func:`_sgld`/:func:`_gd`, but the batch generator's state lives in registers, the batch
+    is gathered into ``zb``, ``yb`` (b,) and its 2 b pre-activations into ``tb`` (2 b,) so that
+    the tanh loop vectorises, and the only functions the loop calls with arrays are inlined
+    ones: Numba counts references, with atomic instructions, on real calls taking arrays,
+    which alone cost a fifth of the step.  A test pins it to the general loop bit for bit.
     """
+    X, Y, noise_var, scale, alpha = loss.X, loss.Y, loss.noise_var, loss.scale, loss.alpha
+    eta, sampler, b, bound = run.eta, run.sampler, run.batch_size, run.bound
+    ref, S1, S2, e = sums
+    xi, zb, yb, tb = scratch
+    sq = math.sqrt(2.0 * eta * run.temperature)
+    noisy = run.temperature > 0.0
+    stats = n0 >= run.burn_in
     d = 7
     N = Y.shape[0]
-    M = N // b
     inv_var = 1.0 / noise_var
     c_b = scale / b
     s0 = sb[0]
@@ -288,30 +265,7 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
     s3 = sb[3]
     last = n1
     for n in range(n0 + 1, n1 + 1):
-        # the batch: next_batch, inline
-        off = 0
-        if sampler == WITH_REPLACEMENT:
-            for j in range(b):
-                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                q = j + _bounded(u, N - j)
-                t = pc[j]
-                pc[j] = pc[q]
-                pc[q] = t
-        elif sampler == IID:
-            for j in range(b):
-                u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                pc[j] = _bounded(u, N)
-        else:
-            if cur >= M:  # _shuffle
-                for i in range(N - 1, 0, -1):
-                    u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                    q = _bounded(u, i + 1)
-                    t = pc[i]
-                    pc[i] = pc[q]
-                    pc[q] = t
-                cur = 0
-            off = cur * b
-            cur += 1
+        off, cur, s0, s1, s2, s3 = draw_batch(s0, s1, s2, s3, sampler, pc, cur, N, b)
         # the gradient (_grad_tanh_net with H = 2)
         a1 = x[0]
         a2 = x[1]
@@ -359,42 +313,27 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
         g6 = c_b * g6 + alpha * beta
         if noisy:
             for i in range(d):
-                xi[i] = _normal(sn)
-            x[0] = a1 + (sq * xi[0] - eta * g0)
-            x[1] = a2 + (sq * xi[1] - eta * g1)
-            x[2] = c1 + (sq * xi[2] - eta * g2)
-            x[3] = c2 + (sq * xi[3] - eta * g3)
-            x[4] = v1 + (sq * xi[4] - eta * g4)
-            x[5] = v2 + (sq * xi[5] - eta * g5)
-            x[6] = beta + (sq * xi[6] - eta * g6)
+                xi[i] = normal_of(sn)
+            x[0] = _sgld(a1, g0, xi[0], eta, sq)
+            x[1] = _sgld(a2, g1, xi[1], eta, sq)
+            x[2] = _sgld(c1, g2, xi[2], eta, sq)
+            x[3] = _sgld(c2, g3, xi[3], eta, sq)
+            x[4] = _sgld(v1, g4, xi[4], eta, sq)
+            x[5] = _sgld(v2, g5, xi[5], eta, sq)
+            x[6] = _sgld(beta, g6, xi[6], eta, sq)
         else:
-            x[0] = a1 - eta * g0
-            x[1] = a2 - eta * g1
-            x[2] = c1 - eta * g2
-            x[3] = c2 - eta * g3
-            x[4] = v1 - eta * g4
-            x[5] = v2 - eta * g5
-            x[6] = beta - eta * g6
-        finite = True
-        for i in range(d):
-            if not abs(x[i]) <= bound:  # non-finite, or beyond the divergence bound
-                finite = False
-        if not finite:
+            x[0] = _gd(a1, g0, eta)
+            x[1] = _gd(a2, g1, eta)
+            x[2] = _gd(c1, g2, eta)
+            x[3] = _gd(c2, g3, eta)
+            x[4] = _gd(v1, g4, eta)
+            x[5] = _gd(v2, g5, eta)
+            x[6] = _gd(beta, g6, eta)
+        if not _bounded_by(x, bound, d):  # non-finite, or beyond the divergence bound
             last = n - 1
             break
-        if stats:  # _shifted_sums, inline
-            if k == 0:
-                for i in range(d):
-                    ref[i] = x[i]
-            else:
-                for i in range(d):
-                    e[i] = x[i] - ref[i]
-                    S1[i] += e[i]
-                for i in range(d):
-                    ei = e[i]
-                    for j in range(i + 1):
-                        S2[i * d + j] += ei * e[j]
-            k += 1
+        if stats:
+            k = add_sample(x, k, ref, S1, S2, e, d)
     sb[0] = s0
     sb[1] = s1
     sb[2] = s2
@@ -403,52 +342,50 @@ def _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n0, n1, sta
 
 
 @jit
-def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
-           pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
-           status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-           epoch_record_every, eta, temperature, sampler, b, bound):
-    """Advance chain ``c`` from step ``n_start`` to ``n_end``; returns 1 if it stopped, else 0.
+def _chain(c, point, path, loss, chains, run):
+    """Advance chain ``c`` over ``run.n_start .. run.n_end``; returns 1 if it stopped, else 0.
 
     The steps between events (the end of burn-in, a record, an epoch end with
     ``without_replacement``) run as one segment with no bookkeeping per step; the events are
     handled between segments.  A segment returns the last step taken (short of its end when ``w``
     became non-finite at the next one; ``x`` then holds that non-finite ``w``), the epoch cursor
-    and the count of the shifted sums.
+    and the count of the shifted sums.  ``run.specialised`` False runs the TanhNet with two
+    hidden units through the general loop too (for the test that pins the two together).
     """
+    X, Y, lik, noise_var, scale, alpha = loss.X, loss.Y, loss.lik, loss.noise_var, loss.scale, loss.alpha
+    n_start, n_end, burn_in, record_every = run.n_start, run.n_end, run.burn_in, run.record_every
+    epoch_record_every, eta, sampler, b = run.epoch_record_every, run.eta, run.sampler, run.batch_size
+    pos, records, erecords = chains.pos, chains.records, chains.erecords
     d = pos.shape[1]
     N = Y.shape[0]
     M = N // b
     inv_var = 1.0 / noise_var
-    sq = math.sqrt(2.0 * eta * temperature)
-    noisy = temperature > 0.0
+    sq = math.sqrt(2.0 * eta * run.temperature)
+    noisy = run.temperature > 0.0
     epochs = sampler == WITHOUT_REPLACEMENT
     n_erec = erecords.shape[1]
     e0 = ((burn_in + M - 1) // M) * M  # the first epoch end in the epoch records
     stopped = 0
     x = pos[c].copy()
-    sn = rng_noise[c].copy()
-    sb = rng_batch[c].copy()
-    pc = perm[c].copy()
-    cur = cursor[c]
-    mu = mean[c].copy()
-    M2 = m2[c].copy().reshape(d * d)
-    cnt = count[c]
-    emu = emean[c].copy()
-    eM2 = em2[c].copy().reshape(d * d)
-    ecnt = ecount[c]
+    sn = chains.rng_noise[c].copy()
+    sb = chains.rng_batch[c].copy()
+    pc = chains.perm[c].copy()
+    cur = chains.cursor[c]
+    mu = chains.mean[c].copy()
+    M2 = chains.m2[c].copy().reshape(d * d)
+    cnt = chains.count[c]
+    emu = chains.emean[c].copy()
+    eM2 = chains.em2[c].copy().reshape(d * d)
+    ecnt = chains.ecount[c]
     g = np.empty(d)
     gf = np.zeros(d)
     hf = np.zeros((1, 1))
-    xi = np.empty(d)
     delta = np.empty(d)
-    zb = np.empty(b)
-    yb = np.empty(b)
-    tb = np.empty(2 * b)
+    scratch = Scratch(np.empty(d), np.empty(b), np.empty(b), np.empty(2 * b))
+    xi = scratch.xi
     # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
-    ref = np.zeros(d)
-    S1 = np.zeros(d)
-    S2 = np.zeros(d * d)
-    e = np.empty(d)
+    sums = Sums(np.zeros(d), np.zeros(d), np.zeros(d * d), np.empty(d))
+    ref, S1, S2, e = sums
     k = 0
     # the next record after step n_start: index and step
     n_rec = records.shape[1] if record_every > 0 else 0
@@ -476,17 +413,15 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             stop = min(stop, next_rec)
         if epochs:
             stop = min(stop, (n // M + 1) * M)
-        if path == PATH_TANH_NET and d == 7:
-            last, cur, k = _segment_net2(X, Y, noise_var, scale, alpha, x, sn, sb, pc, cur, n, stop,
-                                         n >= burn_in, ref, S1, S2, e, k, eta, sq, noisy, sampler,
-                                         b, xi, zb, yb, tb, bound)
+        if path == PATH_TANH_NET and d == 7 and run.specialised:
+            last, cur, k = _segment_net2(loss, run, x, sn, sb, pc, cur, n, stop, sums, k, scratch)
         else:  # the other models, step by step (written here: a separate function would
             # receive the user's kernel as a first-class function, an experimental Numba feature)
             stats = n >= burn_in
             last = stop
             for m in range(n + 1, stop + 1):
                 off, cur = next_batch(sb, sampler, pc, cur, N, b)
-                if path == PATH_TANH_NET:  # d == 7 runs in _segment_net2
+                if path == PATH_TANH_NET:
                     _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
                 elif path == PATH_CONSTANT:
                     acc = 0.0
@@ -496,35 +431,24 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
                     g[0] = scale * acc / b + alpha * x[0]
                 else:
                     if point is None:  # pruned at compile time: the built-ins, from the disk cache
-                        _grad_point(builtin_point, params, x, X, Y, pc, off, b, lik, noise_var,
-                                    scale, alpha, g, gf, hf, d)
+                        _grad_point(builtin_point, loss, x, pc, off, b, g, gf, hf, d)
                     else:
-                        _grad_point(point, params, x, X, Y, pc, off, b, lik, noise_var, scale,
-                                    alpha, g, gf, hf, d)
+                        _grad_point(point, loss, x, pc, off, b, g, gf, hf, d)
                 if noisy:
                     fill_normals(sn, xi, d)
                     for i in range(d):
-                        x[i] += sq * xi[i] - eta * g[i]
+                        x[i] = _sgld(x[i], g[i], xi[i], eta, sq)
                 else:
                     for i in range(d):
-                        x[i] -= eta * g[i]
-                finite = True
-                for i in range(d):
-                    if not abs(x[i]) <= bound:  # non-finite, or beyond the divergence bound
-                        finite = False
-                if not finite:
+                        x[i] = _gd(x[i], g[i], eta)
+                if not _bounded_by(x, run.bound, d):  # non-finite, or beyond the divergence bound
                     last = m - 1
                     break
                 if stats:
-                    if k == 0:
-                        for i in range(d):
-                            ref[i] = x[i]
-                    else:
-                        _shifted_sums(x, ref, S1, S2, e, d)
-                    k += 1
+                    k = add_sample(x, k, ref, S1, S2, e, d)
         if last < stop:
-            status[c] = NON_FINITE
-            stop_step[c] = last + 1
+            chains.status[c] = NON_FINITE
+            chains.stop_step[c] = last + 1
             stopped = 1
             break
         n = stop
@@ -535,24 +459,24 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
             next_rec += every
         if epochs and cur == M:  # the step that ended an epoch
             if n > burn_in:
-                ecnt = _welford(x, ecnt, emu, eM2, delta, d)
+                ecnt = welford(x, ecnt, emu, eM2, delta, d)
             if n == next_erec and ei < n_erec:
                 for i in range(d):
                     erecords[c, ei, i] = x[i]
                 ei += 1
                 next_erec += e_every
-    cnt = _merge_sums(cnt, mu, M2, k, ref, S1, S2, delta, d)
+    cnt = merge_sums(cnt, mu, M2, k, ref, S1, S2, delta, d)
     pos[c] = x
-    rng_noise[c] = sn
-    rng_batch[c] = sb
-    perm[c] = pc
-    cursor[c] = cur
-    mean[c] = mu
-    m2[c] = M2.reshape(d, d)
-    count[c] = cnt
-    emean[c] = emu
-    em2[c] = eM2.reshape(d, d)
-    ecount[c] = ecnt
+    chains.rng_noise[c] = sn
+    chains.rng_batch[c] = sb
+    chains.perm[c] = pc
+    chains.cursor[c] = cur
+    chains.mean[c] = mu
+    chains.m2[c] = M2.reshape(d, d)
+    chains.count[c] = cnt
+    chains.emean[c] = emu
+    chains.em2[c] = eM2.reshape(d, d)
+    chains.ecount[c] = ecnt
     return stopped
 
 
@@ -560,37 +484,25 @@ def _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
 # an argument (compiled once per process, in memory); the built-ins use the global
 # ``builtin_point`` and load from the disk cache.
 @jit_parallel_uncached
-def sgd_point(point, path, params, X, Y, lik, noise_var, scale, alpha,
-              pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
-              status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-              epoch_record_every, eta, temperature, sampler, b, bound):
-    """Advance every running chain from ``n_start`` to ``n_end`` with a user's point kernel.
+def sgd_point(point, path, loss, chains, run):
+    """Advance every running chain over ``run`` with a user's point kernel.
 
     Returns the number of chains that stopped in this call.
     """
+    status = chains.status
     n_stopped = 0
-    for c in prange(pos.shape[0]):
+    for c in prange(chains.pos.shape[0]):
         if status[c] == RUNNING:
-            n_stopped += _chain(c, point, path, params, X, Y, lik, noise_var, scale, alpha,
-                                pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount,
-                                emean, em2, status, stop_step, records, erecords, n_start, n_end,
-                                burn_in, record_every, epoch_record_every, eta, temperature,
-                                sampler, b, bound)
+            n_stopped += _chain(c, point, path, loss, chains, run)
     return n_stopped
 
 
 @jit_parallel
-def sgd_builtin(path, params, X, Y, lik, noise_var, scale, alpha,
-                pos, rng_noise, rng_batch, perm, cursor, count, mean, m2, ecount, emean, em2,
-                status, stop_step, records, erecords, n_start, n_end, burn_in, record_every,
-                epoch_record_every, eta, temperature, sampler, b, bound):
+def sgd_builtin(path, loss, chains, run):
     """:func:`sgd_point` for the built-in models (``builtin_point`` on ``path`` 2)."""
+    status = chains.status
     n_stopped = 0
-    for c in prange(pos.shape[0]):
+    for c in prange(chains.pos.shape[0]):
         if status[c] == RUNNING:
-            n_stopped += _chain(c, None, path, params, X, Y, lik, noise_var, scale,
-                                alpha, pos, rng_noise, rng_batch, perm, cursor, count, mean, m2,
-                                ecount, emean, em2, status, stop_step, records, erecords,
-                                n_start, n_end, burn_in, record_every, epoch_record_every, eta,
-                                temperature, sampler, b, bound)
+            n_stopped += _chain(c, None, path, loss, chains, run)
     return n_stopped

@@ -24,8 +24,9 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel
-from .langevin import seed_walker
-from .sgd import WITH_REPLACEMENT, next_batch
+from .codes import WITH_REPLACEMENT
+from .random import seed_walker
+from .sgd import next_batch
 
 
 @jit_inline

@@ -11,7 +11,7 @@ Arrays (``W`` walkers, ``R`` records, ``d`` dimensions, ``K`` windows, ``N`` gri
 ``out_*``       (W, K)     per-window sums (``nan`` when a window meets a non-finite record)
 
 Grid fields (:func:`grid_windows`) are interpolated with the Langevin engine's own multilinear
-stencil (``_locate``/``_interpolate`` of :mod:`fpsolve._kernels.langevin`, imported, not copied),
+stencil (``locate``/``interpolate`` of :mod:`fpsolve._kernels.langevin`, imported, not copied),
 so a field is seen by this kernel exactly as the simulator saw it:
 
 ``table``       (N, m)     cell-major field values; columns ``0 … d-1`` a force ``f`` integrated as
@@ -31,7 +31,8 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_inline, jit_parallel
-from .langevin import PERIODIC, _bilinear, _corners_2d, _interpolate, _locate
+from .codes import PERIODIC
+from .langevin import bilinear, corners_2d, interpolate, locate
 
 
 @jit_inline
@@ -53,7 +54,7 @@ def _wrap_step(a, b, lo, hi, periodic, theta):
 @jit
 def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shape, bc, out_force, out_log_p):
     """:func:`grid_windows` for one walker of a 2-D grid, every quantity a scalar (the engine's
-    ``_corners_2d``/``_bilinear`` stencil); equal to the general path up to summation order."""
+    ``corners_2d``/``bilinear`` stencil); equal to the general path up to summation order."""
     K = out_force.shape[1]
     m = table.shape[1]
     has_log_p = m > 2
@@ -65,9 +66,9 @@ def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shap
     px, py = bc[0] == PERIODIC, bc[1] == PERIODIC
     lp_start = 0.0
     if has_log_p:
-        c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(records[w, 0, 0], records[w, 0, 1], lx, ly,
+        c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(records[w, 0, 0], records[w, 0, 1], lx, ly,
                                                              hix, hiy, nx, ny, px, py)
-        lp_start = _bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
+        lp_start = bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
     x0 = records[w, 0, 0]
     y0 = records[w, 0, 1]
     for k in range(K):
@@ -83,15 +84,15 @@ def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shap
                 return
             dx, xm = _wrap_step(x0, x1, lx, hx, px, theta)
             dy, ym = _wrap_step(y0, y1, ly, hy, py, theta)
-            c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(xm, ym, lx, ly, hix, hiy, nx, ny, px, py)
-            total += (_bilinear(T, m, 0, c00, c01, c10, c11, w00, w01, w10, w11) * dx
-                      + _bilinear(T, m, 1, c00, c01, c10, c11, w00, w01, w10, w11) * dy)
+            c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(xm, ym, lx, ly, hix, hiy, nx, ny, px, py)
+            total += (bilinear(T, m, 0, c00, c01, c10, c11, w00, w01, w10, w11) * dx
+                      + bilinear(T, m, 1, c00, c01, c10, c11, w00, w01, w10, w11) * dy)
             x0 = x1
             y0 = y1
         out_force[w, k] = total
         if has_log_p:
-            c00, c01, c10, c11, w00, w01, w10, w11 = _corners_2d(x0, y0, lx, ly, hix, hiy, nx, ny, px, py)
-            lp = _bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
+            c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(x0, y0, lx, ly, hix, hiy, nx, ny, px, py)
+            lp = bilinear(T, m, 2, c00, c01, c10, c11, w00, w01, w10, w11)
             out_log_p[w, k] = lp_start - lp
             lp_start = lp
 
@@ -123,8 +124,8 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
         dx = np.empty(d)
         lp_start = 0.0
         if has_log_p:
-            _locate(records[w, 0], lower, inv_spacing, shape, bc, i0, i1, frac, d)
-            _interpolate(table, i0, i1, frac, strides, d, val)
+            locate(records[w, 0], lower, inv_spacing, shape, bc, i0, i1, frac, d)
+            interpolate(table, i0, i1, frac, strides, d, val)
             lp_start = val[d]
         bad = False
         for k in range(K):
@@ -138,8 +139,8 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
                     dx[j], x[j] = _wrap_step(a, b, lower[j], upper[j], bc[j] == PERIODIC, theta)
                 if bad:
                     break
-                _locate(x, lower, inv_spacing, shape, bc, i0, i1, frac, d)
-                _interpolate(table, i0, i1, frac, strides, d, val)
+                locate(x, lower, inv_spacing, shape, bc, i0, i1, frac, d)
+                interpolate(table, i0, i1, frac, strides, d, val)
                 for j in range(d):
                     total += val[j] * dx[j]
             if bad:
@@ -150,8 +151,8 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
                 break
             out_force[w, k] = total
             if has_log_p:
-                _locate(records[w, (k + 1) * window], lower, inv_spacing, shape, bc, i0, i1, frac, d)
-                _interpolate(table, i0, i1, frac, strides, d, val)
+                locate(records[w, (k + 1) * window], lower, inv_spacing, shape, bc, i0, i1, frac, d)
+                interpolate(table, i0, i1, frac, strides, d, val)
                 out_log_p[w, k] = lp_start - val[d]
                 lp_start = val[d]
 
@@ -172,8 +173,8 @@ def interpolate_points(points, table, lower, inv_spacing, shape, bc, strides, ou
             for c in range(out.shape[1]):
                 out[q, c] = np.nan
             continue
-        _locate(points[q], lower, inv_spacing, shape, bc, i0, i1, frac, d)
-        _interpolate(table, i0, i1, frac, strides, d, out[q])
+        locate(points[q], lower, inv_spacing, shape, bc, i0, i1, frac, d)
+        interpolate(table, i0, i1, frac, strides, d, out[q])
 
 
 @jit_parallel

@@ -10,31 +10,29 @@ gives the same trajectories whatever the number of threads.
 from __future__ import annotations
 
 import math
-import sys
-import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import InputError, InputTypeError, DivergenceWarning, FieldError
+from .._deprecate import renamed_keyword
+from .._kernels.codes import BOUNDARY_CODES, EULER_MARUYAMA, FREE, HEUN
+from ..errors import DivergenceWarning, FieldError, InputError, InputTypeError
 from ..solve.grid import Grid
 from ..solve.problem import FokkerPlanck, check_psd
-from .trajectory import STATUS_NAMES, Trajectory
+from . import _driver as drv
+from ._driver import MAX_RECORD_BYTES, RngLike, seed_from
+from .trajectory import Trajectory
 
-RngLike = Union[None, int, np.integer, np.random.Generator]
 CHUNK_WALKER_STEPS = 20_000_000  # walker-steps per kernel call: ~0.5 s, so progress can show
-MAX_RECORD_BYTES = 2 * 1024**3  # refuse record arrays above this unless asked
 STABILITY_LIMIT = 2.0  # Euler-Maruyama and Heun on dx = -λ x dt are stable iff λ dt < 2
-BOUNDARY_CODES = {"reflecting": 0, "periodic": 1, "absorbing": 2}
-FREE = 3
 
 
 @dataclass(frozen=True)
-class Scheme:
-    """A time-stepping scheme: its name, kernel code and declared orders."""
+class Method:
+    """An SDE integrator (``langevin(method=...)``): its name, kernel code and declared orders."""
 
     name: str
     code: int
@@ -44,13 +42,13 @@ class Scheme:
     description: str
 
 
-SCHEMES = {
-    "euler_maruyama": Scheme(
-        "euler_maruyama", 0, weak_order=1, strong_order=0.5, additive_noise_only=False,
+METHODS = {
+    "euler_maruyama": Method(
+        "euler_maruyama", EULER_MARUYAMA, weak_order=1, strong_order=0.5, additive_noise_only=False,
         description="x += A(x) dt + B(x) √dt ξ (Itô)",
     ),
-    "heun": Scheme(
-        "heun", 1, weak_order=2, strong_order=1.0, additive_noise_only=True,
+    "heun": Method(
+        "heun", HEUN, weak_order=2, strong_order=1.0, additive_noise_only=True,
         description="stochastic Heun for additive noise: x̃ = x + A(x) dt + B √dt ξ, "
         "x += ½ (A(x) + A(x̃)) dt + B √dt ξ",
     ),
@@ -158,19 +156,6 @@ def noise_matrix(D: np.ndarray) -> np.ndarray:
     return np.moveaxis(B, 0, -1).reshape(D.shape)
 
 
-def seed_from(rng: RngLike) -> int:
-    """The integer seed a run uses: ``rng`` itself if an int, else drawn from it (or fresh)."""
-    if rng is None:
-        return int(np.random.default_rng().integers(0, 2**63))
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(0, 2**63))
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if not 0 <= int(rng) < 2**64:
-            raise InputError(f"rng must be a seed between 0 and 2**64 - 1; got {rng}")
-        return int(rng)
-    raise InputTypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
-
-
 def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: int = 0) -> np.ndarray:
     """The standard normals ``ξ`` that walkers ``first …`` of a run with ``seed`` draw.
 
@@ -178,52 +163,11 @@ def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: 
     ``ξ[w, n-1]`` (Euler--Maruyama and Heun draw one ``ξ`` per step).  Useful to rebuild the
     Brownian path of a run, e.g. for strong-error measurements.
     """
-    from .._kernels.langevin import standard_normals as kernel
+    from .._kernels.random import standard_normals as kernel
 
     out = np.empty((int(n_walkers), int(n_steps), int(ndim)))
     kernel(np.uint64(seed_from(seed)), int(first), out)
     return out
-
-
-def _count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if not (isinstance(value, float) and value.is_integer()):
-            raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
-    if int(value) < minimum:
-        raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _initial_positions(x0: ArrayLike, n_walkers: int | None, d: int, extra_per_walker: int = 0) -> np.ndarray:
-    if np.iscomplexobj(x0):
-        raise InputError(f"x0 must be real; got complex values {x0!r}")
-    try:
-        arr = np.asarray(x0, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"x0 must be an array of numbers of shape ({d},) or (n_walkers, {d}); got {x0!r}") from None
-    if n_walkers is not None:
-        from .._memory import check_memory, walker_bytes
-
-        check_memory(walker_bytes(_count(n_walkers, "n_walkers", 1), d, extra_per_walker),
-                     f"{n_walkers} walkers in {d} dimensions (n_walkers)", "use fewer walkers")
-    if arr.ndim == 0 and d == 1:
-        arr = arr.reshape(1)
-    if arr.ndim == 1 and d == 1 and arr.shape[0] != 1 and n_walkers in (None, arr.shape[0]):
-        arr = arr[:, None]
-    if arr.shape == (d,):
-        n = 1 if n_walkers is None else _count(n_walkers, "n_walkers", 1)
-        arr = np.broadcast_to(arr, (n, d))
-    elif arr.ndim == 2 and arr.shape[1] == d:
-        if n_walkers is not None and _count(n_walkers, "n_walkers", 1) != arr.shape[0]:
-            raise InputError(
-                f"n_walkers={n_walkers} does not match x0 with {arr.shape[0]} rows; give one or "
-                "the other"
-            )
-    else:
-        raise InputError(f"x0 must have shape ({d},) or (n_walkers, {d}); got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError("x0 must be finite; got non-finite entries")
-    return np.ascontiguousarray(arr, dtype=float).copy()
 
 
 def _check_inside(x: np.ndarray, grid: Grid) -> np.ndarray:
@@ -242,37 +186,7 @@ def _check_inside(x: np.ndarray, grid: Grid) -> np.ndarray:
     return x
 
 
-def _progress(total: int, enabled: bool | None, desc: str = "langevin"):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, unit="step", desc=desc)
-
-
-def _run_chunks(advance, n_steps: int, chunk: int, progress: bool | None, desc: str) -> float:
-    """Call ``advance(n0, n1)`` over ``[0, n_steps)`` in chunks of ``chunk`` steps, with a
-    progress bar for long runs in a terminal; returns the seconds spent."""
-    bar = _progress(n_steps, progress, desc=desc) if n_steps > chunk else None
-    t0 = time.perf_counter()
-    n = 0
-    try:
-        while n < n_steps:
-            n1 = min(n_steps, n + chunk)
-            advance(n, n1)
-            if bar is not None:
-                bar.update(n1 - n)
-            n = n1
-    finally:
-        if bar is not None:
-            bar.close()
-    return time.perf_counter() - t0
-
-
+@renamed_keyword("scheme", "method")
 def langevin(
     problem_or_fields: FokkerPlanck | Fields,
     x0: ArrayLike,
@@ -283,7 +197,7 @@ def langevin(
     burn_in: int = 0,
     rng: RngLike = None,
     *,
-    scheme: str = "euler_maruyama",
+    method: str = "euler_maruyama",
     progress: bool | None = None,
     max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Trajectory:
@@ -313,9 +227,10 @@ def langevin(
     rng : None, int or numpy.random.Generator
         Randomness.  An int is the seed itself; otherwise a seed is drawn from the generator
         (or from fresh entropy) and stored in ``Trajectory.seed``.
-    scheme : {"euler_maruyama", "heun"}
+    method : {"euler_maruyama", "heun"}
         Euler--Maruyama (weak order 1, strong order ½; order 1 for additive noise), or the
         stochastic Heun scheme for additive noise (weak order 2; needs a constant diffusion).
+        (The old keyword ``scheme=`` still works, with a DeprecationWarning.)
     progress : bool, optional
         Show a tqdm bar (default: when stderr is a terminal).
     max_record_bytes : int
@@ -333,7 +248,7 @@ def langevin(
     Notes
     -----
     The random streams are xoshiro256** generators seeded per walker from ``(seed, walker)``
-    with splitmix64, normals from a ziggurat (see ``fpsolve._kernels.langevin``); the normals of
+    with splitmix64, normals from a ziggurat (see ``fpsolve._kernels.random``); the normals of
     a run can be regenerated with :func:`standard_normals`.
 
     Examples
@@ -346,164 +261,164 @@ def langevin(
     >>> run.weights.shape, run.covariance().shape
     ((200, 151, 1), (1, 1))
     """
-    from .._kernels import langevin as kernels
+    from .._kernels import stats as stats_kernels
 
-    if scheme not in SCHEMES:
-        raise InputError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
-    strategy = SCHEMES[scheme]
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    strategy = METHODS[method]
     try:
         dt = float(dt)
     except (TypeError, ValueError) as exc:
         raise InputError(f"dt must be a positive number; got {dt!r}") from exc
     if not (math.isfinite(dt) and dt > 0):
         raise InputError(f"dt must be a positive finite number; got {dt!r}")
-    n_steps = _count(n_steps, "n_steps", 1)
-    burn_in = _count(burn_in, "burn_in", 0)
-    if burn_in >= n_steps:
-        raise InputError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
-    record_every = 0 if record_every is None else _count(record_every, "record_every", 0)
+    n_steps, burn_in, record_every = drv.check_steps(n_steps, burn_in, record_every)
 
-    settings: dict[str, Any] = {"scheme_description": strategy.description}
-    if isinstance(problem_or_fields, FokkerPlanck):
-        problem = problem_or_fields
-        grid = problem.grid
-        d = grid.ndim
-        additive = problem.constant_diffusion
-        settings.update(fields="grid", grid=grid, problem=problem)
-    elif isinstance(problem_or_fields, Fields):
-        fields = problem_or_fields
-        grid = fields.grid
-        d = fields.ndim
-        additive = fields.constant_diffusion
-        settings.update(fields="callable", grid=grid, drift=fields.drift, diffusion=fields.diffusion)
-    else:
-        raise InputTypeError(
-            "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
-            f"{type(problem_or_fields).__name__}"
-        )
+    grid, d, additive, source = _source(problem_or_fields)
+    settings: dict[str, Any] = {"method_description": strategy.description, **source}
     if strategy.additive_noise_only and not additive:
         raise InputError(
-            f"scheme {scheme!r} needs additive noise (a constant diffusion); this problem's "
-            "diffusion varies in space: use scheme='euler_maruyama'"
+            f"method {method!r} needs additive noise (a constant diffusion); this problem's "
+            "diffusion varies in space: use method='euler_maruyama'"
         )
 
-    pos = _initial_positions(x0, n_walkers, d)
+    pos = drv.initial_positions(x0, n_walkers, d)
     W = pos.shape[0]
     if isinstance(problem_or_fields, FokkerPlanck):
-        _warn_unstable_step(problem_or_fields, dt, scheme)
+        _warn_unstable_step(problem_or_fields, dt, method)
     if grid is not None:
         pos = _check_inside(pos, grid)
-        lower = np.array(grid.lower)
-        upper = np.array(grid.upper)
-        bc = np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64)
-    else:
-        lower = np.full(d, -np.inf)
-        upper = np.full(d, np.inf)
-        bc = np.full(d, FREE, dtype=np.int64)
+    box = _box(grid, d)
 
     n_records = (n_steps - burn_in) // record_every + 1 if record_every else 0
-    nbytes = W * n_records * d * 8
-    if nbytes > max_record_bytes:
-        raise InputError(
-            f"record_every={record_every} would record {W} walkers × {n_records} records × {d} = "
-            f"{nbytes / 1024**3:.1f} GiB (max_record_bytes={max_record_bytes}); record less often, "
-            "or record_every=0 and use the streaming mean() and covariance()"
-        )
-    records = np.full((W, n_records, d), np.nan)
-
+    drv.check_record_size(W, n_records, d, record_every, max_record_bytes, "walkers")
     seed = seed_from(rng)
-    rng_state = np.empty((W, 4), dtype=np.uint64)
-    kernels.seed_states(np.uint64(seed), 0, rng_state)
-    count = np.zeros(W, dtype=np.int64)
-    ref = np.zeros((W, d))  # each walker's first position after burn-in
-    sum1 = np.zeros((W, d))  # Σ (x - ref)
-    sum2 = np.zeros((W, d, d))  # Σ (x - ref)(x - ref)ᵀ, upper triangle
-    status = np.zeros(W, dtype=np.int64)
-    stop_step = np.full(W, -1, dtype=np.int64)
-    exit_wall = np.full(W, -1, dtype=np.int64)
-
+    walkers = _new_walkers(pos, n_records, seed)
     if isinstance(problem_or_fields, FokkerPlanck):
-        # cell-major tables (N, d) and (N, d*d): one cell's values share a cache line
-        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
-        D = problem.diffusion_field
-        if problem.constant_diffusion:
-            noise_table = noise_matrix(D).reshape(d * d, 1)
-        else:
-            noise_table = noise_matrix(D).reshape(d * d, -1)
-        noise_table = np.ascontiguousarray(noise_table.T)
-        shape = np.array(grid.shape, dtype=np.int64)
-        spacing = np.array(grid.spacing)
-
-        def advance(n0: int, n1: int) -> int:
-            return kernels.langevin_grid(
-                pos, rng_state, count, ref, sum1, sum2, status, stop_step, exit_wall, records,
-                n0, n1, burn_in, record_every, dt, strategy.code,
-                lower, upper, bc, shape, spacing, drift_table, noise_table,
-            )
+        advance = _grid_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
     else:
-        _check_callables(fields, pos[0], d)
-        diffusion_callable = not fields.constant_diffusion
-        noise_const = (np.zeros(d * d) if diffusion_callable
-                       else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
-        diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
+        advance = _callable_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
 
-        def advance(n0: int, n1: int) -> int:
-            return kernels.langevin_callable(
-                fields.drift, diffusion, pos, rng_state, count, ref, sum1, sum2, status, stop_step,
-                exit_wall, records, n0, n1, burn_in, record_every, dt, strategy.code,
-                lower, upper, bc, noise_const, diffusion_callable,
-            )
+    seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
+    mean, m2 = stats_kernels.moments_from_sums(walkers.count, walkers.ref, walkers.sum1, walkers.sum2)
+    status, stop_step = walkers.status, walkers.stop_step
 
-    seconds = _run_chunks(advance, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
-    mean, m2 = _chain_moments(count, ref, sum1, sum2)
-
-    run_status, message = _summarise(status, stop_step, dt)
+    run_status, message = drv.summarise(status, stop_step, dt)
     if run_status == "diverged":
         warnings.warn(message, DivergenceWarning, stacklevel=2)
-    return Trajectory(
-        weights=records if record_every else None,
-        steps=burn_in + record_every * np.arange(n_records, dtype=np.int64),
-        dt=dt,
-        n_steps=n_steps,
+    return drv.build_trajectory(
+        walkers.records,
         burn_in=burn_in,
         record_every=record_every,
+        dt=dt,
+        n_steps=n_steps,
         seed=seed,
         method="langevin",
-        scheme=scheme,
-        count=count,
+        scheme=method,
+        count=walkers.count,
         chain_mean=mean,
         chain_m2=m2,
-        final=pos,
+        final=walkers.pos,
         chain_status=status,
         stop_step=stop_step,
-        exit_wall=exit_wall,
+        exit_wall=walkers.exit_wall,
         status=run_status,
         message=message,
         settings=settings,
-        wall_seconds=seconds,
+        seconds=seconds,
     )
 
 
-def _chain_moments(count: np.ndarray, ref: np.ndarray, sum1: np.ndarray,
-                   sum2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-chain mean and Welford ``M2 = Σ (x − mean)(x − mean)ᵀ`` from the shifted sums.
+def _source(problem_or_fields: Any) -> tuple[Grid | None, int, bool, dict[str, Any]]:
+    """The grid (or None), dimension, whether the noise is additive, and the settings entries."""
+    if isinstance(problem_or_fields, FokkerPlanck):
+        problem = problem_or_fields
+        return (problem.grid, problem.grid.ndim, problem.constant_diffusion,
+                {"fields": "grid", "grid": problem.grid, "problem": problem})
+    if isinstance(problem_or_fields, Fields):
+        fields = problem_or_fields
+        return (fields.grid, fields.ndim, fields.constant_diffusion,
+                {"fields": "callable", "grid": fields.grid, "drift": fields.drift,
+                 "diffusion": fields.diffusion})
+    raise InputTypeError(
+        "problem_or_fields must be an fpsolve.FokkerPlanck or fpsolve.simulate.Fields; got "
+        f"{type(problem_or_fields).__name__}"
+    )
 
-    ``mean = ref + S1 / c`` and ``M2 = S2 − S1 S1ᵀ / c`` with ``S1 = Σ (x − ref)`` and
-    ``S2 = Σ (x − ref)(x − ref)ᵀ`` (upper triangle), ``ref`` the chain's first position after
-    burn-in; the shift keeps the cancellation at the scale of the chain's spread.  Chains with
-    no samples get zeros.
-    """
-    d = ref.shape[1]
-    upper = np.triu(np.ones((d, d), dtype=bool))
-    S2 = np.where(upper, sum2, np.swapaxes(sum2, 1, 2))
-    c = count.astype(float)[:, None]
-    has = c > 0
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        mean = np.where(has, ref + sum1 / c, 0.0)
-        outer = sum1[:, :, None] * sum1[:, None, :]
-        m2 = np.where(has[:, :, None], S2 - outer / c[:, :, None], 0.0)
-    return mean, m2
 
+def _box(grid: Grid | None, d: int):
+    """The kernels' walls: the grid's box and boundary codes, or no walls (``FREE``)."""
+    from .._kernels import langevin as kernels
+
+    if grid is None:
+        return kernels.Box(np.full(d, -np.inf), np.full(d, np.inf), np.full(d, FREE, dtype=np.int64))
+    return kernels.Box(np.array(grid.lower), np.array(grid.upper),
+                       np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64))
+
+
+def _new_walkers(pos: np.ndarray, n_records: int, seed: int):
+    """The kernels' walker state for starts ``pos`` (W, d): seeded streams, empty sums, NaN records."""
+    from .._kernels import langevin as kernels
+    from .._kernels import random as random_kernels
+
+    W, d = pos.shape
+    rng_state = np.empty((W, 4), dtype=np.uint64)
+    random_kernels.seed_states(np.uint64(seed), 0, rng_state)
+    return kernels.Walkers(
+        pos, rng_state,
+        np.zeros(W, dtype=np.int64),  # count
+        np.zeros((W, d)),  # ref: each walker's first position after burn-in
+        np.zeros((W, d)),  # sum1: Σ (x - ref)
+        np.zeros((W, d, d)),  # sum2: Σ (x - ref)(x - ref)ᵀ, upper triangle
+        np.zeros(W, dtype=np.int64),  # status
+        np.full(W, -1, dtype=np.int64),  # stop_step
+        np.full(W, -1, dtype=np.int64),  # exit_wall
+        np.full((W, n_records, d), np.nan),  # records
+    )
+
+
+def _grid_advance(problem: FokkerPlanck, walkers, box, burn_in: int, record_every: int, dt: float,
+                  code: int) -> Callable[[int, int], int]:
+    """``advance(n0, n1)`` on the problem's grid fields (cell-major tables: one cell's values
+    share a cache line)."""
+    from .._kernels import langevin as kernels
+
+    grid = problem.grid
+    d = grid.ndim
+    drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+    cols = 1 if problem.constant_diffusion else -1
+    noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
+    shape = np.array(grid.shape, dtype=np.int64)
+    strides = np.ones(d, dtype=np.int64)  # of the cells in C order
+    for k in range(d - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k + 1]
+    tables = kernels.Tables(shape, 1.0 / np.array(grid.spacing), strides, drift_table, noise_table)
+
+    def advance(n0: int, n1: int) -> int:
+        return kernels.langevin_grid(walkers, kernels.Span(n0, n1, burn_in, record_every, dt, code), box,
+                                     tables)
+
+    return advance
+
+
+def _callable_advance(fields: Fields, walkers, box, burn_in: int, record_every: int, dt: float,
+                      code: int) -> Callable[[int, int], int]:
+    """``advance(n0, n1)`` with the user's jitted fields (checked once at the first start)."""
+    from .._kernels import langevin as kernels
+
+    d = fields.ndim
+    _check_callables(fields, walkers.pos[0], d)
+    diffusion_callable = not fields.constant_diffusion
+    noise_const = (np.zeros(d * d) if diffusion_callable
+                   else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
+    diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
+
+    def advance(n0: int, n1: int) -> int:
+        span = kernels.Span(n0, n1, burn_in, record_every, dt, code)
+        return kernels.langevin_callable(fields.drift, diffusion, walkers, span, box, noise_const,
+                                         diffusion_callable)
+
+    return advance
 
 def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
     """Call the user's jitted fields once at ``x`` so a wrong signature fails with a clear message."""
@@ -541,27 +456,13 @@ def drift_rate_bound(problem: FokkerPlanck) -> tuple[float, tuple[float, ...]]:
     return float(rows.flat[k]), grid.point(np.unravel_index(k, grid.shape))
 
 
-def _warn_unstable_step(problem: FokkerPlanck, dt: float, scheme: str) -> None:
+def _warn_unstable_step(problem: FokkerPlanck, dt: float, method: str) -> None:
     rate, where = drift_rate_bound(problem)
     if dt * rate >= STABILITY_LIMIT:
         from ..errors import StabilityWarning
 
         warnings.warn(
-            f"dt = {dt:g} is beyond the stability limit of {scheme}: dt · max|∂A/∂x| = {dt * rate:.4g} "
+            f"dt = {dt:g} is beyond the stability limit of {method}: dt · max|∂A/∂x| = {dt * rate:.4g} "
             f">= {STABILITY_LIMIT:g} (max|∂A/∂x| = {rate:.4g} at x=({', '.join(f'{v:.4g}' for v in where)})); "
             f"the walkers overshoot and reflecting walls hide the blow-up. Use dt < "
             f"{STABILITY_LIMIT / rate:.4g}", StabilityWarning, stacklevel=3)
-
-
-def _summarise(status: np.ndarray, stop_step: np.ndarray, dt: float) -> tuple[str, str]:
-    parts = []
-    diverged = np.isin(status, (1, 3, 4))
-    for code in (1, 4, 3, 2):
-        sel = status == code
-        if sel.any():
-            first = int(stop_step[sel].min())
-            parts.append(
-                f"{int(sel.sum())} of {len(status)} chains stopped: {STATUS_NAMES[code]} "
-                f"(first at step {first}, t={first * dt:g})"
-            )
-    return ("diverged" if diverged.any() else "completed"), "; ".join(parts)

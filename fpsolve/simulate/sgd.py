@@ -1,11 +1,11 @@
 """Minibatch SGD, SGLD and SGWORLD trajectories of a model on its data (THEORY.md §2, §6).
 
-Every step draws a minibatch ``B`` with the scheme's sampler and applies
+Every step draws a minibatch ``B`` with the SGD object's sampler and applies
 
 .. math::  w ← w − η ∇L_B(w) + \\sqrt{2 η T}\\, ξ,   ∇L_B = (1/b) Σ_{i∈B} ∇ℓ_i,
 
 with the per-sample loss ``ℓ_i`` of :class:`fpsolve.Landscape` (weight decay in every
-``ℓ_i``), ``ξ ~ N(0, I)`` and ``T`` the scheme's temperature (``T = 0``: plain SGD; ``T > 0``:
+``ℓ_i``), ``ξ ~ N(0, I)`` and ``T`` its temperature (``T = 0``: plain SGD; ``T > 0``:
 SGLD with ``with_replacement``/``iid`` batches, SGWORLD ``without_replacement``).  One step
 lasts ``dt = η`` in SDE time.  Chains run in parallel over threads, each with its own random
 streams derived from ``(seed, chain)`` only.
@@ -19,48 +19,55 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import DivergenceWarning, InputError, InputTypeError, MemoryEstimateError, StabilityWarning
+from .._deprecate import renamed_keyword
+from .._kernels.codes import (
+    DIVERGED,
+    NON_FINITE,
+    PATH_CONSTANT,
+    PATH_NAMES,
+    PATH_POINT,
+    PATH_TANH_NET,
+    SAMPLER_CODES,
+)
+from ..errors import DivergenceWarning, InputError, InputTypeError, StabilityWarning
 from ..landscape.landscape import Landscape
-from ..landscape.models import LIKELIHOODS
+from ..landscape.models import LIKELIHOODS, GaussianMean, TanhNet
 from ..landscape.schemes import SGD
-from .langevin import (MAX_RECORD_BYTES, RngLike, _count, _initial_positions, _run_chunks, _summarise,
-                       seed_from)
+from . import _driver as drv
+from ._driver import MAX_RECORD_BYTES, RngLike, seed_from
 from .trajectory import Trajectory
 
 CHUNK_CHAIN_STEPS = 5_000_000  # chain-steps per kernel call (~1 s for the 7-parameter net)
-SAMPLER_CODES = {"with_replacement": 0, "iid": 1, "without_replacement": 2}
 DIVERGENCE_FACTOR = 1e6  # default bound: |w_i| beyond 10⁶ × max(1, |w0|∞) is no sample of a state near w0
 STABILITY_LIMIT = 2.0  # the step w − η ∇L is unstable at a point where η λmax(∇²L) >= 2
+_SPECIALISED = True  # the hand-written TanhNet loop (False: the general loop; tests pin the two)
 MAX_STABILITY_POINTS = 8  # distinct starts whose Hessian the up-front stability check examines
 
 
 def _model_path(model) -> tuple[int, bool]:
-    """Kernel path (0 TanhNet loop, 1 Gaussian mean, 2 point kernel) and whether it is built in."""
-    from .._kernels import models as mk
-    from .._kernels import sgd as sk
-
+    """Kernel path (``PATH_TANH_NET``, ``PATH_CONSTANT`` or ``PATH_POINT``) and whether it is built in."""
     if not getattr(model, "builtin", False):
-        return sk.PATH_POINT, False
-    code = int(model.params[0])
-    if code == mk.TANH_NET and model.likelihood == "gaussian" and model.input_dim == 1:
-        return sk.PATH_TANH_NET, True
-    if code == mk.CONSTANT:
-        return sk.PATH_CONSTANT, True
-    return sk.PATH_POINT, True
+        return PATH_POINT, False
+    if isinstance(model, TanhNet) and model.likelihood == "gaussian":
+        return PATH_TANH_NET, True
+    if isinstance(model, GaussianMean):
+        return PATH_CONSTANT, True
+    return PATH_POINT, True
 
 
-def _check_inputs(landscape: Any, scheme: Any) -> None:
+def _check_inputs(landscape: Any, sgd: Any) -> None:
     if not isinstance(landscape, Landscape):
         raise InputTypeError(f"landscape must be an fpsolve.Landscape; got {type(landscape).__name__}")
-    if not isinstance(scheme, SGD):
+    if not isinstance(sgd, SGD):
         raise InputTypeError(
-            f"scheme must be an fpsolve.SGD (learning rate, batch size, sampler, temperature); "
-            f"got {type(scheme).__name__}"
+            f"sgd must be an fpsolve.SGD (learning rate, batch size, sampler, temperature); "
+            f"got {type(sgd).__name__}"
         )
-    scheme.strategy.check(scheme, landscape)
+    sgd.strategy.check(sgd, landscape)
 
 
-def sgd_batches(scheme: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: int = 0) -> np.ndarray:
+@renamed_keyword("scheme", "sgd")
+def sgd_batches(sgd: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: int = 0) -> np.ndarray:
     """The minibatches that chain ``chain`` of :func:`sgd` draws with seed ``rng``.
 
     A testing and inspection hook: the batch streams are separate from the Langevin noise,
@@ -68,8 +75,8 @@ def sgd_batches(scheme: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: 
 
     Parameters
     ----------
-    scheme : SGD
-        Its ``batch_size`` and ``scheme`` (sampler) are used.
+    sgd : SGD
+        Its ``batch_size`` and ``scheme`` (sampler) are used (old keyword ``scheme=``: deprecated).
     n_samples : int
         N.
     n_steps : int
@@ -84,23 +91,24 @@ def sgd_batches(scheme: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: 
     """
     from .._kernels import sgd as sk
 
-    if not isinstance(scheme, SGD):
-        raise InputTypeError(f"scheme must be an fpsolve.SGD; got {type(scheme).__name__}")
-    N = _count(n_samples, "n_samples", 1)
-    b = scheme.batch_size
+    if not isinstance(sgd, SGD):
+        raise InputTypeError(f"sgd must be an fpsolve.SGD; got {type(sgd).__name__}")
+    N = drv.check_count(n_samples, "n_samples", 1)
+    b = sgd.batch_size
     if b > N:
         raise InputError(f"batch_size must be at most n_samples={N}; got {b}")
-    if scheme.scheme == "without_replacement" and N % b:
+    if sgd.scheme == "without_replacement" and N % b:
         raise InputError(f"batch_size={b} must divide n_samples={N} for without_replacement")
-    out = np.empty((_count(n_steps, "n_steps", 1), b), dtype=np.int64)
-    sk.draw_batches(np.uint64(seed_from(rng)), _count(chain, "chain", 0), SAMPLER_CODES[scheme.scheme],
+    out = np.empty((drv.check_count(n_steps, "n_steps", 1), b), dtype=np.int64)
+    sk.draw_batches(np.uint64(seed_from(rng)), drv.check_count(chain, "chain", 0), SAMPLER_CODES[sgd.scheme],
                     N, out)
     return out
 
 
+@renamed_keyword("scheme", "sgd")
 def sgd(
     landscape: Landscape,
-    scheme: SGD,
+    sgd: SGD,
     w0: ArrayLike,
     n_steps: int,
     n_chains: int | None = None,
@@ -113,14 +121,15 @@ def sgd(
     max_record_bytes: int = MAX_RECORD_BYTES,
     divergence_bound: float | None = None,
 ) -> Trajectory:
-    """Run minibatch SGD (SGLD / SGWORLD when ``scheme.temperature > 0``) on a landscape.
+    """Run minibatch SGD (SGLD / SGWORLD when ``sgd.temperature > 0``) on a landscape.
 
     Parameters
     ----------
     landscape : Landscape
         Model, data and loss (THEORY.md §6).
-    scheme : SGD
-        Learning rate η, batch size b, sampler and temperature T.  Samplers:
+    sgd : SGD
+        Learning rate η, batch size b, sampler (its ``scheme``) and temperature T (the old
+        keyword ``scheme=`` for this argument still works, with a DeprecationWarning).  Samplers:
         ``"with_replacement"`` a fresh uniformly random subset of b distinct indices every
         step; ``"iid"`` b independent uniform indices; ``"without_replacement"`` a fresh random
         permutation per epoch, consumed in ``M = N / b`` consecutive batches (drawn when the
@@ -190,99 +199,69 @@ def sgd(
     ((1, 101, 7), (7, 7))
     """
     from .._kernels import sgd as sk
+    from .._kernels import stats as stats_kernels
 
-    _check_inputs(landscape, scheme)
-    n_steps = _count(n_steps, "n_steps", 1)
-    burn_in = _count(burn_in, "burn_in", 0)
-    if burn_in >= n_steps:
-        raise InputError(f"burn_in must be smaller than n_steps={n_steps}; got {burn_in}")
-    record_every = 0 if record_every is None else _count(record_every, "record_every", 0)
-    epoch_record_every = 0 if epoch_record_every is None else _count(epoch_record_every,
-                                                                     "epoch_record_every", 0)
-    d, N, b = landscape.n_params, landscape.n_samples, scheme.batch_size
-    try:
-        pos = _initial_positions(w0, n_chains, d, extra_per_walker=8 * N)
-    except MemoryEstimateError as exc:
-        raise MemoryEstimateError(str(exc).replace("n_walkers", "n_chains").replace("walkers", "chains")) from None
-    except ValueError as exc:
-        raise InputError(str(exc).replace("x0", "w0").replace("n_walkers", "n_chains")) from None
+    _check_inputs(landscape, sgd)
+    n_steps, burn_in, record_every = drv.check_steps(n_steps, burn_in, record_every)
+    epoch_record_every = (0 if epoch_record_every is None
+                          else drv.check_count(epoch_record_every, "epoch_record_every", 0))
+    d, N, b = landscape.n_params, landscape.n_samples, sgd.batch_size
+    pos = drv.initial_positions(w0, n_chains, d, name="w0", count_name="n_chains", unit="chains",
+                                extra_per_chain=8 * N)
     C = pos.shape[0]
-    eta, T = scheme.learning_rate, scheme.temperature
+    eta, T = sgd.learning_rate, sgd.temperature
     bound = _divergence_bound(divergence_bound, pos)
     _warn_unstable_start(landscape, eta, pos)
 
-    sampler = SAMPLER_CODES[scheme.scheme]
-    epochs = scheme.scheme == "without_replacement"
+    sampler = SAMPLER_CODES[sgd.scheme]
+    epochs = sgd.scheme == "without_replacement"
     M = N // b
 
     n_records = (n_steps - burn_in) // record_every + 1 if record_every else 0
     e0 = -(-burn_in // M) * M
     last = (n_steps // M) * M
     n_erec = (last - e0) // (epoch_record_every * M) + 1 if epochs and epoch_record_every and last >= e0 else 0
-    nbytes = C * (n_records + n_erec) * d * 8
-    if nbytes > max_record_bytes:
-        raise InputError(
-            f"record_every={record_every} would record {C} chains × {n_records + n_erec} records × {d} = "
-            f"{nbytes / 1024**3:.1f} GiB (max_record_bytes={max_record_bytes}); record less often, "
-            "or record_every=0 and use the streaming mean() and covariance()"
-        )
-    records = np.full((C, n_records, d), np.nan)
-    erecords = np.full((C, n_erec, d), np.nan)
-
+    drv.check_record_size(C, n_records + n_erec, d, record_every, max_record_bytes, "chains")
     seed = seed_from(rng)
-    rng_noise = np.empty((C, 4), dtype=np.uint64)
-    rng_batch = np.empty((C, 4), dtype=np.uint64)
-    perm = np.empty((C, N), dtype=np.int64)
-    sk.seed_chains(np.uint64(seed), rng_noise, rng_batch, perm)
-    cursor = np.full(C, M, dtype=np.int64)  # the first step starts an epoch
-    count, mean, m2 = np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d))
-    ecount, emean, em2 = np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d))
-    status = np.zeros(C, dtype=np.int64)
-    stop_step = np.full(C, -1, dtype=np.int64)
-
+    chains = _new_chains(pos, N, M, n_records, n_erec, seed)
     model = landscape.model
     path, builtin = _model_path(model)
-    loss_args = (LIKELIHOODS[model.likelihood], landscape.noise_std**2, float(N), landscape.prior_precision)
-    X = np.ascontiguousarray(landscape.x)
-    Y = np.ascontiguousarray(landscape.y)
-    params = np.ascontiguousarray(model.params, dtype=float)
+    loss = _loss(landscape)
 
     def advance(n0: int, n1: int) -> int:
-        args = (path, params, X, Y, *loss_args, pos, rng_noise, rng_batch, perm, cursor,
-                count, mean, m2, ecount, emean, em2, status, stop_step, records, erecords,
-                n0, n1, burn_in, record_every, epoch_record_every, eta, T, sampler, b, bound)
+        run = sk.Run(n0, n1, burn_in, record_every, epoch_record_every, float(eta), float(T), sampler, b,
+                     bound, _SPECIALISED)
         if builtin:
-            return sk.sgd_builtin(*args)
-        return sk.sgd_point(model.kernel, *args)
+            return sk.sgd_builtin(path, loss, chains, run)
+        return sk.sgd_point(model.kernel, path, loss, chains, run)
 
-    seconds = _run_chunks(advance, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, scheme.name)
+    seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, sgd.name)
 
-    for arr in (m2, em2):  # the kernel accumulates the lower triangle
-        arr += np.tril(arr, -1).transpose(0, 2, 1)
-    status[(status == 1) & np.all(np.isfinite(pos), axis=1)] = 4  # stopped by the bound, still finite
-    run_status, message = _summarise(status, stop_step, eta)
-    if (status == 4).any():
+    m2, em2 = stats_kernels.mirror_upper(chains.m2), stats_kernels.mirror_upper(chains.em2)  # upper kept
+    status, stop_step = chains.status, chains.stop_step
+    status[(status == NON_FINITE) & np.all(np.isfinite(pos), axis=1)] = DIVERGED  # by the bound, still finite
+    run_status, message = drv.summarise(status, stop_step, eta)
+    if (status == DIVERGED).any():
         message += f" (divergence_bound {bound:.3g})"
     if run_status == "diverged":
         warnings.warn(f"SGD diverged: {message}", DivergenceWarning, stacklevel=2)
     settings: dict[str, Any] = {
-        "landscape": landscape, "sgd": scheme, "algorithm": scheme.name, "learning_rate": eta,
+        "landscape": landscape, "sgd": sgd, "algorithm": sgd.name, "learning_rate": eta,
         "batch_size": b, "temperature": T, "n_samples": N,
-        "model_path": {0: "tanh_net", 1: "gaussian_mean", 2: "point_kernel"}[path],
+        "model_path": PATH_NAMES[path],
         "divergence_bound": bound,
     }
-    return Trajectory(
-        weights=records if record_every else None,
-        steps=burn_in + record_every * np.arange(n_records, dtype=np.int64),
-        dt=eta,
-        n_steps=n_steps,
+    return drv.build_trajectory(
+        chains.records,
         burn_in=burn_in,
         record_every=record_every,
+        dt=eta,
+        n_steps=n_steps,
         seed=seed,
         method="sgd",
-        scheme=scheme.scheme,
-        count=count,
-        chain_mean=mean,
+        scheme=sgd.scheme,
+        count=chains.count,
+        chain_mean=chains.mean,
         chain_m2=m2,
         final=pos,
         chain_status=status,
@@ -291,15 +270,47 @@ def sgd(
         status=run_status,
         message=message,
         settings=settings,
-        wall_seconds=seconds,
+        seconds=seconds,
         steps_per_epoch=M if epochs else None,
-        epoch_weights=(erecords if epoch_record_every else None) if epochs else None,
+        epoch_weights=(chains.erecords if epoch_record_every else None) if epochs else None,
         epoch_steps=(e0 + epoch_record_every * M * np.arange(n_erec, dtype=np.int64)) if epochs else None,
-        epoch_count=ecount if epochs else None,
-        epoch_chain_mean=emean if epochs else None,
+        epoch_count=chains.ecount if epochs else None,
+        epoch_chain_mean=chains.emean if epochs else None,
         epoch_chain_m2=em2 if epochs else None,
     )
 
+
+
+def _new_chains(pos: np.ndarray, N: int, M: int, n_records: int, n_erec: int, seed: int):
+    """The kernels' chain state for starts ``pos`` (C, d): seeded streams, identity index buffers,
+    empty statistics, NaN records; every chain's first step starts an epoch."""
+    from .._kernels import sgd as sk
+
+    C, d = pos.shape
+    rng_noise = np.empty((C, 4), dtype=np.uint64)
+    rng_batch = np.empty((C, 4), dtype=np.uint64)
+    perm = np.empty((C, N), dtype=np.int64)
+    sk.seed_chains(np.uint64(seed), rng_noise, rng_batch, perm)
+    return sk.Chains(
+        pos, rng_noise, rng_batch, perm,
+        np.full(C, M, dtype=np.int64),  # cursor
+        np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d)),  # count, mean, m2
+        np.zeros(C, dtype=np.int64), np.zeros((C, d)), np.zeros((C, d, d)),  # the same at epoch ends
+        np.zeros(C, dtype=np.int64),  # status
+        np.full(C, -1, dtype=np.int64),  # stop_step
+        np.full((C, n_records, d), np.nan),  # records
+        np.full((C, n_erec, d), np.nan),  # epoch records
+    )
+
+
+def _loss(landscape: Landscape):
+    """The kernels' data and loss constants: likelihood code, noise variance, N, weight decay."""
+    from .._kernels import sgd as sk
+
+    model = landscape.model
+    return sk.Loss(np.ascontiguousarray(landscape.x), np.ascontiguousarray(landscape.y),
+                   np.ascontiguousarray(model.params, dtype=float), LIKELIHOODS[model.likelihood],
+                   landscape.noise_std**2, float(landscape.n_samples), landscape.prior_precision)
 
 def _divergence_bound(value: Any, pos: np.ndarray) -> float:
     """The bound passed to the kernel: finite (the largest float stands for "non-finite only")."""

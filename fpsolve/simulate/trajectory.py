@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.codes import DIVERGED_CODES
 from ..errors import InputError
 
-STATUS_NAMES = {0: "running", 1: "non-finite", 2: "absorbed", 3: "diffusion not PSD",
-                4: "beyond the divergence bound"}
-DIVERGED_CODES = (1, 3, 4)  # chain stops that mean the run diverged
 MIN_BATCHES = 4  # batch means need a few batches for a variance; fewer: no ESS estimate
 
 
@@ -45,6 +43,18 @@ def pooled_moments(count: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> tuple
     dev = mean - grand
     M2 = m2.sum(axis=0) + np.einsum("c,ci,cj->ij", count, dev, dev)
     return int(total), grand, M2
+
+
+def recorded_samples(weights: np.ndarray | None, ndim: int) -> np.ndarray:
+    """Records ``(n_chains, n_records, d)`` as one array ``(n, d)`` without the non-finite rows
+    (those after a chain stopped); an :class:`~fpsolve.InputError` when there are none."""
+    if weights is None:
+        raise InputError(
+            "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
+            "or use mean() and covariance()"
+        )
+    flat = weights.reshape(-1, ndim)
+    return flat[np.all(np.isfinite(flat), axis=1)]
 
 
 def batch_means_ess(records: np.ndarray) -> float:
@@ -91,7 +101,12 @@ class Trajectory:
     seed : int
         The seed of the random streams; ``rng=seed`` reproduces the run exactly.
     method : str
-        The simulator (``"langevin"``, …) and ``scheme`` its discretisation.
+        The engine: ``"langevin"`` or ``"sgd"``.
+    scheme : str
+        The engine's option of that name in its own sense: for ``"langevin"`` the SDE
+        integrator (``langevin(method=...)``: ``"euler_maruyama"`` or ``"heun"``, also
+        :attr:`integrator`), for ``"sgd"`` the minibatch sampler (``SGD.scheme``, also
+        :attr:`sampler`).
     count : ndarray (n_chains,)
         Steps after burn-in in each chain's statistics (fewer for chains that stopped).
     chain_mean : ndarray (n_chains, d)
@@ -113,8 +128,9 @@ class Trajectory:
         that is not PSD); ``message`` says how many and when.
     settings : dict
         Everything else needed to interpret the run (grid, field kind, scheme options).
-    wall_seconds : float
-        Time spent in the kernels (compilation included on a first call).
+    seconds : float
+        Time spent in the kernels (compilation included on a first call); the timing name every
+        result uses (``wall_seconds`` is its deprecated old name).
     steps_per_epoch : int or None
         ``M = N / b`` for minibatch runs without replacement (else None); the epoch fields
         below are set only then.
@@ -146,13 +162,33 @@ class Trajectory:
     status: str = "completed"
     message: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
-    wall_seconds: float = 0.0
+    seconds: float = 0.0
     steps_per_epoch: int | None = None
     epoch_weights: np.ndarray | None = None
     epoch_steps: np.ndarray | None = None
     epoch_count: np.ndarray | None = None
     epoch_chain_mean: np.ndarray | None = None
     epoch_chain_m2: np.ndarray | None = None
+
+    @property
+    def wall_seconds(self) -> float:
+        """Deprecated name of :attr:`seconds`."""
+        import warnings
+
+        warnings.warn("Trajectory.wall_seconds is deprecated: use Trajectory.seconds", DeprecationWarning,
+                      stacklevel=2)
+        return self.seconds
+
+    # -- what ran -------------------------------------------------------------------------
+    @property
+    def integrator(self) -> str | None:
+        """The SDE integrator of a Langevin run (``"euler_maruyama"``, ``"heun"``), else None."""
+        return self.scheme if self.method == "langevin" else None
+
+    @property
+    def sampler(self) -> str | None:
+        """The minibatch sampler of an SGD run (``SGD.scheme``), else None."""
+        return self.scheme if self.method == "sgd" else None
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -241,13 +277,7 @@ class Trajectory:
 
         Raises if recording was off (``record_every=0``).
         """
-        if self.weights is None:
-            raise InputError(
-                "this trajectory has no records (record_every=0); rerun with record_every >= 1 "
-                "or use mean() and covariance()"
-            )
-        flat = self.weights.reshape(-1, self.ndim)
-        return flat[np.all(np.isfinite(flat), axis=1)]
+        return recorded_samples(self.weights, self.ndim)
 
     def effective_sample_size(self) -> float:
         """Effective number of independent records, by batch means over each chain.

@@ -1,6 +1,6 @@
 # Public names of fpsolve.solve, loaded on first use (see fpsolve/__init__.pyi).
 
-from .evolve import Evolution, evolve, mean_first_passage_time, spectral_gap
+from .evolve import Evolution, SpectralGap, evolve, mean_first_passage_time, spectral_gap
 from .grid import Grid
 from .linear import GaussianState, linearized
 from .problem import FokkerPlanck

@@ -47,7 +47,6 @@ from .problem import FokkerPlanck
 
 GAMMA = 2.0 - np.sqrt(2.0)
 ERROR_CONSTANT = (-3 * GAMMA**2 + 4 * GAMMA - 2) / (12 * (2 - GAMMA))
-SAFETY = 0.9  # step-size controller safety factor
 NEGATIVE_RTOL = 1e-10  # negative values below -NEGATIVE_RTOL * max(p) reject a step
 MASS_RTOL = 1e-6  # p0 whose mass differs from 1 by more than this is normalised with a warning
 MAX_STEPS = 1_000_000
@@ -138,6 +137,12 @@ class Evolution:
                 continue
             out[k] = float(np.sum(p[mask] * np.log(p[mask] / q[mask])) * V)
         return out
+
+    def plot(self, **kwargs):
+        """Snapshots and the relaxation curve (see :func:`fpsolve.plot.evolution`)."""
+        from ..plot import evolution
+
+        return evolution(self, **kwargs)
 
     def mean(self) -> np.ndarray:
         """Mean position over time, shape (n_times, ndim) (of the surviving mass)."""
@@ -394,7 +399,7 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
         t = float(times[0])
         settled = None  # p -> TV bound on |p(t) − p_ss| for t → ∞ (long horizons only)
         if not dynamic and not walls and (times[-1] - times[0]) * fastest > LONG_HORIZON:
-            gap_value, _ = spectral_gap(first, n_eigenvalues=2)
+            gap_value = spectral_gap(first, n_eigenvalues=2).gap
             if gap_value > 0:
                 from .steady_state import stationary
 
@@ -636,7 +641,40 @@ def mean_first_passage_time(problem: FokkerPlanck, start=None, *, target=None) -
     return float(tau[tuple(idx)])
 
 
-def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, np.ndarray]:
+@dataclass(frozen=True)
+class SpectralGap:
+    """The slowest relaxation rate of a problem and the leading eigenvalues of its operator.
+
+    Attributes
+    ----------
+    gap : float
+        ``−max Re λ`` over the eigenvalues other than the stationary 0 (with reflecting or
+        periodic walls; with absorbing walls over all of them).
+    eigenvalues : ndarray (n_eigenvalues,) of complex
+        The eigenvalues nearest 0, by decreasing real part.
+    status : str
+        ``"converged"``: ARPACK met its tolerance (it raises otherwise).
+    message : str
+    seconds : float
+        Time spent (assembly and the eigensolve).
+
+    For one release the result still unpacks as the old tuple ``gap, eigenvalues = ...``, with
+    a DeprecationWarning.
+    """
+
+    gap: float
+    eigenvalues: np.ndarray
+    status: str = "converged"
+    message: str = ""
+    seconds: float = 0.0
+
+    def __iter__(self):
+        warnings.warn("unpacking fp.spectral_gap(...) as (gap, eigenvalues) is deprecated: use its "
+                      ".gap and .eigenvalues", DeprecationWarning, stacklevel=2)
+        return iter((self.gap, self.eigenvalues))
+
+
+def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> SpectralGap:
     """The slowest relaxation rate and the leading eigenvalues of the operator.
 
     Eigenvalues near zero are found by shift-invert Arnoldi; the stationary eigenvalue 0 is
@@ -644,7 +682,8 @@ def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, 
 
     Returns
     -------
-    (gap, eigenvalues)
+    SpectralGap
+        ``.gap`` and ``.eigenvalues`` (it still unpacks as ``gap, eigenvalues``, deprecated).
     """
     if not isinstance(problem, FokkerPlanck):
         raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
@@ -658,6 +697,7 @@ def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, 
     if grid.size <= n_eigenvalues + 2:
         raise InputError(f"n_eigenvalues={n_eigenvalues} is too many for a grid of {grid.size} cells; "
                          f"at most {grid.size - 3}")
+    t0 = _time.perf_counter()
     op = assemble(problem)
     L = op.matrix.tocsc()
     scale = float(np.abs(L.diagonal()).max())
@@ -667,4 +707,6 @@ def spectral_gap(problem: FokkerPlanck, n_eigenvalues: int = 6) -> tuple[float, 
     rest = vals[1:] if conserving else vals
     if conserving and abs(vals[0]) > 1e-8 * scale:
         raise SolverError(f"the operator's leading eigenvalue {vals[0]:.3g} is not 0; mass is not conserved")
-    return float(-rest.real.max()), vals
+    return SpectralGap(float(-rest.real.max()), vals,
+                       message=f"{n_eigenvalues} eigenvalues by shift-invert Arnoldi (tol 1e-12)",
+                       seconds=_time.perf_counter() - t0)

@@ -33,7 +33,7 @@ MIN_SPACING_ULPS = 64  # a cell must span this many ulps of its coordinates, or 
 SPACING_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(np.sqrt(np.finfo(float).max)))  # h² stays normal
 
 
-def _as_tuple(value, name: str) -> tuple:
+def _as_tuple(value) -> tuple:
     if np.ndim(value) == 0:
         return (value,)
     return tuple(np.asarray(value).tolist()) if not isinstance(value, (tuple, list)) else tuple(value)
@@ -67,9 +67,9 @@ class Grid:
     boundary: tuple[str, ...] | str = field(default="reflecting")
 
     def __post_init__(self) -> None:
-        lower = _as_tuple(self.lower, "lower")
-        upper = _as_tuple(self.upper, "upper")
-        shape = _as_tuple(self.shape, "shape")
+        lower = _as_tuple(self.lower)
+        upper = _as_tuple(self.upper)
+        shape = _as_tuple(self.shape)
         ndim = len(lower)
         if not 1 <= ndim <= MAX_NDIM:
             raise GridError(f"lower must have 1 to {MAX_NDIM} entries; got {len(lower)}: {lower!r}")

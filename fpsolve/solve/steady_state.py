@@ -56,7 +56,7 @@ from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
-from .multigrid import Level, make_level, solve_level
+from .multigrid import make_level, solve_level
 from .operator import Operator, _solve_small, assemble
 from .problem import FokkerPlanck
 
@@ -254,6 +254,11 @@ class StationaryState:
         """Mean local velocity ``v = J / p`` (zero where ``p`` underflows)."""
         return _velocity(self.current, self.density)
 
+    @property
+    def seconds(self) -> float:
+        """Time spent in :func:`stationary` (``info.total_seconds``), the timing name every result uses."""
+        return self.info.total_seconds
+
     def plot(self, **kwargs):
         """Density with current arrows (see :func:`fpsolve.plot.density`)."""
         from ..plot import density
@@ -328,14 +333,17 @@ def _merged_basins(problem: FokkerPlanck, log_p: np.ndarray) -> tuple[np.ndarray
 
 
 @dataclass
-class _Level:
+class _DiscreteSolution:
+    """The discrete stationary solution at one resolution, and how it was found (not a multigrid
+    level: those are :class:`fpsolve.solve.multigrid.Level`)."""
+
     problem: FokkerPlanck
     operator: Operator
     p: np.ndarray  # flat, sum * cell_volume == 1
     residual: float
     pinned: int | None
     method: str
-    coarse: _Level | None
+    coarse: _DiscreteSolution | None
     assembly_seconds: float
     solve_seconds: float
     levels: list = field(default_factory=list)  # multigrid levels from this one down
@@ -358,7 +366,7 @@ def _estimate_grid(grid: Grid) -> Grid:
     return Grid(grid.lower, grid.upper, tuple(max(3, (n + 1) // 2) for n in grid.shape), grid.boundary)
 
 
-def _pin_from(coarse: _Level, grid: Grid) -> int:
+def _pin_from(coarse: _DiscreteSolution, grid: Grid) -> int:
     cg = coarse.problem.grid
     k = np.unravel_index(int(np.argmax(coarse.p)), cg.shape)
     x = cg.point(k)
@@ -465,7 +473,7 @@ def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
     return float("inf") if np.any(np.isnan(sel)) else float(sel.max())
 
 
-def _solve_discrete(problem: FokkerPlanck) -> _Level:
+def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
     """The discrete stationary density, accepted only if it passes the componentwise test.
 
     Paths, in order: the closed form (1-D, reflecting); a spanning tree of log rate ratios when
@@ -534,7 +542,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _Level:
     t2 = time.perf_counter()
     p, log_p = normalise_log(log_p, grid.cell_volume)
     residual = _relative_residual(op.matrix, p)
-    return _Level(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu,
+    return _DiscreteSolution(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu,
                   log_p=log_p, path=path, componentwise=componentwise, checked=n_checked,
                   basins=basins, graph=graph)
 
@@ -553,7 +561,7 @@ def _tv(a: np.ndarray, b: np.ndarray, grid: Grid) -> float:
     return 0.5 * float(np.sum(np.abs(a - b)) * grid.cell_volume)
 
 
-def _moments(level: _Level) -> np.ndarray:
+def _moments(level: _DiscreteSolution) -> np.ndarray:
     """Mean and second moments of a level's density, in units of the box size: grid-independent
     functionals whose discretisation and midpoint-rule errors both expand in h²."""
     grid = level.problem.grid
@@ -565,7 +573,7 @@ def _moments(level: _Level) -> np.ndarray:
     return np.concatenate((mean, second[np.triu_indices(grid.ndim)]))
 
 
-def _observed_convergence(problem: FokkerPlanck, fine: _Level, coarse: _Level) -> tuple[bool, str]:
+def _observed_convergence(problem: FokkerPlanck, fine: _DiscreteSolution, coarse: _DiscreteSolution) -> tuple[bool, str]:
     """Does the observed convergence support Richardson extrapolation?
 
     With a third level (4h), the differences ``e_h = |Q_h − Q_2h|`` and ``e_2h = |Q_2h − Q_4h|`` of
@@ -574,13 +582,12 @@ def _observed_convergence(problem: FokkerPlanck, fine: _Level, coarse: _Level) -
     ``e_2h / e_h >= RATIO_LOW``; a smaller ratio means an error of lower order (a jump or kink
     in the drift), which subtracting an h² term over-corrects.
     """
-    grid, cg = fine.problem.grid, coarse.problem.grid
+    cg = coarse.problem.grid
     if not all(n % 2 == 0 and n // 2 >= STENCIL for n in cg.shape):
         return False, f"order 2: no third level to check the convergence on (coarse shape {cg.shape})"
     coarser = coarse.coarse
     if coarser is None or coarser.problem.grid.shape != tuple(n // 2 for n in cg.shape):
         coarser = _solve_discrete(problem.on(cg.coarsened()))
-    g4 = coarser.problem.grid
     q_h, q_2h, q_4h = (_moments(lv) for lv in (fine, coarse, coarser))
     e_h = float(np.abs(q_h - q_2h).max())
     e_2h = float(np.abs(q_2h - q_4h).max())

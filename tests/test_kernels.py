@@ -1,0 +1,91 @@
+"""Specialised kernel loops are pinned bit for bit to the general loops they stand in for."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import fpsolve as fp
+from fpsolve._kernels import codes as _codes
+from fpsolve._kernels import langevin as lk
+from fpsolve._kernels import random as rk
+from fpsolve.simulate.langevin import noise_matrix
+
+N_WALKERS = 64
+N_STEPS = 400
+
+
+def _grid_arrays(problem, x0, burn_in, record_every, seed):
+    """The walker state and tables :func:`fpsolve.simulate.langevin` builds, for direct calls."""
+    grid = problem.grid
+    d = grid.ndim
+    pos = np.tile(np.asarray(x0, dtype=float), (N_WALKERS, 1))
+    rng = np.empty((N_WALKERS, 4), dtype=np.uint64)
+    rk.seed_states(np.uint64(seed), 0, rng)
+    n_records = (N_STEPS - burn_in) // record_every + 1
+    walkers = lk.Walkers(pos, rng, np.zeros(N_WALKERS, dtype=np.int64), np.zeros((N_WALKERS, d)),
+                         np.zeros((N_WALKERS, d)), np.zeros((N_WALKERS, d, d)),
+                         np.zeros(N_WALKERS, dtype=np.int64), np.full(N_WALKERS, -1, dtype=np.int64),
+                         np.full(N_WALKERS, -1, dtype=np.int64), np.full((N_WALKERS, n_records, d), np.nan))
+    box = lk.Box(np.array(grid.lower), np.array(grid.upper),
+                 np.array([_codes.BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64))
+    drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+    cols = 1 if problem.constant_diffusion else -1
+    noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
+    shape = np.array(grid.shape, dtype=np.int64)
+    tables = lk.Tables(shape, 1.0 / np.array(grid.spacing), np.array([shape[1], 1], dtype=np.int64),
+                       drift_table, noise_table)
+    return walkers, box, tables
+
+
+@pytest.mark.parametrize("method", [_codes.EULER_MARUYAMA, _codes.HEUN])
+@pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
+def test_walk_2d_is_walk_bit_for_bit(method, boundary):
+    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
+    if method == _codes.HEUN:  # additive noise only
+        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
+    else:
+        def diffusion(x):
+            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
+    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
+                              diffusion=diffusion)
+    runs = []
+    for walk in (lk._walk_2d, lk._walk):
+        walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
+        for n0, n1 in ((0, 150), (150, N_STEPS)):  # two chunks, as the driver runs long runs
+            span = lk.Span(n0, n1, 37, 9, 0.02, method)
+            for w in range(N_WALKERS):
+                if walkers.status[w] == _codes.RUNNING:
+                    walk(np.int64(w), walkers, span, box, tables)
+        runs.append(walkers)
+    special, general = runs
+    if boundary == "absorbing":
+        assert (general.status == _codes.ABSORBED).any()  # the walls were exercised
+    for name in lk.Walkers._fields:
+        a, b = getattr(special, name), getattr(general, name)
+        if name == "sum2":  # the upper triangle is the statistic; the 2-D loop leaves [1, 0] alone
+            a, b = np.triu(a), np.triu(b)
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize(("sampler", "temperature"),
+                         [("with_replacement", 0.0), ("iid", 1.0), ("without_replacement", 1.0)])
+def test_tanh_net_loop_is_the_general_loop_bit_for_bit(monkeypatch, sampler, temperature):
+    engine = importlib.import_module("fpsolve.simulate.sgd")  # the module (the package's `sgd` is the function)
+
+    x, y, w_min = fp.datasets.load_adhikari2023()
+    land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
+    opt = fp.SGD(learning_rate=1e-6, batch_size=10, scheme=sampler, temperature=temperature)
+    kwargs = dict(n_steps=700, n_chains=3, record_every=30, burn_in=45, rng=11)
+    special = engine.sgd(land, opt, w_min, **kwargs)
+    monkeypatch.setattr(engine, "_SPECIALISED", False)
+    general = engine.sgd(land, opt, w_min, **kwargs)
+    for name in ("weights", "final", "count", "chain_mean", "chain_m2", "chain_status",
+                 "epoch_weights", "epoch_chain_mean", "epoch_chain_m2"):
+        a, b = getattr(special, name), getattr(general, name)
+        if a is None:
+            assert b is None, name
+            continue
+        np.testing.assert_array_equal(a, b, err_msg=name)
