@@ -233,18 +233,18 @@ class Landscape:
                                "L")
 
 
-def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str,
-                    gradient=None, hessian=None) -> np.ndarray:
-    """Trust-region Newton on a function whose loss, gradient and Hessian ``evaluate(w)`` returns.
-
-    ``gradient(f)`` / ``hessian(f)`` pick the derivatives from the result (defaults: the
-    ``LandscapeFields`` attributes).
-    """
+def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str) -> np.ndarray:
+    """Trust-region Newton on a function whose loss, gradient and Hessian ``evaluate(w)`` returns
+    (as the ``LandscapeFields`` attributes)."""
     from scipy.optimize import minimize
 
     w0 = check_points(model, w0, "w0")[0]
-    grad_of = gradient or (lambda f: f.gradient[0])
-    hess_of = hessian or (lambda f: f.hessian[0])
+    def grad_of(f):
+        return f.gradient[0]
+
+    def hess_of(f):
+        return f.hessian[0]
+
     cache: dict = {}
 
     def get(w):

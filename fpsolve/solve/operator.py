@@ -73,7 +73,7 @@ SINGULAR_RTOL = 1e-12  # smallest/largest eigenvalue of D below this: D is singu
 STENCIL_ANISOTROPY = 1000.0
 
 
-def _solve_small(D: np.ndarray, A: np.ndarray) -> np.ndarray:
+def solve_small(D: np.ndarray, A: np.ndarray) -> np.ndarray:
     """Solve ``D G = A`` for fields ``D (ndim, ndim, *pts)`` (or constant ``(ndim, ndim)``), ``A (ndim, *pts)``."""
     if D.ndim == 2:
         return np.einsum("ij,j...->i...", np.linalg.inv(D), A)
@@ -307,7 +307,7 @@ def _evaluate_lattice(problem: FokkerPlanck, grid: Grid) -> np.ndarray:
     for start in range(0, total, LATTICE_CHUNK):
         stop = min(total, start + LATTICE_CHUNK)
         A, D = problem.fields_at(_lattice_points(grid, start, stop))
-        G[:, start:stop] = _solve_small(D, A)
+        G[:, start:stop] = solve_small(D, A)
         if bar is not None:
             bar.update(stop - start)
         elif stop < total and (time.perf_counter() - t0) * total / stop > PROGRESS_SECONDS:
@@ -329,7 +329,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
     """
     grid = problem.grid
     if not problem.callable_fields:
-        G = _solve_small(problem.diffusion_field, problem.drift_field)
+        G = solve_small(problem.diffusion_field, problem.drift_field)
         return np.ascontiguousarray(G.reshape(grid.ndim, -1).T), 1
     cache = problem.lattice_cache
     factors = coarsening_factors(cache.grid, grid)

@@ -57,7 +57,7 @@ from .interpolate import STENCIL, extrapolate_density, interpolate_density, resa
 from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import make_level, solve_level
-from .operator import Operator, _solve_small, assemble
+from .operator import Operator, assemble, solve_small
 from .problem import FokkerPlanck
 
 RESIDUAL_TOL = 1e-8  # relative residual of the linear solve; a direct solve gives ~1e-14
@@ -606,7 +606,7 @@ def _velocity(J: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _entropy_production(problem: FokkerPlanck, p: np.ndarray, J: np.ndarray) -> float:
     D = problem.diffusion_field
-    DinvJ = _solve_small(D, J)
+    DinvJ = solve_small(D, J)
     integrand = np.divide(np.sum(J * DinvJ, axis=0), p, out=np.zeros_like(p), where=p > TINY)
     return float(np.sum(integrand) * problem.grid.cell_volume)
 
