@@ -127,6 +127,21 @@ def test_fast_path_is_refused_where_it_loses_the_split():
     assert state.info.path == "gth"
 
 
+def test_fast_path_is_kept_at_low_barriers_where_the_boundary_flows_balance(monkeypatch):
+    """Two basins but a low barrier: the fast solve resolves the split, its basins' inflows and
+    outflows balance, and it is accepted; forcing GTH on the same problem gives the same density."""
+    problem, _, _ = double_well((160, 48), 3, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    state = fp.stationary(problem, order=2, check_resolution=False, check_boundary=False)
+    assert state.info.basins == 2 and state.info.path == "fast" and state.status == "converged"
+    assert "boundary flows balanced" in state.info.method
+    assert left_mass(state) == pytest.approx(0.5, rel=SYMMETRY_RTOL)
+    monkeypatch.setattr(stationary_module, "_basin_flow_imbalance", lambda *args: float("inf"))
+    robust = fp.stationary(problem, order=2, check_resolution=False, check_boundary=False)
+    assert robust.info.path == "gth" and "boundary flows balance only to inf" in robust.info.method
+    bulk = robust.density > 1e-6 * robust.density.max()
+    np.testing.assert_allclose(state.density[bulk], robust.density[bulk], rtol=stationary_module.ACCEPT_TOL)
+
+
 def _split_quadrature(barrier, tilt):
     def f(x):
         return np.exp(-(barrier * (x * x - 1) ** 2 + tilt * x))

@@ -14,13 +14,15 @@ Method
      ratios, O(n);
    * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
      of log rate ratios along a spanning tree: exact, O(n), no linear solve;
-   * ``"gth"``: several basins of attraction of the drift (or a small grid): Grassmann--Taksar--
-     Heyman elimination, subtraction-free, so every probability keeps its relative accuracy at
-     any barrier height;
-   * ``"fast"``: one basin: multigrid-preconditioned GMRES on a hierarchy of rediscretised
-     problems (large 2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale
-     fixed at the most probable cell of a half-resolution solution
-     (:mod:`fpsolve.solve.linalg`); ``"gth (repair)"`` when that result fails its checks.
+   * ``"fast"``: multigrid-preconditioned GMRES on a hierarchy of rediscretised problems (large
+     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale fixed at the most
+     probable cell of a half-resolution solution (:mod:`fpsolve.solve.linalg`), kept if it passes
+     the componentwise test and, with several basins of attraction of the drift, the basins' flow
+     balance (inflow = outflow of every basin over the jumps crossing its boundary);
+   * ``"gth"``: a small grid, or several basins whose flow balance the fast result fails:
+     Grassmann--Taksar--Heyman elimination, subtraction-free, so every probability keeps its
+     relative accuracy at any barrier height; ``"gth (repair)"`` when a one-basin fast result
+     fails its checks.
 
    Every result passes a componentwise test: in each checked cell, inflow and outflow balance
    relative to that cell's own outflow (``info.componentwise_residual``), evaluated in log space.
@@ -80,6 +82,7 @@ ACCEPT_TOL = 1e-8  # a fast-path solution is accepted below this on the cells th
 BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry all the mass
 ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solve is rejected
 CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
+FLOW_TOL = 1e-8  # several basins: |inflow − outflow| of every basin, over its one-way boundary flow
 
 
 @dataclass(frozen=True)
@@ -466,6 +469,29 @@ def _basin_summary(problem: FokkerPlanck) -> str:
     return f"{count} basin(s) of attraction, centred at " + ", ".join(where) + more
 
 
+def _basin_flow_imbalance(problem: FokkerPlanck, op, p: np.ndarray) -> float:
+    """Largest ``|in − out| / max(in, out)`` over the basins of the drift, from the jumps that cross
+    a basin boundary only (no cancellation against the much larger flows inside a basin).
+
+    In the exact stationary state every basin's inflow equals its outflow; a wrong split between
+    basins breaks that at the scale of the boundary flows themselves, which the per-cell test,
+    relative to each cell's total outflow, cannot see.  Boundary cells carry tiny densities at high
+    barriers, where the fast solve's absolute error dominates them: the test then fails and GTH runs.
+    """
+    labels = drift_basins(problem)[0].ravel()
+    inside = op.dst >= 0
+    src, dst = op.src[inside], op.dst[inside]
+    cross = labels[src] != labels[dst]
+    flow = op.rate[inside][cross] * p[src[cross]]
+    count = int(labels.max()) + 1
+    out = np.bincount(labels[src[cross]], weights=flow, minlength=count)
+    into = np.bincount(labels[dst[cross]], weights=flow, minlength=count)
+    scale = np.maximum(out, into)
+    if not np.all(scale > 0):
+        return float("inf")
+    return float(np.max(np.abs(into - out) / scale))
+
+
 def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
     sel = res[checked]
     if len(sel) == 0:
@@ -499,7 +525,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
         if grid.size <= SMALL_SYSTEM:
             # small: exact to rounding in every cell for a few milliseconds
             method, path = "GTH elimination, nested dissection (small grid)", "gth"
-        elif basins == 1:
+        else:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
             path = "fast"
             if failure is None:
@@ -510,14 +536,17 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
                 if worst > ACCEPT_TOL:
                     failure = (f"componentwise residual {worst:.3g} above {ACCEPT_TOL:g} in the cells "
                                f"above {BULK_FLOOR:g} of the peak")
+                elif basins > 1 and (imbalance := _basin_flow_imbalance(problem, op, raw)) > FLOW_TOL:
+                    # the split between basins is set by flows the fast solve may not resolve
+                    failure = (f"{basins} basins whose boundary flows balance only to {imbalance:.3g} "
+                               f"(needed {FLOW_TOL:g})")
                 else:
                     log_p, n_checked, componentwise = log_fast, int(checked.sum()), worst
+                    if basins > 1:
+                        method += f"; {basins} basins, boundary flows balanced to {imbalance:.2g}"
             if failure is not None:
                 method = f"GTH elimination, nested dissection (the fast path failed: {method}: {failure})"
-                path = "gth (repair)"
-        else:
-            # the split between basins is set by flows too small for the fast path to resolve
-            method, path = f"GTH elimination, nested dissection ({basins} basins)", "gth"
+                path = "gth" if basins > 1 else "gth (repair)"
         if path != "fast":
             log_p = gth_log_density(graph, grid.shape)
     if path != "fast":
