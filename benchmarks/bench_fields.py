@@ -1,6 +1,6 @@
 """Landscape fields: loss, gradient and Σ₁ of the 2-parameter tanh model at every grid node.
 
-The paper's 200 points (THEORY §6 loss), ``f = w2 tanh(w1 x)`` (``fp.models.TanhUnit()``),
+The paper's 200 points (docs/theory.md §6 loss), ``f = w2 tanh(w1 x)`` (``fp.models.TanhUnit()``),
 on a 512² grid over (w1, w2).  Prints fpsolve's Numba kernels beside a NumPy-vectorised
 evaluation of the same fields (in blocks of grid rows, to bound memory), their largest
 relative difference, the ratio, and the cold start (import + first call, with the Numba

@@ -1,6 +1,6 @@
 """Minibatch SGD on the paper's 7-parameter network: fpsolve's Numba engine against a NumPy loop.
 
-The data of Adhikari et al. (2023) (N = 200, σ = 0.1, λ = 1e-3, THEORY.md §6), b = 10,
+The data of Adhikari et al. (2023) (N = 200, σ = 0.1, λ = 1e-3, docs/theory.md §6), b = 10,
 η = 1e-7, batches with replacement (a fresh subset of b distinct indices every step), started at
 the minimum, no records (streaming mean and covariance only), in one run:
 

@@ -1,4 +1,4 @@
-"""Landscape: the loss of THEORY §6, its derivatives, Σ₁, the paper's minimum, bad input."""
+"""Landscape: the loss of docs/theory.md §6, its derivatives, Σ₁, the paper's minimum, bad input."""
 
 import hashlib
 from pathlib import Path

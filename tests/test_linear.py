@@ -1,4 +1,4 @@
-"""Linearised Gaussian states (THEORY §3) against closed forms."""
+"""Linearised Gaussian states (docs/theory.md §3) against closed forms."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Minibatch schemes: diffusion against sampled SGD steps, THEORY §2 formulas, grids, bad input."""
+"""Minibatch schemes: diffusion against sampled SGD steps, docs/theory.md §2 formulas, grids, bad input."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ import fpsolve as fp
 N_STEPS = 40_000  # sampled one-step displacements; covariance error ~ sqrt(2 / N_STEPS) ~ 0.7 %
 SAMPLED_RTOL = 0.04  # five-odd standard errors of the sampled covariance (Frobenius, heavy tails)
 LYAPUNOV_RTOL = 1e-9  # closed-form Lyapunov solutions of 1-D and 2-D problems: round-off
-ONE_MODE_RTOL = 1e-7  # grid solver with callable fields on 400 cells (THEORY §5 closed form)
+ONE_MODE_RTOL = 1e-7  # grid solver with callable fields on 400 cells (docs/theory.md §5 closed form)
 N_PERMUTATIONS = 20_000  # Monte Carlo epochs: relative error of a variance ~ sqrt(2/n) = 1 %
 EPOCH_RTOL = 0.05  # MC epoch variance against the leading-order formula, exact for a linear model
 GRID_COV_RTOL = 0.02  # 2-D stationary covariance on 32² cells (4th order) vs linearised: O(std) anharmonicity
@@ -58,7 +58,7 @@ def gaussian_mean(n=20, s=1.0, s0=2.0, seed=0):
 
 
 def test_gaussian_mean_sgld_matches_theory_formula():
-    """THEORY §2: exact SGLD variance (2η + η²Σ_B)/(2ηH − η²H²); SDE time gives it times (1 − ηH/2)."""
+    """docs/theory.md §2: exact SGLD variance (2η + η²Σ_B)/(2ηH − η²H²); SDE time gives it times (1 − ηH/2)."""
     land, y = gaussian_mean()
     n, b, eta, s, s0 = 20, 4, 1e-3, 1.0, 2.0
     H = n / s**2 + 1 / s0**2
@@ -163,7 +163,7 @@ def test_commuting_hessian_and_noise_is_detected_as_equilibrium():
 
 
 def test_one_mode_deep_linear_closed_form_through_the_grid_solver():
-    """THEORY §5, L = 1: A = −u, D = (η/2B)(2u² + σ²), p ∝ (σ² + 2u²)^−(1 + B/(2η))."""
+    """docs/theory.md §5, L = 1: A = −u, D = (η/2B)(2u² + σ²), p ∝ (σ² + 2u²)^−(1 + B/(2η))."""
     sigma, m, eta, batch = 1.0, 1.0, 0.1, 2
     # a 12-sample data set with the Gaussian moments the closed form needs:
     # mean x² = 1, mean x⁴ = 3, mean εx = mean εx³ = 0, mean ε²x² = σ²

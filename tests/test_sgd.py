@@ -1,7 +1,7 @@
 """Minibatch SGD / SGLD / SGWORLD engine: update rule, samplers, exact Gaussian-mean variances,
 reproducibility, epochs, divergence and input errors.
 
-The statistical tests use the 1-D Gaussian mean (THEORY.md §2), whose minibatch noise does not
+The statistical tests use the 1-D Gaussian mean (docs/theory.md §2), whose minibatch noise does not
 depend on θ, so the discrete-time stationary variances are exact: SGLD
 ``V = (2η + η² Σ_B) / (2ηH − η²H²)`` and, for SGWORLD, the step-averaged variance of the
 epoch-periodic linear recursion with anticorrelated batch noise (:func:`sgworld_variance`).
@@ -190,7 +190,7 @@ def test_gaussian_mean_stationary_variance_matches_discrete_formula(sampler, eta
     sigma_B = sigma1 / b if sampler == "iid" else k * sigma1
     if sampler == "without_replacement":
         exact = sgworld_variance(eta, H, sigma_B, N // b)
-        # THEORY.md §2's leading-order estimate is close to it
+        # docs/theory.md §2's leading-order estimate is close to it
         approx = (1 / H) * (1 + eta_H / 2 + eta**2 * sigma_B * H * (N // b + 1) / 6)
         assert exact == pytest.approx(approx, rel=0.3 * (approx * H - 1))
         wrong = sgld_variance(eta, H, sigma_B)  # what independent batches would give

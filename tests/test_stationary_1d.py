@@ -1,4 +1,4 @@
-"""One-dimensional stationary states against closed forms (THEORY.md §1, §5)."""
+"""One-dimensional stationary states against closed forms (docs/theory.md §1, §5)."""
 
 import numpy as np
 import pytest
@@ -38,7 +38,7 @@ def test_closed_form_cross_check_matches_solver():
 
 @pytest.mark.parametrize("eta, batch", [(0.1, 1.0), (0.05, 2.0)])
 def test_multiplicative_noise_closed_form(eta, batch):
-    """Deep linear network, one mode, L = 1 (THEORY §5): A = -u, D = (η/2B)(2u² + σ²)."""
+    """Deep linear network, one mode, L = 1 (docs/theory.md §5): A = -u, D = (η/2B)(2u² + σ²)."""
     sigma = 1.0
     grid = fp.Grid(-12.0, 12.0, 400)
     problem = fp.FokkerPlanck(grid, drift=lambda u: -u,

@@ -81,7 +81,7 @@ def test_gradient_system_is_exactly_boltzmann_in_2d():
 
 
 def test_state_dependent_isotropic_diffusion_equilibrium_is_exact():
-    """D = d(x) I with A = -d ∇U + ∇d: p ∝ exp(-U) exactly (THEORY §1 force is a gradient)."""
+    """D = d(x) I with A = -d ∇U + ∇d: p ∝ exp(-U) exactly (docs/theory.md §1 force is a gradient)."""
     grid = fp.Grid((-5, -5), (5, 5), (40, 40))
 
     def d(x):

@@ -1,11 +1,11 @@
 """Kernels of the minibatch SGD / SGLD / SGWORLD trajectory engine.
 
-Update (THEORY.md §2, SGLD in the Welling--Teh form)::
+Update (docs/theory.md §2, SGLD in the Welling--Teh form)::
 
     w ← w − η ∇L_B(w) + sqrt(2 η T) ξ,      ∇L_B = (1/b) Σ_{i∈B} ∇ℓ_i,
 
 with the per-sample loss ``ℓ_i = scale · nll(y_i, f(w, x_i)) + ½ alpha |w|²`` of
-:mod:`fpsolve._kernels.models` (THEORY.md §6: ``scale = N``, ``alpha = N λ / σ²``).
+:mod:`fpsolve._kernels.models` (docs/theory.md §6: ``scale = N``, ``alpha = N λ / σ²``).
 
 Random numbers
 --------------

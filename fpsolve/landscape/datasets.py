@@ -8,7 +8,7 @@ import numpy as np
 
 
 def load_adhikari2023() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The nonlinear regression example of Adhikari et al. (2023) (THEORY.md §6).
+    """The nonlinear regression example of Adhikari et al. (2023) (docs/theory.md §6).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Loss landscapes: a model, its data and the loss of THEORY.md §6.
+"""Loss landscapes: a model, its data and the loss of docs/theory.md §6.
 
 Per-sample loss (Gaussian likelihood, noise ``σ = noise_std``, weight decay ``λ``)
 
@@ -39,7 +39,7 @@ class LandscapeFields:
     gradient : ndarray, shape (P, d)
         ``∇L``.
     gradient_covariance : ndarray, shape (P, d, d)
-        ``Σ₁ = (1/N) Σ_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ`` (THEORY.md §2).
+        ``Σ₁ = (1/N) Σ_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ`` (docs/theory.md §2).
     hessian : ndarray, shape (P, d, d) or None
         ``∇²L`` (when requested).
     hessian_gradient : ndarray, shape (P, d) or None
@@ -56,7 +56,7 @@ class LandscapeFields:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Landscape:
-    """The loss landscape of a model on a data set (THEORY.md §2, §6).
+    """The loss landscape of a model on a data set (docs/theory.md §2, §6).
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ class Landscape:
         return self._one(w, self.fields(w, hessian=True).hessian)
 
     def gradient_covariance(self, w: ArrayLike) -> np.ndarray:
-        """Σ₁, shape (d, d) or (P, d, d) (THEORY.md §2)."""
+        """Σ₁, shape (d, d) or (P, d, d) (docs/theory.md §2)."""
         return self._one(w, self.fields(w, hessian=False).gradient_covariance)
 
     def per_sample_gradients(self, w: ArrayLike) -> np.ndarray:

@@ -25,7 +25,7 @@ A model is any object with these attributes:
     (:class:`GaussianMean`); ``None`` otherwise.
 
 :class:`CustomModel` wraps a user's kernel; see ``docs/landscapes.md`` for an example.
-The loss is built by :class:`fpsolve.Landscape` from the likelihood (THEORY.md §6).
+The loss is built by :class:`fpsolve.Landscape` from the likelihood (docs/theory.md §6).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class TanhNet(_Builtin):
 
     Parameters are ordered ``(a_1..a_H, c_1..c_H, v_1..v_H, b)``, so for ``hidden=2`` they are
     the paper's ``w1..w7`` in ``f = w5 tanh(w1 x + w3) + w6 tanh(w2 x + w4) + w7``
-    (THEORY.md §6).
+    (docs/theory.md §6).
     """
 
     hidden: int = 2
@@ -247,7 +247,7 @@ class LogisticRegression(LinearRegression):
 
 @dataclass(frozen=True)
 class GaussianMean(_Builtin):
-    """The mean θ of Gaussian data (THEORY.md §2): ``y_i ~ N(θ, noise_std²)``, prior ``N(0, prior_std²)``.
+    """The mean θ of Gaussian data (docs/theory.md §2): ``y_i ~ N(θ, noise_std²)``, prior ``N(0, prior_std²)``.
 
     One parameter, no inputs.  The model carries its noise and prior, so
     ``fp.Landscape(fp.models.GaussianMean(s, s0), None, y)`` is the negative log posterior
@@ -280,7 +280,7 @@ class GaussianMean(_Builtin):
 
 @dataclass(frozen=True)
 class DeepLinearMode(_Builtin):
-    """One mode of a deep linear network (THEORY.md §5): ``f = (a_1 a_2 … a_depth) x``.
+    """One mode of a deep linear network (docs/theory.md §5): ``f = (a_1 a_2 … a_depth) x``.
 
     Scalar input and output; the mode strength is ``s = Π_l a_l`` (balanced: ``a_l = s^(1/depth)``).
     With ``depth=1`` and loss ``½ (y − w x)²`` (``noise_std = sqrt(N)`` in :class:`fpsolve.Landscape`)

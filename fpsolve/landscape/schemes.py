@@ -1,4 +1,4 @@
-"""Training schemes: minibatch SGD (and SGLD / SGWORLD) as drift and diffusion (THEORY.md §2).
+"""Training schemes: minibatch SGD (and SGLD / SGWORLD) as drift and diffusion (docs/theory.md §2).
 
 Fields are in SDE time (``t = n η``).  With ``N`` samples, batch size ``b`` and
 ``k = (N − b) / (b (N − 1))``:
@@ -253,7 +253,7 @@ def _check_batch(sgd: SGD, land: Landscape) -> None:
 
 @dataclass(frozen=True)
 class SGD:
-    """Minibatch stochastic gradient descent, optionally with Langevin noise (THEORY.md §2).
+    """Minibatch stochastic gradient descent, optionally with Langevin noise (docs/theory.md §2).
 
     Parameters
     ----------
@@ -336,7 +336,7 @@ class SGD:
                                     self._epoch_noise(epoch_noise))
 
     def linearized(self, landscape: Landscape, w: ArrayLike, rng=None, max_iter: int = 200) -> GaussianState:
-        """Gaussian stationary state linearised at the minimum ``w`` (THEORY.md §3), any d.
+        """Gaussian stationary state linearised at the minimum ``w`` (docs/theory.md §3), any d.
 
         ``with_replacement`` / ``iid``: ``H = ∇²L(w)``, ``D`` the scheme's diffusion at ``w``,
         continuous Lyapunov equation; ``w`` should be a minimum of ``L``.

@@ -1,4 +1,4 @@
-"""Langevin trajectories of an Itô SDE ``dx = A(x) dt + B(x) dW``, ``D = ½ B Bᵀ`` (THEORY.md §1).
+"""Langevin trajectories of an Itô SDE ``dx = A(x) dt + B(x) dW``, ``D = ½ B Bᵀ`` (docs/theory.md §1).
 
 Fields come either from a :class:`~fpsolve.FokkerPlanck` problem (its grid arrays, interpolated
 multilinearly between cell centres; walls as on the grid) or from Numba-jitted callables

@@ -1,4 +1,4 @@
-"""Minibatch SGD, SGLD and SGWORLD trajectories of a model on its data (THEORY.md §2, §6).
+"""Minibatch SGD, SGLD and SGWORLD trajectories of a model on its data (docs/theory.md §2, §6).
 
 Every step draws a minibatch ``B`` with the SGD object's sampler and applies
 
@@ -126,7 +126,7 @@ def sgd(
     Parameters
     ----------
     landscape : Landscape
-        Model, data and loss (THEORY.md §6).
+        Model, data and loss (docs/theory.md §6).
     sgd : SGD
         Learning rate η, batch size b, sampler (its ``scheme``) and temperature T (the old
         keyword ``scheme=`` for this argument still works, with a DeprecationWarning).  Samplers:

@@ -4,7 +4,7 @@ A :class:`Trajectory` is what every simulator returns (Langevin walkers, and min
 SGLD and SGWORLD chains): ``n_chains`` independent chains in ``d`` dimensions, optional
 records of the weights, and per-chain streaming statistics (count, mean, M2) over *every* step after
 burn-in, so the moments of a 10⁸-step run need no 10⁸ × d array.  Runs without replacement
-also carry the same at epoch ends (the level at which THEORY.md §2 analyses them).
+also carry the same at epoch ends (the level at which docs/theory.md §2 analyses them).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def batch_means_ess(records: np.ndarray) -> float:
 class Trajectory:
     """Chains of a stochastic process: records, streaming moments, settings and status.
 
-    Times are SDE time (THEORY.md §2): a step lasts ``dt`` (for SGD, ``dt`` is the learning
+    Times are SDE time (docs/theory.md §2): a step lasts ``dt`` (for SGD, ``dt`` is the learning
     rate).  Step ``n`` maps ``x_{n-1}`` to ``x_n``; ``n_steps`` counts every step, burn-in
     included.
 

@@ -1,4 +1,4 @@
-"""Linearised (Gaussian) analysis at a minimum, any dimension (THEORY.md §3).
+"""Linearised (Gaussian) analysis at a minimum, any dimension (docs/theory.md §3).
 
 Near a minimum the SDE is the Ornstein--Uhlenbeck process ``dδ = −H δ dt + B dW`` with
 ``D = ½ B Bᵀ``.  Its stationary law is ``N(mean, C)`` with ``H C + C Hᵀ = 2 D``; the mean
@@ -27,7 +27,7 @@ STABILITY_LIMIT = 2.0  # SGD's linear map I − ηH is stable iff η λ < 2 for 
 
 @dataclass(frozen=True, eq=False)
 class GaussianState:
-    """Stationary Gaussian state of a linearised Fokker--Planck problem (THEORY.md §3).
+    """Stationary Gaussian state of a linearised Fokker--Planck problem (docs/theory.md §3).
 
     Attributes
     ----------
@@ -184,7 +184,7 @@ def _gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> G
 def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None = None,
                learning_rate: float | None = None,
                equilibrium_rtol: float = EQUILIBRIUM_RTOL) -> GaussianState:
-    """Stationary Gaussian state of ``dδ = −H δ dt + B dW``, ``D = ½ B Bᵀ`` (THEORY.md §3).
+    """Stationary Gaussian state of ``dδ = −H δ dt + B dW``, ``D = ½ B Bᵀ`` (docs/theory.md §3).
 
     Parameters
     ----------
@@ -232,7 +232,7 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
 def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_rate: float,
                      n_steps: int, mean: ArrayLike | None = None,
                      equilibrium_rtol: float = EQUILIBRIUM_RTOL) -> GaussianState:
-    """Stationary Gaussian state of an epoch-level linear map (without-replacement SGD, THEORY.md §2).
+    """Stationary Gaussian state of an epoch-level linear map (without-replacement SGD, docs/theory.md §2).
 
     Solves ``C = J C Jᵀ + Cov_epoch`` with ``J = (I − η H)^M``.  The state is reported through
     the continuous OU process whose epoch map is exactly this one: drift matrix

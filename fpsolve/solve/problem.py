@@ -1,6 +1,6 @@
 """Fokker--Planck problems: a grid plus drift and diffusion fields (Itô form).
 
-The equation (THEORY.md §1) is
+The equation (docs/theory.md §1) is
 
 .. math::  \\partial_t p = -\\partial_i (A_i p) + \\partial_i \\partial_j (D_{ij} p),
 

@@ -1,7 +1,7 @@
 """Stationary states of Fokker--Planck problems.
 
 ``stationary(problem)`` returns the density, the probability current and the
-entropy production of the steady state (THEORY.md §1).
+entropy production of the steady state (docs/theory.md §1).
 
 Method
 ------
@@ -909,7 +909,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
 
 
 def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
-    """The zero-current stationary density ``p ∝ D⁻¹ exp(∫ A / D dx)`` (THEORY.md §1) at the cell
+    """The zero-current stationary density ``p ∝ D⁻¹ exp(∫ A / D dx)`` (docs/theory.md §1) at the cell
     centres of a 1-D problem, normalised on the grid.
 
     Independent of the finite-volume scheme: ``∫ A / D`` is accumulated cell by cell with
