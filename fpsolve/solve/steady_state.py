@@ -87,12 +87,42 @@ FLOW_TOL = 1e-8  # several basins: |inflow − outflow| of every basin, over its
 
 @dataclass(frozen=True)
 class SolveInfo:
-    """How a stationary state was computed.
+    """How a stationary state was computed (``StationaryState.info``).
 
-    ``path``: which solver produced the discrete state (see the module docstring);
-    ``componentwise_residual``: the worst ``|inflow − outflow| / outflow`` over the
-    ``checked_cells``; ``basins``: number of basins of attraction of the drift;
-    ``extrapolation``: whether Richardson extrapolation was applied, and why (not).
+    Attributes
+    ----------
+    method : str
+        The solver of the discrete state in words, with any fallback and why it was taken.
+    order : int or str
+        Order of the returned density: ``2``, ``4`` (Richardson extrapolated) or
+        ``"exact (detailed balance)"``.
+    n_cells : int
+        Number of grid cells.
+    pinned_cell : int or None
+        Flat index of the cell whose equation was replaced by the normalisation in a direct
+        solve, or None.
+    residual : float
+        Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
+    error_estimate : float or None
+        Total-variation distance between the extrapolated and the second-order density (an
+        estimate of the second-order error); None when no extrapolation was applied.
+    limited : int
+        Number of cells where the limiter clipped the extrapolation correction.
+    assembly_seconds, solve_seconds, total_seconds : float
+        Wall-clock seconds spent assembling the operator, solving, and in all of
+        :func:`~fpsolve.stationary`.
+    path : str
+        Which solver produced the discrete state: ``"closed form"``, ``"detailed balance"``,
+        ``"fast"``, ``"gth"``, ``"gth (repair)"`` or ``"under-resolved"`` (see
+        :func:`~fpsolve.stationary`).
+    componentwise_residual : float
+        Worst ``|inflow − outflow| / outflow`` over the ``checked_cells``.
+    checked_cells : int
+        Number of cells in the componentwise test.
+    basins : int
+        Number of basins of attraction of the drift.
+    extrapolation : str
+        Whether Richardson extrapolation was applied, and why (not).
     """
 
     method: str
@@ -132,6 +162,10 @@ class Basins:
         Flat index of the most probable cell of each basin.
     points : ndarray, ``(k, ndim)``
         Centre of that cell.
+
+    See Also
+    --------
+    fpsolve.StationaryState.basins : Computes them.
     """
 
     labels: np.ndarray
@@ -176,6 +210,28 @@ class StationaryState:
         Path, method, order, componentwise residual, timings, error estimate.
     log_density : ndarray, shape ``grid.shape``
         ``log(density)``, finite where ``density`` underflows to 0 (second-order values there).
+    operator : Operator
+        The assembled finite-volume operator of the fine grid (internal; used by ``edge_flux``).
+    discrete_density : ndarray, shape ``grid.shape``
+        The second-order discrete stationary density (before any extrapolation), whose
+        ``edge_flux`` is exactly divergence free.
+
+    See Also
+    --------
+    fpsolve.stationary : Computes it.
+    fpsolve.plot.density : Draws it.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> grid = fp.Grid((-6.0, -6.0), (6.0, 6.0), (32, 32))
+    >>> state = fp.stationary(fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=1.0))
+    >>> state.density.shape, state.current.shape
+    ((32, 32), (2, 32, 32))
+    >>> round(float(state.cell_probabilities().sum()), 12)
+    1.0
+    >>> [round(float(m), 6) + 0.0 for m in state.mean()]
+    [0.0, 0.0]
     """
 
     grid: Grid
@@ -221,8 +277,18 @@ class StationaryState:
         return cell_integrals(self.density, self.grid)
 
     def expectation(self, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | float:
-        """``E[f(x)]`` for a vectorised ``f`` taking ``(ndim, *shape)`` and returning ``(*shape)``
-        or ``(k, *shape)``."""
+        """``E[f(x)]`` under the stationary density, by the midpoint rule on the grid.
+
+        Parameters
+        ----------
+        f : callable
+            Vectorised function taking the cell centres, shape ``(ndim, *grid.shape)``, and
+            returning ``grid.shape`` or ``(k, *grid.shape)``.
+
+        Returns
+        -------
+        float or ndarray of shape ``(k,)``
+        """
         values = np.asarray(f(self.grid.mesh()), dtype=float)
         w = self._weights()
         out = np.tensordot(values, w, axes=w.ndim) if values.ndim > w.ndim else float(np.sum(values * w))
@@ -798,6 +864,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     Returns
     -------
     StationaryState
+        Density, current, entropy production, status and solve information.
 
     Raises
     ------
@@ -816,6 +883,12 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         A callable drift jumps across a periodic wrap.
     ExtrapolationWarning
         ``order=4`` was asked for but the observed convergence does not support it.
+
+    See Also
+    --------
+    fpsolve.closed_form_1d : The 1-D zero-current density, independent of the scheme.
+    fpsolve.linearized : The Gaussian state of the linearised problem, in any dimension.
+    fpsolve.evolve : The transient towards it.
 
     Examples
     --------
@@ -936,6 +1009,35 @@ def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
     Independent of the finite-volume scheme: ``∫ A / D`` is accumulated cell by cell with
     5-point Gauss--Legendre quadrature for callable fields and the trapezoid rule for arrays.
     Valid for reflecting walls (zero current); a cross-check of :func:`stationary`.
+
+    Parameters
+    ----------
+    problem : FokkerPlanck
+        A 1-D problem with reflecting walls.
+
+    Returns
+    -------
+    ndarray, shape ``grid.shape``
+        The density at the cell centres, normalised so that ``p.sum() * h == 1``.
+
+    Raises
+    ------
+    InputError
+        If the problem is not 1-D or its axis is periodic.
+
+    See Also
+    --------
+    fpsolve.stationary : The finite-volume solution it cross-checks.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-4.0, 4.0, 64)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=1.0)
+    >>> p = fp.closed_form_1d(problem)
+    >>> exact = np.exp(-grid.axes[0] ** 2 / 2)
+    >>> bool(np.allclose(p, exact / (exact.sum() * grid.spacing[0]), rtol=1e-8))
+    True
     """
     grid = problem.grid
     if grid.ndim != 1:
