@@ -47,18 +47,43 @@ def density(state: StationaryState, *, ax=None, current: bool = True, axes: tupl
     Parameters
     ----------
     state : StationaryState
+        From :func:`fpsolve.stationary`.
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made otherwise.
     current : bool
-        Draw the current (streamlines whose width follows ``|J|``).
+        Draw the current (streamlines whose width follows ``|J|``; in 1-D a dashed line on a
+        second axis, when the current is not zero).
     axes : pair of int
         For 3-D states, the two axes kept (the third is integrated out; the current is
         not shown then).
     title : str, optional
+        Axes title; default names the entropy production ``σ``.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
+
+    Raises
+    ------
+    InputTypeError
+        If ``state`` is not a :class:`~fpsolve.StationaryState`.
+    InputError
+        If ``axes`` is not a pair of different axis numbers of the grid.
+
+    See Also
+    --------
+    fpsolve.StationaryState.plot : The same figure, as a method.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid((-5.0, -5.0), (5.0, 5.0), (32, 32))
+    >>> rotate = lambda x: np.array([-x[0] - x[1], x[0] - x[1]])  # a circulating drift
+    >>> state = fp.stationary(fp.FokkerPlanck(grid, drift=rotate, diffusion=0.5))
+    >>> fig = fp.plot.density(state, title="a non-equilibrium steady state")
+    >>> fig.axes[0].get_title()
+    'a non-equilibrium steady state'
     """
     from .solve.steady_state import StationaryState
 
@@ -113,9 +138,43 @@ def evolution(run, *, reference=None, n_snapshots: int = 4, axes: tuple[int, int
     total-variation distance to ``reference`` (a stationary state or density) when given,
     else the survival probability, against time on a log scale.
 
+    Parameters
+    ----------
+    run : Evolution
+        From :func:`fpsolve.evolve`.
+    reference : StationaryState or ndarray of ``grid.shape``, optional
+        The bottom panel shows the total-variation distance to it (log scale); without it, the
+        survival probability.
+    n_snapshots : int
+        Number of recorded times shown (evenly spread over the record, at most all of them).
+    axes : pair of int
+        The two axes of the maps in 2-D and above (the others are integrated out).
+
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputTypeError
+        If ``run`` is not an :class:`~fpsolve.Evolution`.
+    InputError
+        For a bad ``axes`` or ``n_snapshots``.
+
+    See Also
+    --------
+    fpsolve.Evolution.plot : The same figure, as a method.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-6.0, 6.0, 96)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    >>> p0 = lambda x: np.exp(-(x[0] - 1) ** 2) / np.sqrt(np.pi)
+    >>> run = fp.evolve(problem, p0, [0.0, 0.5, 1.0, 2.0])
+    >>> fig = fp.plot.evolution(run, reference=fp.stationary(problem), n_snapshots=3)
+    >>> len(fig.axes)  # three snapshots and the relaxation curve
+    4
     """
     from .solve.evolve import Evolution
 
@@ -200,18 +259,27 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
         Log axes: ``None`` puts one where a positive coordinate spans a decade or more; ``True``
         / ``False`` for both; or the names of the log axes.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure is made otherwise.
     contours : int or None
         Number of contour levels over the finite values (``None`` or 0: none).
     log_color : bool, optional
         Logarithmic colour scale; default where the finite values are positive and span
         ``2 * DECADES_FOR_LOG`` decades or more.
     cmap, title : str, optional
+        Colour map name; axes title (default: the variable and the swept function).
 
     Returns
     -------
     matplotlib.figure.Figure
         Colour bar labelled with the variable's ``long_name`` (else its name) and ``units``;
         points whose ``status`` is failed (or whose value is NaN) are hatched.
+
+    Raises
+    ------
+    ValueError
+        If ``var`` is not a variable of ``ds``, ``x`` or ``y`` is not one of its dimensions (or
+        they coincide), ``var`` has further dimensions longer than 1, or a log axis is asked
+        for on values that are not positive.
     """
     if var not in ds.data_vars:
         raise ValueError(f"var must be a variable of the dataset; got {var!r}, expected one of "
@@ -306,8 +374,14 @@ def entropy_histogram(ds, *, ax=None, bins: int = 80, title: str | None = None):
     Parameters
     ----------
     ds : EntropyProduction or array
+        From :func:`fpsolve.thermo.entropy_production` (its ``values()``), or the samples of
+        ``Δs_tot`` themselves; non-finite values are dropped.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure is made otherwise.
     bins : int
+        Number of histogram bins.
+    title : str, optional
+        Axes title.
 
     Returns
     -------
@@ -341,7 +415,12 @@ def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
 
     Parameters
     ----------
-    fit : DetailedFT (from :func:`fpsolve.thermo.detailed_ft`)
+    fit : DetailedFT
+        From :func:`fpsolve.thermo.detailed_ft`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made otherwise.
+    title : str, optional
+        Axes title.
 
     Returns
     -------
@@ -374,6 +453,13 @@ def relaxation(r, *, title: str | None = None):
 
     Left: total entropy production rate with its housekeeping and excess parts and the entropy
     flow to the medium.  Right: ``KL(p_t ‖ p_ss)`` on a log scale.
+
+    Parameters
+    ----------
+    r : Relaxation
+        From :func:`fpsolve.thermo.relaxation`.
+    title : str, optional
+        Figure title.
 
     Returns
     -------
