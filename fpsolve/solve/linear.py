@@ -32,8 +32,9 @@ class GaussianState:
     Attributes
     ----------
     mean : ndarray, shape (d,)
+        Centre of the Gaussian (the minimum ``w*``).
     covariance : ndarray, shape (d, d)
-        ``C``.
+        ``C``, the solution of ``H C + C Hᵀ = 2 D`` (SDE time).
     circulation : ndarray, shape (d, d)
         ``Q = ½ (H C − C Hᵀ)`` (antisymmetric; SDE time; ``½ (H C − C H)`` for a Hessian).
     entropy_production : float
@@ -46,8 +47,16 @@ class GaussianState:
     hessian, diffusion : ndarray, shape (d, d)
         The drift matrix ``H`` and diffusion ``D`` (SDE time) the state was built from.
     learning_rate : float or None
+        The learning rate η the state was built with, if any.
     method : str
         ``"continuous_lyapunov"`` or ``"epoch_lyapunov"`` (without-replacement SGD).
+    ndim : int
+        The dimension ``d``.
+
+    See Also
+    --------
+    fpsolve.linearized : Builds it.
+    fpsolve.SGD.linearized : The state of an SGD run near a minimum of a landscape.
     """
 
     mean: np.ndarray
@@ -63,6 +72,7 @@ class GaussianState:
 
     @property
     def ndim(self) -> int:
+        """The dimension ``d`` of the state."""
         return int(self.mean.size)
 
     @property
@@ -71,7 +81,17 @@ class GaussianState:
         return np.sqrt(np.diag(self.covariance))
 
     def density(self, x: np.ndarray) -> np.ndarray:
-        """Gaussian density at points ``x`` of shape ``(d, *pts)``."""
+        """Gaussian density at points ``x`` of shape ``(d, *pts)``.
+
+        Parameters
+        ----------
+        x : ndarray, shape ``(d, *pts)``
+            Points, first axis the coordinates (as ``Grid.mesh()`` gives them).
+
+        Returns
+        -------
+        ndarray, shape ``pts``
+        """
         d = self.ndim
         pts = x.shape[1:]
         dx = x.reshape(d, -1) - self.mean[:, None]
@@ -81,7 +101,21 @@ class GaussianState:
 
     def grid(self, n_std: float = 6.0, shape: int | tuple[int, ...] = 64,
              boundary: str | tuple[str, ...] = "reflecting") -> Grid:
-        """A grid covering ``mean ± n_std`` marginal standard deviations on every axis (d <= 3)."""
+        """A grid covering ``mean ± n_std`` marginal standard deviations on every axis (d <= 3).
+
+        Parameters
+        ----------
+        n_std : float
+            Half-width of the box in marginal standard deviations.
+        shape : int or tuple of int
+            Cells per axis (one int for every axis).
+        boundary : str or tuple of str
+            As for :class:`~fpsolve.Grid`.
+
+        Returns
+        -------
+        Grid
+        """
         if not n_std > 0:
             raise InputError(f"n_std must be positive; got {n_std!r}")
         half = n_std * self.std
@@ -202,12 +236,41 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
     equilibrium_rtol : float
         Tolerance of the equilibrium test ``‖[H, D]‖ <= rtol ‖H‖ ‖D‖``.
 
+    Returns
+    -------
+    GaussianState
+        Mean, covariance ``C`` (``H C + C Hᵀ = 2 D``), circulation, entropy production.
+
+    Raises
+    ------
+    FieldError
+        If ``hessian`` has an eigenvalue with non-positive real part (not a stable minimum),
+        ``diffusion`` is not symmetric positive semidefinite, a matrix is not square of the
+        same size ``d`` or not finite, or ``mean`` is not finite of length ``d``.
+    InputError
+        For a ``learning_rate`` that is not a positive finite number.
+
+    Warns
+    -----
+    StabilityWarning
+        ``learning_rate`` times the largest eigenvalue of ``H`` is 2 or more (SGD diverges).
+
+    See Also
+    --------
+    fpsolve.SGD.linearized : The same analysis for an SGD scheme on a landscape.
+    fpsolve.stationary : The full nonlinear stationary state on a grid.
+
     Examples
     --------
+    The non-equilibrium Ornstein--Uhlenbeck process with drift matrix ``H`` and diffusion
+    ``D`` (they do not commute); its entropy production is 1.5625 exactly.
+
     >>> import numpy as np, fpsolve as fp
     >>> g = fp.linearized(np.array([[1.0, 1.5], [-0.5, 1.0]]), np.diag([0.5, 0.25]))
     >>> round(g.entropy_production, 4), g.is_equilibrium
     (1.5625, False)
+    >>> bool(np.allclose(g.covariance * 56, [[31, -2], [-2, 13]]))  # the exact Lyapunov solution
+    True
     """
     from scipy.linalg import solve_continuous_lyapunov
 
