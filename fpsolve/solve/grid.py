@@ -53,12 +53,37 @@ class Grid:
         ``"reflecting"`` (default), ``"periodic"`` or ``"absorbing"``, for all
         axes or one per axis.
 
+    Attributes
+    ----------
+    ndim, size : int
+        Number of axes; total number of cells.
+    spacing, length : tuple of float
+        Cell widths ``length / shape`` and box side lengths ``upper − lower``, per axis.
+    cell_volume : float
+        Volume (length, area) of one cell.
+    axes : tuple of ndarray
+        Cell-centre coordinates, one 1-D array per axis.
+
+    Raises
+    ------
+    GridError
+        For corners that are not finite real numbers or not ordered, fewer than 3 cells on an
+        axis, more than 3 axes, or an unknown boundary (the message names the argument).
+
+    See Also
+    --------
+    fpsolve.FokkerPlanck : A drift and a diffusion on a grid.
+
     Examples
     --------
     >>> import fpsolve as fp
     >>> grid = fp.Grid(lower=(-3, -3), upper=(3, 3), shape=(64, 64))
     >>> grid.ndim, grid.spacing
     (2, (0.09375, 0.09375))
+    >>> grid.mesh().shape, float(grid.axes[0][0])  # cell centres, half a cell inside the wall
+    ((2, 64, 64), -2.953125)
+    >>> fp.Grid(0.0, 1.0, 10, boundary="periodic").periodic
+    (True,)
     """
 
     lower: tuple[float, ...]
@@ -192,13 +217,34 @@ class Grid:
         return np.stack(np.meshgrid(*self.axes, indexing="ij"))
 
     def coarsened(self) -> Grid:
-        """The grid with every cell merged with its neighbours in pairs along each axis."""
+        """The grid with every cell merged with its neighbours in pairs along each axis.
+
+        Returns
+        -------
+        Grid
+            Same box and boundaries, ``shape // 2`` cells.
+
+        Raises
+        ------
+        GridError
+            If an axis has an odd number of cells.
+        """
         if any(n % 2 for n in self.shape):
             raise GridError(f"coarsening needs an even number of cells per axis; got shape {self.shape}")
         return Grid(self.lower, self.upper, tuple(n // 2 for n in self.shape), self.boundary)
 
     def refined(self, factor: int = 2) -> Grid:
-        """The grid with ``factor`` times as many cells per axis."""
+        """The grid with ``factor`` times as many cells per axis.
+
+        Parameters
+        ----------
+        factor : int
+            Refinement factor per axis.
+
+        Returns
+        -------
+        Grid
+        """
         return Grid(self.lower, self.upper, tuple(n * factor for n in self.shape), self.boundary)
 
     def point(self, index: Sequence[int]) -> tuple[float, ...]:

@@ -183,6 +183,32 @@ class FokkerPlanck:
         callable returning one of those for points ``(ndim, *pts)``.  Must be symmetric
         positive semidefinite.
 
+    Attributes
+    ----------
+    drift_field : ndarray, shape ``(ndim, *grid.shape)``
+        The drift at the cell centres.
+    diffusion_field : ndarray
+        ``(ndim, ndim)`` when constant, else ``(ndim, ndim, *grid.shape)`` at the cell centres.
+    constant_diffusion : bool
+        Whether the diffusion is one matrix everywhere.
+    lattice_cache : LatticeCache
+        Internal: ``D⁻¹A`` on the lattice of half cell steps, filled by the assembly and shared
+        with coarsened copies of the problem.
+
+    Raises
+    ------
+    FieldError
+        If ``grid`` is not a :class:`~fpsolve.Grid`, a field has the wrong shape, is complex
+        or not finite (the message names the cell), or the diffusion is not symmetric positive
+        semidefinite.
+    MemoryEstimateError
+        If the fields of this grid would not fit in the available memory.
+
+    See Also
+    --------
+    fpsolve.stationary, fpsolve.evolve : What to do with it.
+    fpsolve.Landscape.problem : The Fokker--Planck problem of SGD on a loss landscape.
+
     Examples
     --------
     A two-dimensional Ornstein--Uhlenbeck process with a rotational drift:
@@ -192,8 +218,10 @@ class FokkerPlanck:
     >>> grid = fp.Grid((-6, -6), (6, 6), (64, 64))
     >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -np.einsum("ij,j...->i...", K, x),
     ...                           diffusion=np.diag([0.5, 0.25]))
-    >>> problem.diffusion_field.shape
-    (2, 2)
+    >>> problem.diffusion_field.shape, problem.drift_field.shape
+    ((2, 2), (2, 64, 64))
+    >>> problem.on(grid.coarsened()).grid.shape  # the same problem on another grid
+    (32, 32)
     """
 
     grid: Grid
@@ -234,6 +262,21 @@ class FokkerPlanck:
         """Drift ``(ndim, *pts)`` and diffusion (``(ndim, ndim)`` or ``(ndim, ndim, *pts)``) at ``x``.
 
         Only for callable fields (a constant diffusion counts as callable).
+
+        Parameters
+        ----------
+        x : ndarray, shape ``(ndim, *pts)``
+            Points, anywhere (not only cell centres).
+
+        Returns
+        -------
+        A, D : ndarray
+            The drift and the diffusion at ``x``.
+
+        Raises
+        ------
+        FieldError
+            If the problem holds array fields.
         """
         if not self.callable_fields:
             raise FieldError("fields_at needs callable drift and diffusion; this problem holds arrays")
@@ -259,6 +302,20 @@ class FokkerPlanck:
 
         Callable fields are re-evaluated; array fields are resampled with fourth-order
         Lagrange interpolation (so a coarsened problem keeps the fine problem's accuracy).
+
+        Parameters
+        ----------
+        grid : Grid
+            Same box and boundaries, any shape.
+
+        Returns
+        -------
+        FokkerPlanck
+
+        Raises
+        ------
+        FieldError
+            If ``grid`` covers another box or has other boundaries.
         """
         if grid == self.grid:
             return self
