@@ -207,7 +207,7 @@ class FokkerPlanck:
     See Also
     --------
     fpsolve.stationary, fpsolve.evolve : What to do with it.
-    fpsolve.Landscape.problem : The Fokker--Planck problem of SGD on a loss landscape.
+    fpsolve.SGD.fokker_planck : The Fokker--Planck problem of SGD on a loss landscape.
 
     Examples
     --------
