@@ -35,7 +35,9 @@ class LandscapeFields:
     Attributes
     ----------
     w : ndarray, shape (P, d)
+        The parameter points.
     loss : ndarray, shape (P,)
+        ``L(w)``.
     gradient : ndarray, shape (P, d)
         ``∇L``.
     gradient_covariance : ndarray, shape (P, d, d)
@@ -44,6 +46,10 @@ class LandscapeFields:
         ``∇²L`` (when requested).
     hessian_gradient : ndarray, shape (P, d) or None
         ``(1/N) Σ_i ∇²ℓ_i ∇ℓ_i`` (when requested): ``∇ tr Σ₁ = 2 (this − ∇²L ∇L)``.
+
+    See Also
+    --------
+    fpsolve.Landscape.fields : Computes them.
     """
 
     w: np.ndarray
@@ -61,6 +67,7 @@ class Landscape:
     Parameters
     ----------
     model : model following the protocol of ``fpsolve.models``
+        The network or regression model (for example :class:`fpsolve.models.TanhNet`).
     x : array_like, shape (N, p) or (N,), or None
         Inputs (``None`` for models without inputs).
     y : array_like, shape (N,)
@@ -71,12 +78,36 @@ class Landscape:
         λ; adds ``N λ |w|² / (2σ²)`` to every per-sample loss.  Default: the model's own prior,
         else 0.
 
+    Attributes
+    ----------
+    n_samples, n_params : int
+        ``N`` and ``d``.
+    prior_precision : float
+        Precision of the weight-decay term: ``N λ / σ²`` for a Gaussian likelihood (``N λ``
+        otherwise), else the model's own prior precision, else 0.
+
+    Raises
+    ------
+    InputTypeError
+        If ``model`` does not follow the model protocol of ``fpsolve.models``.
+    InputError
+        For data of the wrong shape or not finite, or a ``noise_std`` or ``weight_decay`` that
+        is not a positive (non-negative) finite number.
+
+    See Also
+    --------
+    fpsolve.SGD : A minibatch scheme on the landscape.
+
     Examples
     --------
-    >>> import fpsolve as fp
+    >>> import numpy as np, fpsolve as fp
     >>> x, y, w_min = fp.datasets.load_adhikari2023()
     >>> land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
+    >>> land.n_samples, land.n_params
+    (200, 7)
     >>> bool(abs(land.gradient(w_min)).max() < 1e-6 * land.hessian(w_min).max())
+    True
+    >>> bool(np.all(np.linalg.eigvalsh(land.hessian(w_min)) > 0))  # a minimum
     True
     """
 

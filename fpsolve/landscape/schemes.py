@@ -51,11 +51,19 @@ class SchemeFields:
     Attributes
     ----------
     w : ndarray, shape (P, d)
+        The parameter points.
     drift : ndarray, shape (P, d)
+        ``A`` at each point (SDE time).
     diffusion : ndarray, shape (P, d, d)
+        ``D`` at each point (SDE time).
     scheme : str
+        The minibatch scheme (see :class:`~fpsolve.SGD`).
     epoch_noise : str or None
         How ``D`` was computed for ``without_replacement``.
+
+    See Also
+    --------
+    fpsolve.SGD.fields : Computes them.
     """
 
     w: np.ndarray
@@ -263,6 +271,8 @@ class SGD:
         b, with ``1 <= b <= N`` (checked against the landscape); ``without_replacement`` needs
         ``N`` divisible by ``b``.
     scheme : {"with_replacement", "iid", "without_replacement"}
+        How minibatches are drawn (docs/theory.md §2): fresh distinct indices every step,
+        independent indices with repeats, or one permutation per epoch.
     temperature : float
         T >= 0.  ``T > 0`` adds ``sqrt(2 η T) ξ`` per step: SGLD (``with_replacement``/``iid``)
         or SGWORLD (``without_replacement``); the diffusion gains ``T I``.
@@ -273,14 +283,37 @@ class SGD:
     n_permutations : int
         Epochs sampled by the Monte Carlo estimate.
 
+    Attributes
+    ----------
+    name : str
+        ``"SGD"``, ``"SGLD"`` or ``"SGWORLD"``.
+
+    Raises
+    ------
+    InputError
+        For a learning rate or temperature that is not a positive (non-negative) finite
+        number, a batch size that is not a positive integer, or an unknown ``scheme`` or
+        ``epoch_noise`` (the message lists the valid names), or ``n_permutations`` below 2.
+
+    See Also
+    --------
+    fpsolve.Landscape : The loss the scheme descends.
+    fpsolve.simulate.sgd : Runs the scheme itself, step by step.
+
     Examples
     --------
     >>> import fpsolve as fp
     >>> x, y, w_min = fp.datasets.load_adhikari2023()
     >>> land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
-    >>> gauss = fp.SGD(learning_rate=1e-7, batch_size=10).linearized(land, w_min)
-    >>> gauss.is_equilibrium
-    False
+    >>> sgd = fp.SGD(learning_rate=1e-7, batch_size=10)
+    >>> gauss = sgd.linearized(land, w_min)
+    >>> sgd.name, gauss.is_equilibrium  # the minibatch noise does not commute with the Hessian
+    ('SGD', False)
+    >>> f = sgd.fields(land, w_min)
+    >>> f.drift.shape, f.diffusion.shape  # one point, d = 7 parameters
+    ((1, 7), (1, 7, 7))
+    >>> fp.SGD(learning_rate=1e-7, batch_size=10, temperature=1.0).name
+    'SGLD'
     """
 
     learning_rate: float
@@ -329,7 +362,23 @@ class SGD:
 
     def fields(self, landscape: Landscape, w: ArrayLike, rng=None,
                epoch_noise: str | None = None) -> SchemeFields:
-        """Drift (P, d) and diffusion (P, d, d) in SDE time at points ``w`` (d,) or (P, d)."""
+        """Drift (P, d) and diffusion (P, d, d) in SDE time at points ``w`` (d,) or (P, d).
+
+        Parameters
+        ----------
+        landscape : Landscape
+            The loss and its data.
+        w : array_like, shape (d,) or (P, d)
+            Parameter points.
+        rng : None, int or Generator
+            For ``epoch_noise="monte_carlo"``.
+        epoch_noise : {None, "monte_carlo", "leading_order"}
+            Overrides the scheme's ``epoch_noise`` for ``without_replacement``.
+
+        Returns
+        -------
+        SchemeFields
+        """
         self.strategy.check(self, landscape)
         W = check_points(landscape.model, w)
         return self.strategy.fields(self, landscape, W, np.random.default_rng(rng),
@@ -347,6 +396,22 @@ class SGD:
         linear gradients), epoch noise per ``epoch_noise``.  Where ``∇²L`` is not positive at
         that minimum (a saddle of ``L`` that the O(η) terms of ``L_WOR`` stabilise) the
         O(η)-consistent ``J = (I − η ∇²L_WOR)^M`` is used and ``method`` says so.
+
+        Parameters
+        ----------
+        landscape : Landscape
+            The loss and its data.
+        w : array_like, shape (d,)
+            A minimum of ``L`` (the starting point of the ``L_WOR`` search without replacement).
+        rng : None, int or Generator
+            For the Monte Carlo epoch noise.
+        max_iter : int
+            Trust-region iterations of the ``L_WOR`` minimisation.
+
+        Returns
+        -------
+        GaussianState
+            With the learning rate set, so ``entropy_production_per_step`` is filled.
 
         Raises
         ------
@@ -369,6 +434,7 @@ class SGD:
         Parameters
         ----------
         landscape : Landscape
+            The loss and its data.
         grid : Grid
             Over the chosen parameters, one grid axis per entry of ``axes``.
         axes : tuple of int, optional
@@ -421,6 +487,23 @@ class SGD:
         The state is that of the problem on the chosen axes alone (the other parameters held
         at the minimum), i.e. ``H`` and ``D`` restricted to ``axes``; the grid is centred at
         the linearised mean (for ``without_replacement`` the minimum of ``L_WOR``).
+
+        Parameters
+        ----------
+        landscape : Landscape
+            The loss and its data.
+        w : array_like, shape (d,)
+            A minimum of ``L``.
+        axes : tuple of int, optional
+            1 to 3 parameter indices; default every parameter.
+        n_std, shape, boundary
+            As for :meth:`fpsolve.GaussianState.grid`.
+        rng : None, int or Generator
+            For the Monte Carlo epoch noise.
+
+        Returns
+        -------
+        Grid
         """
         d = landscape.n_params
         axes = tuple(range(d)) if axes is None else tuple(axes)
