@@ -50,10 +50,15 @@ class Outputs:
     Attributes
     ----------
     value : ndarray, shape (P, N)
+        ``f(w, x)`` for every point and input.
     gradient : ndarray, shape (P, N, d) or None
         ``∂f/∂w`` (``order >= 1``).
     hessian : ndarray, shape (P, N, d, d) or None
         ``∂²f/∂w²`` (``order >= 2``).
+
+    See Also
+    --------
+    fpsolve.models.Model.predict : Computes them.
     """
 
     value: np.ndarray
@@ -62,7 +67,27 @@ class Outputs:
 
 
 class Model:
-    """Base class of the models: batched evaluation over parameter points and inputs."""
+    """Base class of the models: batched evaluation over parameter points and inputs.
+
+    Subclasses set the attributes of the model protocol (module docstring).
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``.
+    input_dim : int
+        Length ``p`` of one input (0 for models without inputs).
+    likelihood : str
+        ``"gaussian"`` or ``"bernoulli"``.
+    noise_std, prior_precision : float or None
+        The model's own observation noise and prior precision, if it carries them.
+    params : ndarray
+        Constants handed to the kernel.
+    param_names : tuple of str
+        One name per parameter (default ``w1 … wd``).
+    builtin : bool
+        Whether the model runs on the cached built-in kernels.
+    """
 
     n_params: int
     input_dim: int
@@ -72,10 +97,12 @@ class Model:
 
     @property
     def params(self) -> np.ndarray:  # pragma: no cover - overridden
+        """Constants handed to the kernel."""
         return np.empty(0)
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """One name per parameter: ``w1 … wd``."""
         return tuple(f"w{i + 1}" for i in range(self.n_params))
 
     @property
@@ -96,13 +123,21 @@ class Model:
         Parameters
         ----------
         w : array_like, shape (d,) or (P, d)
+            Parameter points.
         x : array_like, shape (N, p), or (N,) when p == 1
+            Inputs.
         order : {0, 1, 2}
+            Highest derivative with respect to ``w`` computed.
 
         Returns
         -------
         Outputs
             With a leading axis of length P (1 when ``w`` is one point).
+
+        Raises
+        ------
+        InputError
+            For a bad ``order``, or points or inputs of the wrong shape or not finite.
         """
         if order not in (0, 1, 2):
             raise InputError(f"order must be 0, 1 or 2; got {order!r}")
@@ -164,10 +199,12 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
 class _Builtin(Model):
     @property
     def builtin(self) -> bool:
+        """True: the model runs on the cached built-in kernels."""
         return True
 
     @property
     def kernel(self) -> Callable:
+        """The built-in models' shared point kernel (``params`` selects the model)."""
         return _k.builtin_point
 
 
@@ -178,6 +215,41 @@ class TanhNet(_Builtin):
     Parameters are ordered ``(a_1..a_H, c_1..c_H, v_1..v_H, b)``, so for ``hidden=2`` they are
     the paper's ``w1..w7`` in ``f = w5 tanh(w1 x + w3) + w6 tanh(w2 x + w4) + w7``
     (docs/theory.md §6).
+
+    Parameters
+    ----------
+    hidden : int
+        Number of hidden units ``H``.
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: ``3 H + 1``.
+    input_dim : int
+        Length ``p`` of one input: 1.
+    likelihood : str
+        ``"gaussian"`` (squared error).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("w1", …, "wd")``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+
+    Raises
+    ------
+    InputError
+        If ``hidden`` is not an integer >= 1.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> net = fp.models.TanhNet(hidden=2)
+    >>> net.n_params, net.param_names
+    (7, ('w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'))
+    >>> out = net.predict([1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.5], [0.0, 1.0], order=1)
+    >>> out.value.round(4)  # 2 tanh(x) + 0.5
+    array([[0.5   , 2.0232]])
     """
 
     hidden: int = 2
@@ -187,12 +259,14 @@ class TanhNet(_Builtin):
 
     @property
     def n_params(self) -> int:
+        """``3 H + 1``."""
         return 3 * self.hidden + 1
 
     input_dim = 1
 
     @property
     def params(self) -> np.ndarray:
+        """The built-in model's code."""
         return np.array([float(_k.TANH_NET)])
 
 
@@ -201,6 +275,26 @@ class TanhUnit(_Builtin):
     """``f = w2 tanh(w1 x)`` (2 parameters) or with ``bias=True`` ``f = w2 tanh(w1 x + w3)``.
 
     The 2- and 3-parameter relatives of :class:`TanhNet`, small enough for grid work.
+
+    Parameters
+    ----------
+    bias : bool
+        Add the bias ``w3`` inside the tanh.
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: 2, or 3 with ``bias``.
+    input_dim : int
+        Length ``p`` of one input: 1.
+    likelihood : str
+        ``"gaussian"`` (squared error).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("w1", …, "wd")``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
     """
 
     bias: bool = False
@@ -208,16 +302,46 @@ class TanhUnit(_Builtin):
 
     @property
     def n_params(self) -> int:
+        """2, or 3 with ``bias``."""
         return 3 if self.bias else 2
 
     @property
     def params(self) -> np.ndarray:
+        """The built-in model's code."""
         return np.array([float(_k.TANH_UNIT_BIAS if self.bias else _k.TANH_UNIT)])
 
 
 @dataclass(frozen=True)
 class LinearRegression(_Builtin):
-    """``f = w[:p]·x (+ w[p])``: linear regression on ``n_features`` inputs."""
+    """``f = w[:p]·x (+ w[p])``: linear regression on ``n_features`` inputs.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of inputs ``p``.
+    intercept : bool
+        Add the intercept ``w[p]``.
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: ``p`` (+ 1 with ``intercept``).
+    input_dim : int
+        Length ``p`` of one input: ``n_features``.
+    likelihood : str
+        ``"gaussian"`` (squared error).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("w1", …, "wd")``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+
+    Raises
+    ------
+    InputError
+        If ``n_features`` is not an integer >= 1.
+    """
 
     n_features: int = 1
     intercept: bool = True
@@ -227,20 +351,46 @@ class LinearRegression(_Builtin):
 
     @property
     def n_params(self) -> int:
+        """``n_features`` (+ 1 with ``intercept``)."""
         return self.n_features + int(self.intercept)
 
     @property
     def input_dim(self) -> int:  # type: ignore[override]
+        """``n_features``."""
         return self.n_features
 
     @property
     def params(self) -> np.ndarray:
+        """The built-in model's code."""
         return np.array([float(_k.LINEAR)])
 
 
 @dataclass(frozen=True)
 class LogisticRegression(LinearRegression):
-    """Logistic regression: logit ``f = w[:p]·x (+ w[p])``, targets 0 or 1 (Bernoulli likelihood)."""
+    """Logistic regression: logit ``f = w[:p]·x (+ w[p])``, targets 0 or 1 (Bernoulli likelihood).
+
+    Parameters
+    ----------
+    n_features : int
+        Number of inputs ``p``.
+    intercept : bool
+        Add the intercept ``w[p]``.
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: ``p`` (+ 1 with ``intercept``).
+    input_dim : int
+        Length ``p`` of one input: ``n_features``.
+    likelihood : str
+        ``"bernoulli"`` (``f`` is a logit).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("w1", …, "wd")``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    """
 
     likelihood = "bernoulli"
 
@@ -252,6 +402,35 @@ class GaussianMean(_Builtin):
     One parameter, no inputs.  The model carries its noise and prior, so
     ``fp.Landscape(fp.models.GaussianMean(s, s0), None, y)`` is the negative log posterior
     ``L = Σ_i (y_i − θ)² / (2 s²) + θ² / (2 s0²)``, with Hessian ``N / s² + 1 / s0²``.
+
+    Parameters
+    ----------
+    noise_std : float
+        ``s > 0``, the standard deviation of the data.
+    prior_std : float
+        ``s0 > 0``; ``np.inf`` (default) for a flat prior.
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: 1.
+    input_dim : int
+        Length ``p`` of one input: 0 (no inputs).
+    likelihood : str
+        ``"gaussian"`` (squared error).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("theta",)``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    prior_precision : float
+        ``1 / s0²``.
+
+    Raises
+    ------
+    InputError
+        If ``noise_std`` is not positive and finite or ``prior_std`` is not positive.
     """
 
     noise_std: float = 1.0  # type: ignore[assignment]
@@ -267,14 +446,17 @@ class GaussianMean(_Builtin):
 
     @property
     def prior_precision(self) -> float:  # type: ignore[override]
+        """``1 / prior_std²``."""
         return 1.0 / self.prior_std**2
 
     @property
     def params(self) -> np.ndarray:
+        """The built-in model's code."""
         return np.array([float(_k.CONSTANT)])
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """``("theta",)``."""
         return ("theta",)
 
 
@@ -285,6 +467,31 @@ class DeepLinearMode(_Builtin):
     Scalar input and output; the mode strength is ``s = Π_l a_l`` (balanced: ``a_l = s^(1/depth)``).
     With ``depth=1`` and loss ``½ (y − w x)²`` (``noise_std = sqrt(N)`` in :class:`fpsolve.Landscape`)
     this is the exactly solvable multiplicative-noise example.
+
+    Parameters
+    ----------
+    depth : int
+        Number of layers (factors ``a_l``).
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters ``d``: ``depth``.
+    input_dim : int
+        Length ``p`` of one input: 1.
+    likelihood : str
+        ``"gaussian"`` (squared error).
+    params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        ``("w1", …, "wd")``.
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+
+    Raises
+    ------
+    InputError
+        If ``depth`` is not an integer >= 1.
     """
 
     depth: int = 1
@@ -295,10 +502,12 @@ class DeepLinearMode(_Builtin):
 
     @property
     def n_params(self) -> int:
+        """``depth``."""
         return self.depth
 
     @property
     def params(self) -> np.ndarray:
+        """The built-in model's code."""
         return np.array([float(_k.DEEP_LINEAR)])
 
 
@@ -309,13 +518,31 @@ class CustomModel(Model):
     Parameters
     ----------
     kernel : Numba ``@njit`` function ``(w, x, params, grad, hess, order) -> f``
+        Returns ``f`` for one point ``w`` (d,) and one input ``x`` (p,), and writes ``∂f/∂w``
+        into ``grad`` (``order >= 1``) and ``∂²f/∂w²`` into ``hess`` (``order >= 2``).
     n_params : int
+        Number of parameters ``d``.
     input_dim : int
+        Length ``p`` of one input (0 for none).
     likelihood : {"gaussian", "bernoulli"}
-    params : array_like, optional
-        Constants passed to the kernel.
+        Squared error, or ``f`` a logit with targets 0 or 1.
+    constants : array_like, optional
+        Constants passed to the kernel as its ``params`` argument (flattened to float).
     names : tuple of str, optional
-        Parameter names.
+        Parameter names (default ``w1 … wd``).
+
+    Attributes
+    ----------
+    params : ndarray
+        ``constants`` as a flat float array.
+    param_names : tuple of str
+        ``names``, or ``w1 … wd``.
+
+    Raises
+    ------
+    InputError
+        If ``kernel`` is not Numba-compiled, ``n_params`` or ``input_dim`` is not a suitable
+        integer, the likelihood is unknown, or ``names`` has the wrong length.
 
     Notes
     -----
@@ -348,10 +575,12 @@ class CustomModel(Model):
 
     @property
     def params(self) -> np.ndarray:
+        """``constants`` as a flat float array."""
         return self.constants
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """``names``, or ``w1 … wd``."""
         return tuple(self.names) if self.names is not None else super().param_names
 
 
@@ -387,8 +616,21 @@ class SoftmaxRegression:
     Parameters
     ----------
     n_features, n_classes : int
+        Input length ``p`` and number of classes (at least 2).
     weight_decay : float
         ``λ >= 0``.
+
+    Attributes
+    ----------
+    n_params : int
+        ``d = n_classes (n_features + 1)``.
+
+    Raises
+    ------
+    InputError
+        If ``n_features`` or ``n_classes`` is not a suitable integer.
+    ValueError
+        If ``weight_decay`` is negative or not finite.
     """
 
     n_features: int
@@ -403,6 +645,7 @@ class SoftmaxRegression:
 
     @property
     def n_params(self) -> int:
+        """``d = n_classes (n_features + 1)``."""
         return self.n_classes * (self.n_features + 1)
 
     @staticmethod
