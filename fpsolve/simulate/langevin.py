@@ -32,7 +32,25 @@ STABILITY_LIMIT = 2.0  # Euler-Maruyama and Heun on dx = -λ x dt are stable iff
 
 @dataclass(frozen=True)
 class Method:
-    """An SDE integrator (``langevin(method=...)``): its name, kernel code and declared orders."""
+    """An SDE integrator (``langevin(method=...)``): its name, kernel code and declared orders.
+
+    The integrators are the values of ``fpsolve.simulate.METHODS``, looked up by name.
+
+    Attributes
+    ----------
+    name : str
+        The key in ``METHODS``: ``"euler_maruyama"`` or ``"heun"``.
+    code : int
+        The integrator's code for the stepping kernels.
+    weak_order : int
+        Declared weak order (error of expectations, in ``dt``).
+    strong_order : float
+        Declared strong order (pathwise error, in ``dt``; for multiplicative noise).
+    additive_noise_only : bool
+        Whether it needs a constant diffusion.
+    description : str
+        The update in one line.
+    """
 
     name: str
     code: int
@@ -90,6 +108,22 @@ class Fields:
     ...     out[0] = -x[0]
     >>> fields = fp.simulate.Fields(drift, diffusion=0.5, ndim=1)
     >>> run = fp.simulate.langevin(fields, 0.0, dt=0.01, n_steps=1000, n_walkers=100, rng=1)
+    >>> fields.constant_diffusion, run.status
+    (True, 'completed')
+
+    Attributes
+    ----------
+    noise_matrix : ndarray (d, d) or None
+        ``B = (2 D)^{1/2}`` for a constant diffusion; None for a callable one.
+    constant_diffusion : bool
+        Whether the noise is additive (constant ``D``).
+
+    Raises
+    ------
+    FieldError
+        If ``drift`` (or a callable ``diffusion``) is not Numba-jitted, ``grid`` is not a
+        :class:`~fpsolve.Grid`, ``ndim`` is missing or does not match, or a constant diffusion
+        has the wrong shape, is not finite or not positive semidefinite.
     """
 
     drift: Callable
@@ -159,9 +193,34 @@ def noise_matrix(D: np.ndarray) -> np.ndarray:
 def standard_normals(seed: int, n_walkers: int, n_steps: int, ndim: int, first: int = 0) -> np.ndarray:
     """The standard normals ``ξ`` that walkers ``first …`` of a run with ``seed`` draw.
 
-    Returns an array ``(n_walkers, n_steps, ndim)``: step ``n`` of walker ``w`` uses
-    ``ξ[w, n-1]`` (Euler--Maruyama and Heun draw one ``ξ`` per step).  Useful to rebuild the
-    Brownian path of a run, e.g. for strong-error measurements.
+    Step ``n`` of walker ``w`` uses ``ξ[w, n-1]`` (Euler--Maruyama and Heun draw one ``ξ`` per
+    step).  Useful to rebuild the Brownian path of a run, e.g. for strong-error measurements.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed (``Trajectory.seed``).
+    n_walkers : int
+        Number of walkers, from ``first``.
+    n_steps : int
+        Number of steps, from the first.
+    ndim : int
+        Dimension ``d``.
+    first : int
+        Index of the first walker.
+
+    Returns
+    -------
+    ndarray (n_walkers, n_steps, ndim)
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> xi = fp.simulate.standard_normals(seed=7, n_walkers=3, n_steps=4, ndim=2)
+    >>> xi.shape
+    (3, 4, 2)
+    >>> bool(np.array_equal(xi[1:], fp.simulate.standard_normals(7, 2, 4, 2, first=1)))
+    True
     """
     from .._kernels.random import standard_normals as kernel
 
@@ -245,6 +304,33 @@ def langevin(
         counted in ``n_diverged`` and make ``status == "diverged"`` (with a
         :class:`~fpsolve.DivergenceWarning`).
 
+    Raises
+    ------
+    InputError
+        For an unknown ``method``, ``method="heun"`` with a diffusion that is not constant, a
+        ``dt``, ``n_steps``, ``n_walkers``, ``record_every``, ``burn_in`` or seed out of range,
+        an ``x0`` of the wrong shape, not finite or outside non-periodic walls, or records
+        above ``max_record_bytes``.
+    InputTypeError
+        If ``problem_or_fields`` is neither a FokkerPlanck nor a Fields, or ``rng`` is not a
+        seed or a Generator.
+    FieldError
+        If the jitted fields of a :class:`Fields` fail when called at ``x0`` (wrong signature).
+
+    Warns
+    -----
+    StabilityWarning
+        ``dt · max|∂A/∂x| >= 2`` on the grid of a problem: the step is beyond the stability
+        limit of the integrator.
+    DivergenceWarning
+        Some walkers went non-finite.
+
+    See Also
+    --------
+    fpsolve.stationary, fpsolve.evolve : The density the walkers sample.
+    fpsolve.compare : Compares the run with a state.
+    fpsolve.simulate.sgd : Minibatch SGD chains on a loss landscape.
+
     Notes
     -----
     The random streams are xoshiro256** generators seeded per walker from ``(seed, walker)``
@@ -260,6 +346,8 @@ def langevin(
     ...                            burn_in=500, record_every=10, rng=0)
     >>> run.weights.shape, run.covariance().shape
     ((200, 151, 1), (1, 1))
+    >>> round(float(run.covariance()[0, 0]), 1)  # D = 0.5 (Euler bias D dt / 2, noise ~0.02)
+    0.5
     """
     from .._kernels import stats as stats_kernels
 

@@ -80,14 +80,34 @@ def sgd_batches(sgd: SGD, n_samples: int, n_steps: int, rng: RngLike, chain: int
     n_samples : int
         N.
     n_steps : int
+        Number of steps whose batches are returned.
     rng : int or numpy.random.Generator
         The run's seed (``Trajectory.seed``); a Generator draws one as :func:`sgd` would.
     chain : int
+        Index of the chain.
 
     Returns
     -------
     ndarray (n_steps, batch_size) of int
         Row ``n - 1`` holds the sample indices of step ``n``.
+
+    Raises
+    ------
+    InputTypeError
+        If ``sgd`` is not an :class:`~fpsolve.SGD`.
+    InputError
+        For a batch size above ``n_samples`` (or not dividing it without replacement), or
+        counts and seeds out of range.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> sgd = fp.SGD(learning_rate=1e-3, batch_size=5, scheme="without_replacement")
+    >>> batches = fp.simulate.sgd_batches(sgd, n_samples=20, n_steps=4, rng=0)
+    >>> batches.shape  # one epoch: 4 batches of 5
+    (4, 5)
+    >>> sorted(batches.ravel().tolist()) == list(range(20))  # a permutation of the data
+    True
     """
     from .._kernels import sgd as sk
 
@@ -176,6 +196,12 @@ def sgd(
         ``n_diverged`` and makes ``status == "diverged"`` with a
         :class:`~fpsolve.DivergenceWarning`; its statistics keep the finite steps.
 
+    See Also
+    --------
+    fpsolve.SGD.linearized : The Gaussian stationary state the chains approach near a minimum.
+    fpsolve.SGD.fokker_planck : The scheme's Fokker--Planck problem over a few parameters.
+    fpsolve.simulate.sgd_batches : The minibatches a chain draws.
+
     Notes
     -----
     Random streams (xoshiro256**, see ``fpsolve._kernels.sgd``): the Langevin normals of
@@ -197,6 +223,8 @@ def sgd(
     ...                       n_steps=100_000, record_every=1000, rng=0)
     >>> run.weights.shape, run.covariance().shape
     ((1, 101, 7), (7, 7))
+    >>> run.status, run.settings["algorithm"], run.dt
+    ('completed', 'SGD', 1e-07)
     """
     from .._kernels import sgd as sk
     from .._kernels import stats as stats_kernels

@@ -109,8 +109,7 @@ class Trajectory:
         :attr:`sampler`).
     count : ndarray (n_chains,)
         Steps after burn-in in each chain's statistics (fewer for chains that stopped).
-    chain_mean : ndarray (n_chains, d)
-    chain_m2 : ndarray (n_chains, d, d)
+    chain_mean, chain_m2 : ndarray (n_chains, d) and (n_chains, d, d)
         Per-chain count, mean and ``M2`` of ``x_n`` for every step ``n > burn_in`` (the kernels
         accumulate shifted sums and convert them; no array of all steps is kept).
     final : ndarray (n_chains, d)
@@ -126,6 +125,8 @@ class Trajectory:
     status : str
         ``"completed"``, or ``"diverged"`` when some chain went non-finite (or met a diffusion
         that is not PSD); ``message`` says how many and when.
+    message : str
+        What went wrong, if anything (empty for a completed run).
     settings : dict
         Everything else needed to interpret the run (grid, field kind, scheme options).
     seconds : float
@@ -141,6 +142,23 @@ class Trajectory:
     epoch_count, epoch_chain_mean, epoch_chain_m2 : ndarray or None
         Welford statistics of ``x`` at every epoch end ``n = k M > burn_in``
         (shapes as ``count``, ``chain_mean``, ``chain_m2``).
+
+    See Also
+    --------
+    fpsolve.simulate.langevin, fpsolve.simulate.sgd : Produce it.
+    fpsolve.compare : Compares it with a state on a grid or a Gaussian.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> grid = fp.Grid(-4, 4, 64)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    >>> run = fp.simulate.langevin(problem, 0.0, dt=0.01, n_steps=400, n_walkers=20,
+    ...                            record_every=100, rng=3)
+    >>> run.n_chains, run.ndim, run.steps.tolist(), run.status
+    (20, 1, [0, 100, 200, 300, 400], 'completed')
+    >>> run.samples().shape  # every record of every chain, x0 included
+    (100, 1)
     """
 
     weights: np.ndarray | None
