@@ -66,6 +66,39 @@ def sgworld_variance(
     ``S₁(j) = Σ_{i<j} aⁱ``, ``S₂(j) = Σ_{i<j} a²ⁱ``, ``c₁ = η² Σ_B / (M − 1)``,
     ``c₂ = M c₁ + 2ηT``; periodicity ``V_M = V_0`` fixes ``V_0``.  Returns the mean of
     ``V_j`` over ``j = 1..M``.
+
+    Parameters
+    ----------
+    learning_rate : float
+        η (stable for ``0 < ηH < 2``).
+    hessian : float
+        ``H``, the curvature of the quadratic loss.
+    batch_variance : float
+        ``Σ_B``, the variance of one batch's gradient noise.
+    n_batches : int
+        ``M``, batches per epoch.
+    temperature : float
+        ``T`` of the Langevin noise.
+
+    Returns
+    -------
+    float
+        The step-averaged stationary variance of ``δ``.
+
+    See Also
+    --------
+    fpsolve.diagrams.gaussian_mean : Uses it.
+
+    Examples
+    --------
+    Without minibatch noise SGWORLD is full-batch Langevin, ``V = 2ηT / (2ηH − η²H²)``:
+
+    >>> import fpsolve as fp
+    >>> v = fp.diagrams.sgworld_variance(1e-3, hessian=100.0, batch_variance=0.0, n_batches=10)
+    >>> round(v, 10), round(2e-3 / (0.2 - 0.01), 10)
+    (0.0105263158, 0.0105263158)
+    >>> fp.diagrams.sgworld_variance(1e-3, 100.0, batch_variance=50.0, n_batches=10) > v
+    True
     """
     eta, H, T, M = float(learning_rate), float(hessian), float(temperature), int(n_batches)
     a = 1.0 - eta * H
@@ -112,6 +145,21 @@ def gaussian_mean(
 
     The stationary means are exact (the drift is linear and the noises have mean zero).
 
+    Parameters
+    ----------
+    learning_rate : float
+        η > 0, with ``ηH < 2``.
+    temperature : float
+        ``T > 0`` of the Langevin noise (the target is ``N(θ*, T/H)``).
+    batch_size : int
+        ``b``, dividing ``n_samples``.
+    n_samples : int
+        ``N``, the number of data points.
+    noise_std, prior_std : float
+        ``s`` and ``s₀``.
+    seed : int
+        Seed of the synthetic data.
+
     Returns
     -------
     dict
@@ -120,6 +168,17 @@ def gaussian_mean(
         with ``r = V H / T``.  The minibatch noise is not Gaussian, so this moment-matched KL
         is a lower bound of the chain's KL (exact for full-batch Langevin); ``eta_hessian``
         is ``ηH``.
+
+    Raises
+    ------
+    ValueError
+        For a learning rate or temperature that is not positive and finite, a batch size that
+        does not divide ``n_samples``, or ``ηH`` outside ``(0, 2)``.
+
+    See Also
+    --------
+    fpsolve.sweep : Runs it over a grid of parameters.
+    fpsolve.plot.phase_diagram : Draws the result.
 
     Examples
     --------
@@ -280,6 +339,7 @@ def tanhnet_slice(
     learning_rate, batch_size
         η and b (b must divide N = 200 for the without-replacement quantities).
     axes : pair of int
+        The two free parameters (0-based).
     cells : int
         Cells per axis of each grid (even, >= 16); each grid spans ``± n_std`` standard
         deviations of its scheme's linearised state.
@@ -292,6 +352,8 @@ def tanhnet_slice(
     without_replacement : bool
         ``False``: skip the without-replacement quantities (``tv_schemes``, ``mean_shift_grid``
         and ``mean_shift_linearized`` are NaN; any b in 1..N then works): one grid solve per point.
+    noise_std, weight_decay : float
+        Of the landscape (the paper's 0.1 and 1e-3).
 
     Returns
     -------
@@ -308,6 +370,31 @@ def tanhnet_slice(
         without-replacement grid density;
         ``mean_shift_linearized``  the same for the minimum of the 7-parameter ``L_WOR``
         projected on the slice.
+
+    Raises
+    ------
+    ValueError
+        For a learning rate that is not positive and finite, ``axes`` that are not two
+        parameters, or ``cells`` that is not an even integer >= 16.
+    StabilityError
+        When SGD with this learning rate is unstable at the minimum (``η λmax >= 2``).
+
+    See Also
+    --------
+    fpsolve.sweep : Runs it over a grid of parameters.
+
+    Examples
+    --------
+    The linearised entropy production of the slice does not depend on η and b (the grid
+    quantities are NaN with ``grid=False``):
+
+    >>> import numpy as np, fpsolve as fp
+    >>> out = fp.diagrams.tanhnet_slice(1e-8, 10, grid=False)
+    >>> round(out["sigma_linearized"], 4), bool(np.isnan(out["sigma_grid"]))
+    (0.0195, True)
+    >>> out2 = fp.diagrams.tanhnet_slice(1e-7, 40, grid=False)
+    >>> bool(np.isclose(out2["sigma_linearized"], out["sigma_linearized"], rtol=1e-9))
+    True
     """
     eta = _positive(learning_rate, "learning_rate")
     axes = tuple(int(a) for a in axes)
