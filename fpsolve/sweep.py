@@ -670,13 +670,35 @@ def sweep(
         ``sweep_axes``, ``sweep_settings`` (JSON), ``fpsolve_version``, ``n_points``,
         ``n_done``, ``n_failed`` (and ``store``).
 
+    Raises
+    ------
+    SweepError
+        For a bad ``errors``, ``progress``, ``func``, ``axes`` (names that are not keyword
+        arguments of ``func``, empty or mixed-type values) or ``settings``, results whose
+        names or shapes change between points, or a ``store`` of a different sweep.
+    Exception
+        With ``errors="raise"``, the first failing point's own exception.
+
+    See Also
+    --------
+    fpsolve.plot.phase_diagram : A heatmap of one variable over two axes.
+
     Examples
     --------
     >>> import fpsolve as fp
     >>> ds = fp.sweep(fp.diagrams.gaussian_mean, {"learning_rate": [1e-3, 2e-3],
     ...               "temperature": [0.5, 1.0]}, executor="serial", progress=False)
-    >>> ds.sgld_variance_error.shape
-    (2, 2)
+    >>> ds.sgld_variance_error.shape, int(ds.attrs["n_done"])
+    ((2, 2), 4)
+    >>> round(float(ds.full_batch_variance_error.sel(learning_rate=1e-3, temperature=1.0)), 6)
+    0.052637
+
+    A failed point is recorded, not raised, with ``errors="record"`` (η H ≥ 2 here):
+
+    >>> ds = fp.sweep(fp.diagrams.gaussian_mean, {"learning_rate": [1e-3, 0.05]},
+    ...               executor="serial", errors="record", progress=False)
+    >>> ds.status.values.tolist(), int(ds.attrs["n_failed"])
+    ([1, 2], 1)
     """
     if errors not in ERRORS:
         raise SweepError(f"errors must be one of {ERRORS}; got {errors!r}")
@@ -802,7 +824,32 @@ def _config_axis(name: str, spec: Any) -> list:
 
 
 def load_function(name: str) -> Callable:
-    """A built-in diagram (``fpsolve.diagrams.BUILTINS``) by name, or ``"module:function"``."""
+    """A built-in diagram (``fpsolve.diagrams.BUILTINS``) by name, or ``"module:function"``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``fpsolve.diagrams.BUILTINS`` or ``"package.module:function"`` (dotted
+        attributes allowed after the colon).
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    SweepError
+        If the name is neither, cannot be imported, or is not callable.
+
+    Examples
+    --------
+    >>> import fpsolve as fp
+    >>> from fpsolve.sweep import load_function
+    >>> load_function("gaussian_mean") is fp.diagrams.gaussian_mean
+    True
+    >>> load_function("fpsolve.diagrams:sgworld_variance").__name__
+    'sgworld_variance'
+    """
     from .diagrams import BUILTINS
 
     if name in BUILTINS:
@@ -837,10 +884,23 @@ def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[st
     ``sweep-output``), ``executor``, ``n_workers``, ``errors`` (default ``"record"``), and
     ``[plot]`` with ``variables``, ``x``, ``y``.  See ``docs/sweep.md``.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The TOML file.
+    progress : bool, optional
+        As for :func:`fpsolve.sweep`.
+
     Returns
     -------
     dict
         ``dataset``, ``store`` (path) and ``figures`` (list of paths).
+
+    Raises
+    ------
+    SweepError
+        For a missing or invalid file, unknown keys, a missing ``function`` or a bad axis
+        specification.
     """
     import tomllib
 
