@@ -280,6 +280,16 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
         If ``var`` is not a variable of ``ds``, ``x`` or ``y`` is not one of its dimensions (or
         they coincide), ``var`` has further dimensions longer than 1, or a log axis is asked
         for on values that are not positive.
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> ds = fp.sweep(fp.diagrams.gaussian_mean,
+    ...               {"learning_rate": list(np.geomspace(1e-4, 1e-2, 4)), "temperature": [0.5, 1.0]},
+    ...               executor="serial", progress=False)
+    >>> fig = fp.plot.phase_diagram(ds, "sgld_variance_error")
+    >>> fig.axes[0].get_xscale(), fig.axes[0].get_xlabel()  # two decades: a log axis
+    ('log', 'learning_rate')
     """
     if var not in ds.data_vars:
         raise ValueError(f"var must be a variable of the dataset; got {var!r}, expected one of "
@@ -386,6 +396,14 @@ def entropy_histogram(ds, *, ax=None, bins: int = 80, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> samples = np.random.default_rng(0).normal(1.0, np.sqrt(2.0), 5000)  # N(μ, 2μ), μ = 1
+    >>> fig = fp.plot.entropy_histogram(samples, bins=40, title="Δs of N(1, 2)")
+    >>> fig.axes[0].get_title()
+    'Δs of N(1, 2)'
     """
     plt = _pyplot()
     if ax is None:
@@ -425,6 +443,14 @@ def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> fit = fp.thermo.detailed_ft(np.random.default_rng(2).normal(1.0, np.sqrt(2.0), 40000))
+    >>> fig = fp.plot.fluctuation_theorem(fit)
+    >>> print(len(fig.axes), fig.axes[0].get_xlabel())
+    1 $\\Delta s$
     """
     plt = _pyplot()
     if ax is None:
@@ -464,6 +490,18 @@ def relaxation(r, *, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, fpsolve as fp
+    >>> grid = fp.Grid(-5.0, 5.0, 64)
+    >>> problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    >>> p0 = lambda x: np.exp(-(x[0] - 1) ** 2) / np.sqrt(np.pi)
+    >>> r = fp.thermo.relaxation(fp.evolve(problem, p0, [0.0, 0.5, 1.0, 2.0]),
+    ...                          fp.stationary(problem, order=2))
+    >>> fig = fp.plot.relaxation(r, title="relaxation of an Ornstein--Uhlenbeck density")
+    >>> len(fig.axes)
+    2
     """
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0))

@@ -548,6 +548,22 @@ class CustomModel(Model):
     -----
     Kernels passed in by the user compile once per process (Numba cannot cache a kernel that
     receives another compiled function); the built-in models load from the disk cache.
+
+    Examples
+    --------
+    >>> import numba, fpsolve as fp
+    >>> @numba.njit
+    ... def quadratic(w, x, params, grad, hess, order):  # f = a x + b x²
+    ...     if order >= 1:
+    ...         grad[0] = x[0]
+    ...         grad[1] = x[0] ** 2
+    ...     if order >= 2:
+    ...         hess[:, :] = 0.0
+    ...     return w[0] * x[0] + w[1] * x[0] ** 2
+    >>> model = fp.models.CustomModel(quadratic, n_params=2, input_dim=1, names=("a", "b"))
+    >>> out = model.predict([1.0, 0.5], [2.0], order=1)
+    >>> model.param_names, out.value.tolist(), out.gradient.tolist()
+    (('a', 'b'), [[4.0]], [[[2.0, 4.0]]])
     """
 
     kernel: Any
