@@ -3,8 +3,8 @@
 1. Every public function and class reachable from ``fpsolve`` and its public modules has a numpydoc
    docstring (parsed by ``numpydoc.docscrape``) with a summary line, a Parameters section naming
    every argument it takes, Returns for functions, Attributes for the classes that hold results,
-   and an Examples section on the main entry points; public methods and properties have at
-   least a one-line docstring.
+   Raises where its own code raises, and an Examples section on the main entry points; public
+   methods and properties have at least a one-line docstring.
 2. Every ``>>>`` example in those docstrings runs as a doctest, one test per object.
 """
 
@@ -122,6 +122,22 @@ def _members(cls) -> list[tuple[str, object]]:
     return out
 
 
+def _raises_directly(obj) -> bool:
+    """Whether the function's own body, or the class's ``__post_init__`` / ``__init__``, has a
+    ``raise`` statement (generated ``__init__`` methods have no source and do not count)."""
+    targets = [inspect.unwrap(obj)] if inspect.isfunction(obj) else \
+        [vars(obj)[m] for m in ("__post_init__", "__init__") if m in vars(obj)]
+    for target in targets:
+        try:
+            source = inspect.getsource(target)
+        except (OSError, TypeError):
+            continue
+        body = source.split('"""', 2)[-1] if '"""' in source else source  # after the docstring
+        if "raise " in body:
+            return True
+    return False
+
+
 def test_the_audit_sees_the_whole_namespace():
     assert len(PUBLIC) >= 75
     assert NEED_EXAMPLES <= set(PUBLIC)
@@ -148,6 +164,8 @@ def test_docstring_sections(name):
     if args:
         assert doc["Parameters"] or (inspect.isclass(obj) and doc["Attributes"]), \
             f"{name}: takes arguments but has no Parameters section"
+    if _raises_directly(obj):
+        assert doc["Raises"], f"{name}: raises, but has no Raises section"
     missing = [a for a in args if a not in documented]
     assert not missing, f"{name}: arguments {missing} are not documented"
     if name in NEED_EXAMPLES:
