@@ -50,7 +50,6 @@ NEED_EXAMPLES = {
 # Doctests that take more than about 5 s here (first-call compilation included).
 SLOW_EXAMPLES = {
     "fpsolve.simulate.Fields",  # a user's jitted drift compiles into the stepping kernel: ~30 s, every process
-    "fpsolve.models.CustomModel",  # a user's kernel compiles into the prediction loop: ~10 s, every process
 }
 
 
