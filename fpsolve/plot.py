@@ -284,9 +284,8 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
     Examples
     --------
     >>> import numpy as np, fpsolve as fp
-    >>> ds = fp.sweep(fp.diagrams.gaussian_mean,
-    ...               {"learning_rate": list(np.geomspace(1e-4, 1e-2, 4)), "temperature": [0.5, 1.0]},
-    ...               executor="serial", progress=False)
+    >>> axes = {"learning_rate": list(np.geomspace(1e-4, 1e-2, 4)), "temperature": [0.5, 1.0]}
+    >>> ds = fp.sweep(fp.diagrams.gaussian_mean, axes, executor="serial", progress=False)
     >>> fig = fp.plot.phase_diagram(ds, "sgld_variance_error")
     >>> fig.axes[0].get_xscale(), fig.axes[0].get_xlabel()  # two decades: a log axis
     ('log', 'learning_rate')

@@ -49,7 +49,8 @@ NEED_EXAMPLES = {
 
 # Doctests that take more than about 5 s here (first-call compilation included).
 SLOW_EXAMPLES = {
-    "fpsolve.simulate.Fields",  # a user's jitted drift compiles into the stepping kernel: ~30 s, every process
+    # a user's jitted drift compiles into the stepping kernel: 20-30 s, in every process
+    "fpsolve.simulate.Fields",
 }
 
 
@@ -62,7 +63,8 @@ def _public_objects() -> dict[str, object]:
     found: dict[str, object] = {}
     seen: set[int] = set()
     for space, module in spaces.items():
-        names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+        names = getattr(module, "__all__", None) or [n for n in dir(module)
+                                                     if not n.startswith("_")]
         for name in names:
             obj = getattr(module, name)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)):
@@ -115,7 +117,8 @@ def _members(cls) -> list[tuple[str, object]]:
         for name, member in vars(klass).items():
             if name.startswith("_") or name in dict(out):
                 continue
-            if isinstance(member, (property, staticmethod, classmethod)) or inspect.isfunction(member) \
+            kinds = (property, staticmethod, classmethod)
+            if isinstance(member, kinds) or inspect.isfunction(member) \
                     or hasattr(member, "func"):  # functools.cached_property
                 out.append((name, getattr(cls, name, member)))
     return out
