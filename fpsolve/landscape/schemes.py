@@ -493,7 +493,7 @@ class SGD:
         landscape : Landscape
             The loss and its data.
         w : array_like, shape (d,)
-            A minimum of ``L``.
+            A minimum of ``L``, where the other parameters are held.
         axes : tuple of int, optional
             1 to 3 parameter indices; default every parameter.
         n_std, shape, boundary
