@@ -160,7 +160,13 @@ def test_docstring_sections(name):
         if name.rsplit(".", 1)[1] in RESULT_CLASSES:
             assert doc["Attributes"], f"{name}: a result class without an Attributes section"
         for member_name, member in _members(obj):
-            assert inspect.getdoc(member), f"{name}.{member_name} has no docstring"
+            qualified = f"{name}.{member_name}"
+            assert inspect.getdoc(member), f"{qualified} has no docstring"
+            member_doc = _parsed(qualified, member)
+            if member_doc["Parameters"] and callable(member) and not isinstance(member, property):
+                given, named = set(_arguments(member)), _documented(member_doc["Parameters"])
+                assert given == named, \
+                    f"{qualified}: documents {sorted(named)}, takes {sorted(given)}"
     else:
         assert doc["Returns"] or doc["Yields"], f"{name}: no Returns section"
     if args:
@@ -170,6 +176,8 @@ def test_docstring_sections(name):
         assert doc["Raises"], f"{name}: raises, but has no Raises section"
     missing = [a for a in args if a not in documented]
     assert not missing, f"{name}: arguments {missing} are not documented"
+    unknown = sorted(_documented(doc["Parameters"]) - set(args))
+    assert not unknown, f"{name}: documents parameters {unknown} it does not take"
     if name in NEED_EXAMPLES:
         assert doc["Examples"], f"{name}: a main entry point without an Examples section"
         assert ">>>" in "\n".join(doc["Examples"]), f"{name}: its Examples section runs nothing"
