@@ -140,7 +140,7 @@ def _gaussian_moments(state: Any) -> tuple[np.ndarray, np.ndarray] | None:
     *methods*, so duck typing on ``.grid``/``.density`` cannot tell it from a grid state.
     """
     from .solve.grid import Grid
-    from .solve.linear import GaussianState
+    from .solve.gaussian import GaussianState
 
     if isinstance(state, GaussianState):
         return np.atleast_1d(np.asarray(state.mean, dtype=float)), np.atleast_2d(state.covariance)

@@ -393,7 +393,7 @@ def entropy_production(trajectory, state, window: int = 1, rule: str = "midpoint
     True
     """
     from .solve.evolve import Evolution
-    from .solve.linear import GaussianState
+    from .solve.gaussian import GaussianState
     from .solve.steady_state import StationaryState
 
     records, times = _records(trajectory, dt, epochs)
@@ -681,7 +681,7 @@ def projected_state(state, basis: ArrayLike):
     GaussianState
         Of dimension ``k``, centred at the origin, with the state's learning rate.
     """
-    from .solve.linear import GaussianState, linearized
+    from .solve.gaussian import GaussianState, linearized
 
     if not isinstance(state, GaussianState):
         raise ThermoError(f"state must be a GaussianState; got {type(state).__name__}")

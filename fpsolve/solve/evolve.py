@@ -45,7 +45,7 @@ import scipy.sparse.linalg as spla
 from ..errors import InputError, InputTypeError, SolverError
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
-from .linalg import factor_without_pivoting, grid_ordering
+from .direct import factor_without_pivoting, grid_ordering
 from .operator import assemble
 from .problem import FokkerPlanck
 
