@@ -82,6 +82,8 @@ class Evolution:
     absorbed : dict
         Per absorbing wall (``"axis0-lower"``, ...), the probability absorbed up to each time.
     n_steps, n_rejected, n_factorizations : int
+        Accepted and rejected TR-BDF2 steps, LU factorisations (all 0 for ``method="expm"``,
+        whose ``expm_multiply`` chooses its own substeps).
     method : str
     tolerance : float
     seconds : float
