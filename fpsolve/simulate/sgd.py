@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import scalar_float
 from .._deprecate import renamed_keyword
 from .._kernels.codes import (
     DIVERGED,
@@ -338,12 +339,9 @@ def _divergence_bound(value: Any, pos: np.ndarray) -> float:
     """The bound passed to the kernel: finite (the largest float stands for "non-finite only")."""
     if value is None:
         return float(DIVERGENCE_FACTOR * max(1.0, float(np.abs(pos).max())))
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
+    bound = scalar_float(value)
+    if bound is None:
         raise InputError(f"divergence_bound must be a positive number or None; got {value!r}")
-    try:
-        bound = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"divergence_bound must be a positive number or None; got {value!r}") from None
     if not bound > float(np.abs(pos).max()):
         raise InputError(
             f"divergence_bound must exceed the largest |w0| component ({float(np.abs(pos).max()):.3g}); "

@@ -42,10 +42,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._checks import scalar_float
 from ..errors import InputError, InputTypeError, SolverError
+from .direct import factor_without_pivoting, grid_ordering
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
-from .direct import factor_without_pivoting, grid_ordering
 from .operator import assemble
 from .problem import FokkerPlanck
 
@@ -195,13 +196,8 @@ def _initial_density(p0, grid: Grid) -> np.ndarray:
 
 
 def _positive_number(value) -> bool:
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
-        return False
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return False
-    return bool(np.isfinite(v) and v > 0)
+    v = scalar_float(value)
+    return v is not None and bool(np.isfinite(v) and v > 0)
 
 
 def _check_times(times) -> np.ndarray:

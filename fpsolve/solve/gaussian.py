@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import scalar_float
 from ..errors import FieldError, InputError, StabilityError, StabilityWarning
 from .grid import Grid
 from .problem import as_real
@@ -115,13 +116,8 @@ def check_learning_rate(learning_rate, name: str = "learning_rate") -> float | N
     """None, or a positive finite real number (returned as float)."""
     if learning_rate is None:
         return None
-    if isinstance(learning_rate, (bool, np.bool_, str, bytes)) or np.iscomplexobj(learning_rate) or not np.isscalar(learning_rate):
-        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
-    try:
-        eta = float(learning_rate)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}") from None
-    if not (np.isfinite(eta) and eta > 0):
+    eta = scalar_float(learning_rate)
+    if eta is None or not (np.isfinite(eta) and eta > 0):
         raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
     return eta
 
