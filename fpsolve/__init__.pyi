@@ -26,7 +26,7 @@ from .landscape.schemes import SGD
 from .simulate.trajectory import Trajectory
 from .solve.evolve import Evolution, SpectralGap, evolve, mean_first_passage_time, spectral_gap
 from .solve.grid import Grid
-from .solve.linear import GaussianState, linearized
+from .solve.gaussian import GaussianState, linearized
 from .solve.problem import FokkerPlanck
 from .solve.steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
 from .sweep import SweepError, sweep

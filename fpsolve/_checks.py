@@ -26,3 +26,13 @@ def real_number(value, name: str, error: type[Exception] = InputError) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise error(f"{name} must be a real number; got {value!r}") from None
+
+
+def scalar_float(value) -> float | None:
+    """``float(value)`` for a real scalar (``np.isscalar``; not a bool, string or complex), else None."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -146,7 +146,7 @@ def _gaussian_moments(state: Any) -> tuple[np.ndarray, np.ndarray] | None:
     *methods*, so duck typing on ``.grid``/``.density`` cannot tell it from a grid state.
     """
     from .solve.grid import Grid
-    from .solve.linear import GaussianState
+    from .solve.gaussian import GaussianState
 
     if isinstance(state, GaussianState):
         return np.atleast_1d(np.asarray(state.mean, dtype=float)), np.atleast_2d(state.covariance)
@@ -365,31 +365,9 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
     n = len(x)
     notes.append(source)
 
-    # bin on the state's cells; periodic axes wrap
-    x = grid.wrap(x.T).T
-    edges = [lo + h * np.arange(m + 1) for lo, h, m in zip(grid.lower, grid.spacing, grid.shape)]
-    counts, _ = np.histogramdd(x, bins=edges)
-    n_outside = n - int(counts.sum())
-    p = _cell_probabilities(state)
-    if bin_factor > 1:
-        if any(m % bin_factor for m in grid.shape):
-            raise InputError(
-                f"bin_factor={bin_factor} must divide the number of cells on every axis; got "
-                f"shape {grid.shape}"
-            )
-        new = tuple(m // bin_factor for m in grid.shape)
-        split = tuple(v for m in new for v in (m, bin_factor))
-        axes = tuple(range(1, 2 * d, 2))
-        counts = counts.reshape(split).sum(axis=axes)
-        p = p.reshape(split).sum(axis=axes)
-    q = counts.ravel() / n
-    p = p.ravel()
+    p, q, n_outside = _binned(state, x, bin_factor)
     outside = n_outside / n
-
-    tv = 0.5 * (float(np.abs(p - q).sum()) + outside)
-    hellinger = float(np.sqrt(max(0.0, 0.5 * (np.sum((np.sqrt(p) - np.sqrt(q)) ** 2) + outside))))
-    kl_pq = _kl(p, q)
-    kl_qp = float("inf") if n_outside else _kl(q, p)
+    tv, hellinger, kl_pq, kl_qp = _histogram_distances(p, q, outside)
     if not np.isfinite(kl_pq):
         notes.append(f"KL(state||samples) is inf: {int(np.sum((p > 0) & (q == 0)))} cells with "
                      "state mass hold no sample (try bin_factor or more samples)")
@@ -419,6 +397,40 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
         notes=tuple(notes),
         n_excluded_chains=n_bad,
     )
+
+
+def _binned(state: Any, x: np.ndarray, bin_factor: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The state's bin probabilities ``p``, the samples' bin frequencies ``q`` (flat, on the
+    state's cells merged ``bin_factor`` per axis; periodic axes wrap) and the count outside."""
+    grid = state.grid
+    d, n = grid.ndim, len(x)
+    x = grid.wrap(x.T).T
+    edges = [lo + h * np.arange(m + 1) for lo, h, m in zip(grid.lower, grid.spacing, grid.shape)]
+    counts, _ = np.histogramdd(x, bins=edges)
+    n_outside = n - int(counts.sum())
+    p = _cell_probabilities(state)
+    if bin_factor > 1:
+        if any(m % bin_factor for m in grid.shape):
+            raise InputError(
+                f"bin_factor={bin_factor} must divide the number of cells on every axis; got "
+                f"shape {grid.shape}"
+            )
+        new = tuple(m // bin_factor for m in grid.shape)
+        split = tuple(v for m in new for v in (m, bin_factor))
+        axes = tuple(range(1, 2 * d, 2))
+        counts = counts.reshape(split).sum(axis=axes)
+        p = p.reshape(split).sum(axis=axes)
+    return p.ravel(), counts.ravel() / n, n_outside
+
+
+def _histogram_distances(p: np.ndarray, q: np.ndarray, outside: float) -> tuple[float, float, float, float]:
+    """Total variation, Hellinger distance, ``KL(p‖q)`` and ``KL(q‖p)``; ``outside`` is the
+    samples' mass beyond the grid (where ``p`` is 0)."""
+    tv = 0.5 * (float(np.abs(p - q).sum()) + outside)
+    hellinger = float(np.sqrt(max(0.0, 0.5 * (np.sum((np.sqrt(p) - np.sqrt(q)) ** 2) + outside))))
+    kl_pq = _kl(p, q)
+    kl_qp = float("inf") if outside else _kl(q, p)
+    return tv, hellinger, kl_pq, kl_qp
 
 
 def _cell_probabilities(state: Any) -> np.ndarray:

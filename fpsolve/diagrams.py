@@ -29,7 +29,7 @@ from .landscape.landscape import Landscape
 from .landscape.models import GaussianMean, TanhNet
 from .landscape.schemes import SGD
 from .solve.grid import Grid
-from .solve.linear import linearized
+from .solve.gaussian import linearized
 from .solve.steady_state import stationary
 
 GAUSSIAN_MEAN_TRUE = 1.0  # θ of the synthetic data (any value: the variances do not depend on it)

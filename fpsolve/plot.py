@@ -290,27 +290,7 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
     >>> fig.axes[0].get_xscale(), fig.axes[0].get_xlabel()  # two decades: a log axis
     ('log', 'learning_rate')
     """
-    if var not in ds.data_vars:
-        raise ValueError(f"var must be a variable of the dataset; got {var!r}, expected one of "
-                         f"{[v for v in ds.data_vars if v not in ('error', 'status')]}")
-    da = ds[var]
-    dims = list(da.dims)
-    x = dims[0] if x is None else x
-    if y is None:
-        rest = [d for d in dims if d != x]
-        if not rest:
-            raise ValueError(f"y must be given: {var!r} has the single dimension {dims}")
-        y = rest[0]
-    for name, label in ((x, "x"), (y, "y")):
-        if name not in dims:
-            raise ValueError(f"{label} must be a dimension of {var!r}; got {name!r}, expected one of {dims}")
-    if x == y:
-        raise ValueError(f"x and y must differ; got {x!r} twice")
-    extra = {d: da.sizes[d] for d in dims if d not in (x, y) and da.sizes[d] != 1}
-    if extra:
-        raise ValueError(f"{var!r} has further dimensions {extra}: select one value of each first "
-                         f"(ds.sel / ds.isel) or plot another variable")
-    da = da.squeeze([d for d in dims if d not in (x, y)]).transpose(y, x)
+    da, x, y = _diagram_variable(ds, var, x, y)
     values = np.asarray(da.values, dtype=float)
     xs, ys = np.asarray(ds[x].values), np.asarray(ds[y].values)
     logx, logy = _wants_log(xs, x, log), _wants_log(ys, y, log)
@@ -344,18 +324,7 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
             cs = ax.contour(xc, yc, np.ma.masked_invalid(values), levels=spaced(lo, hi, contours + 2)[1:-1],
                             colors="white", linewidths=0.7, norm=norm)
             ax.clabel(cs, fontsize=7, fmt="%.3g")
-    failed = ~finite
-    if "status" in ds:
-        st = ds["status"].squeeze([d for d in ds["status"].dims if d not in (x, y)]).transpose(y, x)
-        failed |= np.asarray(st.values) == 2
-    from matplotlib.patches import Rectangle
-
-    for j, i in zip(*np.nonzero(failed)):
-        ax.add_patch(Rectangle((xe[i], ye[j]), xe[i + 1] - xe[i], ye[j + 1] - ye[j], fill=False,
-                               hatch="///", edgecolor="0.4", linewidth=0))
-    if failed.any():
-        ax.plot([], [], " ", label=f"hatched: failed ({int(failed.sum())})")
-        ax.legend(loc="upper right", fontsize=7, frameon=True)
+    _hatch_failed(ax, ds, x, y, ~finite, xe, ye)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     if not numeric_x:
@@ -370,6 +339,48 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _diagram_variable(ds, var: str, x: str | None, y: str | None):
+    """``ds[var]`` as a (y, x) array (other dimensions of length 1 dropped) and the two
+    dimension names, defaulted and checked."""
+    if var not in ds.data_vars:
+        raise ValueError(f"var must be a variable of the dataset; got {var!r}, expected one of "
+                         f"{[v for v in ds.data_vars if v not in ('error', 'status')]}")
+    da = ds[var]
+    dims = list(da.dims)
+    x = dims[0] if x is None else x
+    if y is None:
+        rest = [d for d in dims if d != x]
+        if not rest:
+            raise ValueError(f"y must be given: {var!r} has the single dimension {dims}")
+        y = rest[0]
+    for name, label in ((x, "x"), (y, "y")):
+        if name not in dims:
+            raise ValueError(f"{label} must be a dimension of {var!r}; got {name!r}, expected one of {dims}")
+    if x == y:
+        raise ValueError(f"x and y must differ; got {x!r} twice")
+    extra = {d: da.sizes[d] for d in dims if d not in (x, y) and da.sizes[d] != 1}
+    if extra:
+        raise ValueError(f"{var!r} has further dimensions {extra}: select one value of each first "
+                         f"(ds.sel / ds.isel) or plot another variable")
+    da = da.squeeze([d for d in dims if d not in (x, y)]).transpose(y, x)
+    return da, x, y
+
+
+def _hatch_failed(ax, ds, x: str, y: str, failed: np.ndarray, xe: np.ndarray, ye: np.ndarray) -> None:
+    """Hatch the cells whose value is not finite or whose ``status`` is failed (2), with a legend."""
+    if "status" in ds:
+        st = ds["status"].squeeze([d for d in ds["status"].dims if d not in (x, y)]).transpose(y, x)
+        failed |= np.asarray(st.values) == 2
+    from matplotlib.patches import Rectangle
+
+    for j, i in zip(*np.nonzero(failed)):
+        ax.add_patch(Rectangle((xe[i], ye[j]), xe[i + 1] - xe[i], ye[j + 1] - ye[j], fill=False,
+                               hatch="///", edgecolor="0.4", linewidth=0))
+    if failed.any():
+        ax.plot([], [], " ", label=f"hatched: failed ({int(failed.sum())})")
+        ax.legend(loc="upper right", fontsize=7, frameon=True)
 
 
 # -- stochastic thermodynamics (fpsolve.thermo) ----------------------------------------------

@@ -616,6 +616,80 @@ def _progress_bar(total: int, progress: bool | None, label: str):
     return tqdm(total=total, disable=not show, desc=label, unit="pt", file=sys.stderr)
 
 
+def _check_store_axes(results: "_Results", axes: dict) -> None:
+    """The store's coordinate values must be this sweep's."""
+    if results.group is None:
+        return
+    for name, vals in axes.items():
+        theirs = results.group[name][...].tolist() if name in results.group else None
+        if theirs != vals:
+            raise SweepError(
+                f"store {results.path!r} belongs to a different sweep; axes[{name!r}]: "
+                f"store has {theirs}, this sweep {vals}"
+            )
+
+
+def _compute(func: Callable, axes: dict, settings: dict, todo: list, results: "_Results", *, executor,
+             n_workers, errors: str, progress: bool | None, desc: str) -> tuple[int, str]:
+    """Run ``func`` at the points ``todo`` and record each outcome (or raise, with
+    ``errors="raise"``); returns the number computed and where (the runner's label).
+    ``desc`` names the progress bar."""
+    names = list(axes)
+
+    def jobs():
+        for idx in todo:
+            yield idx, {**{n: axes[n][i] for n, i in zip(names, idx, strict=True)}, **settings}
+
+    n_new, label = 0, ""
+    if todo:
+        run, close, label = _runner(executor, n_workers, func)
+        bar = _progress_bar(len(todo), progress, desc)
+        stream = run(jobs())
+        try:
+            for idx, outcome in stream:
+                point = {n: axes[n][i] for n, i in zip(names, idx, strict=True)}
+                if outcome[0] == "error" and errors == "raise":
+                    exc = outcome[2] or SweepError(outcome[1])
+                    exc.add_note(
+                        f"fpsolve.sweep: raised at point {point} (errors='raise'; finished points "
+                        f"are kept{' in ' + repr(results.path) if results.path else ''})"
+                    )
+                    raise exc
+                results.record(idx, outcome)
+                n_new += 1
+                bar.update(1)
+        finally:
+            stream.close()
+            bar.close()
+            close()
+    return n_new, label
+
+
+def _report(ds, results: "_Results", axes: dict, function: str, n_new: int, n_stored: int, label: str,
+            start: float) -> None:
+    """The summary line and the first failures, on standard error."""
+    names = list(axes)
+    n_failed = int(ds.attrs["n_failed"])
+    print(
+        f"fpsolve.sweep {function}: {ds.attrs['n_done']} of {ds.attrs['n_points']} "
+        f"points done ({n_new} computed now{' on ' + label if n_new else ''}, {n_stored} from the store), {n_failed} failed, "
+        f"{time.perf_counter() - start:.1f} s"
+        + (f"; store {results.path}" if results.path else ""),
+        file=sys.stderr,
+    )
+    all_failed = [
+        ({n: axes[n][i] for n, i in zip(names, idx, strict=True)}, results.error[idx])
+        for idx in zip(*np.nonzero(results.status == FAILED), strict=True)
+    ]
+    for point, message in all_failed[:MAX_LISTED_FAILURES]:
+        print(f"  failed {point}: {message}", file=sys.stderr)
+    if len(all_failed) > MAX_LISTED_FAILURES:
+        print(
+            f"  ... and {len(all_failed) - MAX_LISTED_FAILURES} more (see the 'error' variable)",
+            file=sys.stderr,
+        )
+
+
 def sweep(
     func: Callable[..., Mapping[str, Any]],
     axes: Mapping[str, Sequence] | Sequence[tuple[str, Sequence]],
@@ -716,67 +790,17 @@ def sweep(
         "variable_attrs": {k: dict(v) for k, v in (getattr(func, "variables", None) or {}).items()},
     }
     results = _Results(axes, identity, store)
-    if results.group is not None:  # coordinate values: compare with what the store holds
-        for name, vals in axes.items():
-            theirs = results.group[name][...].tolist() if name in results.group else None
-            if theirs != vals:
-                raise SweepError(
-                    f"store {results.path!r} belongs to a different sweep; axes[{name!r}]: "
-                    f"store has {theirs}, this sweep {vals}"
-                )
-    names = list(axes)
+    _check_store_axes(results, axes)
     redo = (PENDING, FAILED) if retry_failed else (PENDING,)
     todo = [idx for idx in np.ndindex(results.shape) if results.status[idx] in redo]
     n_stored = results.status.size - len(todo)
 
-    def jobs():
-        for idx in todo:
-            yield idx, {**{n: axes[n][i] for n, i in zip(names, idx, strict=True)}, **settings}
-
     start = time.perf_counter()
-    n_new = 0
-    if todo:
-        run, close, label = _runner(executor, n_workers, func)
-        bar = _progress_bar(len(todo), progress, identity["sweep_function"].split(":")[-1])
-        stream = run(jobs())
-        try:
-            for idx, outcome in stream:
-                point = {n: axes[n][i] for n, i in zip(names, idx, strict=True)}
-                if outcome[0] == "error" and errors == "raise":
-                    exc = outcome[2] or SweepError(outcome[1])
-                    exc.add_note(
-                        f"fpsolve.sweep: raised at point {point} (errors='raise'; finished points "
-                        f"are kept{' in ' + repr(results.path) if results.path else ''})"
-                    )
-                    raise exc
-                results.record(idx, outcome)
-                n_new += 1
-                bar.update(1)
-        finally:
-            stream.close()
-            bar.close()
-            close()
+    n_new, label = _compute(func, axes, settings, todo, results, executor=executor, n_workers=n_workers,
+                            errors=errors, progress=progress, desc=identity["sweep_function"].split(":")[-1])
     ds = results.dataset()
     if progress is not False:
-        n_failed = int(ds.attrs["n_failed"])
-        print(
-            f"fpsolve.sweep {identity['sweep_function']}: {ds.attrs['n_done']} of {ds.attrs['n_points']} "
-            f"points done ({n_new} computed now{' on ' + label if n_new else ''}, {n_stored} from the store), {n_failed} failed, "
-            f"{time.perf_counter() - start:.1f} s"
-            + (f"; store {results.path}" if results.path else ""),
-            file=sys.stderr,
-        )
-        all_failed = [
-            ({n: axes[n][i] for n, i in zip(names, idx, strict=True)}, results.error[idx])
-            for idx in zip(*np.nonzero(results.status == FAILED), strict=True)
-        ]
-        for point, message in all_failed[:MAX_LISTED_FAILURES]:
-            print(f"  failed {point}: {message}", file=sys.stderr)
-        if len(all_failed) > MAX_LISTED_FAILURES:
-            print(
-                f"  ... and {len(all_failed) - MAX_LISTED_FAILURES} more (see the 'error' variable)",
-                file=sys.stderr,
-            )
+        _report(ds, results, axes, identity["sweep_function"], n_new, n_stored, label, start)
     return ds
 
 
@@ -875,6 +899,56 @@ def load_function(name: str) -> Callable:
     return obj
 
 
+def _read_config(path: str) -> dict:
+    """The TOML config at ``path``, its keys checked."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            config = tomllib.load(f)
+    except FileNotFoundError:
+        raise SweepError(f"config file {path!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"config file {path!r} is not valid TOML: {exc}") from None
+    unknown = [k for k in config if k not in CONFIG_KEYS]
+    if unknown:
+        raise SweepError(
+            f"config {path!r} has unknown keys {unknown}; valid keys are {list(CONFIG_KEYS)}"
+        )
+    if "function" not in config or not isinstance(config["function"], str):
+        raise SweepError(
+            f'config {path!r} must name the function: function = "gaussian_mean" or '
+            f'"module:function"'
+        )
+    if not isinstance(config.get("axes"), dict):
+        raise SweepError(f"config {path!r} needs an [axes] table of parameter values")
+    return config
+
+
+def _config_figures(ds, dims: list, plot: dict, out: str) -> list:
+    """With two axes of more than one value: a phase diagram per variable (or those in
+    ``plot["variables"]``) saved as ``out/<name>.png``; the paths."""
+    figures = []
+    if len(dims) >= 2 and all(ds.sizes[d] > 1 for d in dims[:2]):
+        from . import plot as _plot
+
+        names = plot.get("variables") or [
+            v for v in ds.data_vars if v not in RESERVED and ds[v].ndim == len(dims)
+        ]
+        x, y = plot.get("x", dims[0]), plot.get("y", dims[1])
+        others = {d: 0 for d in dims if d not in (x, y)}
+        import matplotlib.pyplot as plt
+
+        for name in names:
+            sub = ds.isel(others) if others else ds
+            fig = _plot.phase_diagram(sub, name, x=x, y=y)
+            target = os.path.join(out, f"{name}.png")
+            fig.savefig(target, dpi=120)
+            plt.close(fig)
+            figures.append(target)
+    return figures
+
+
 def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[str, Any]:
     """Run the sweep a TOML file describes; write the store and one figure per variable.
 
@@ -902,28 +976,8 @@ def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[st
         For a missing or invalid file, unknown keys, a missing ``function`` or a bad axis
         specification.
     """
-    import tomllib
-
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            config = tomllib.load(f)
-    except FileNotFoundError:
-        raise SweepError(f"config file {path!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"config file {path!r} is not valid TOML: {exc}") from None
-    unknown = [k for k in config if k not in CONFIG_KEYS]
-    if unknown:
-        raise SweepError(
-            f"config {path!r} has unknown keys {unknown}; valid keys are {list(CONFIG_KEYS)}"
-        )
-    if "function" not in config or not isinstance(config["function"], str):
-        raise SweepError(
-            f'config {path!r} must name the function: function = "gaussian_mean" or '
-            f'"module:function"'
-        )
-    if not isinstance(config.get("axes"), dict):
-        raise SweepError(f"config {path!r} needs an [axes] table of parameter values")
+    config = _read_config(path)
     func = load_function(config["function"])
     base = os.path.dirname(os.path.abspath(path))
     out = os.path.join(base, config.get("out", "sweep-output"))
@@ -948,25 +1002,7 @@ def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[st
         settings=config.get("settings"),
         n_workers=config.get("n_workers"),
     )
-    figures = []
-    dims = list(axes)
-    if len(dims) >= 2 and all(ds.sizes[d] > 1 for d in dims[:2]):
-        from . import plot as _plot
-
-        names = plot.get("variables") or [
-            v for v in ds.data_vars if v not in RESERVED and ds[v].ndim == len(dims)
-        ]
-        x, y = plot.get("x", dims[0]), plot.get("y", dims[1])
-        others = {d: 0 for d in dims if d not in (x, y)}
-        import matplotlib.pyplot as plt
-
-        for name in names:
-            sub = ds.isel(others) if others else ds
-            fig = _plot.phase_diagram(sub, name, x=x, y=y)
-            target = os.path.join(out, f"{name}.png")
-            fig.savefig(target, dpi=120)
-            plt.close(fig)
-            figures.append(target)
+    figures = _config_figures(ds, list(axes), plot, out)
     return {"dataset": ds, "store": store, "figures": figures}
 
 

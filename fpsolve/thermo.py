@@ -379,14 +379,16 @@ def _check_rule(rule: str) -> bool:
     return rule == "midpoint"
 
 
-def _grid_arrays(grid):
+def _grid_table(grid, table: np.ndarray):
+    """The kernels' :data:`~fpsolve._kernels.thermo.GridTable` of ``table`` (n_cells, m) on ``grid``."""
+    from ._kernels import thermo as tk
     from ._kernels.codes import BOUNDARY_CODES
 
     d = grid.ndim
     strides = np.array([int(np.prod(grid.shape[k + 1:])) for k in range(d)], dtype=np.int64)
-    return (np.array(grid.lower, dtype=float), np.array(grid.upper, dtype=float),
-            1.0 / np.array(grid.spacing, dtype=float), np.array(grid.shape, dtype=np.int64),
-            np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64), strides)
+    return tk.GridTable(table, np.array(grid.lower, dtype=float), np.array(grid.upper, dtype=float),
+                        1.0 / np.array(grid.spacing, dtype=float), np.array(grid.shape, dtype=np.int64),
+                        np.array([BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64), strides)
 
 
 def _solve_fields(D: np.ndarray, A: np.ndarray) -> np.ndarray:
@@ -479,7 +481,7 @@ def entropy_production(trajectory, state, window: int = 1, rule: str = "midpoint
     True
     """
     from .solve.evolve import Evolution
-    from .solve.linear import GaussianState
+    from .solve.gaussian import GaussianState
     from .solve.steady_state import StationaryState
 
     records, times = _records(trajectory, dt, epochs)
@@ -513,7 +515,7 @@ def _stationary_ds(records, state, window, n_win, midpoint, starts, duration, ru
     W = records.shape[0]
     total = np.empty((W, n_win))
     system = np.empty((W, n_win))
-    tk.grid_windows(records, window, midpoint, table, *_grid_arrays(grid), total, system, True)
+    tk.grid_windows(records, window, midpoint, _grid_table(grid, table), total, system, True)
     return EntropyProduction(total, system, total - system, window, duration, starts, "stationary", rule)
 
 
@@ -566,14 +568,12 @@ def _transient_ds(records, times, evolution, window, n_win, midpoint, starts, du
             f"[{et[0]:.6g}, {et[-1]:.6g}]")
     D = problem.diffusion_field
     force = _solve_fields(D, problem.drift_field - _divergence(D, grid))
-    arrays = _grid_arrays(grid)
     W = records.shape[0]
     medium = np.empty((W, n_win))
-    tk.grid_windows(records, window, midpoint, _table([force]), *arrays, medium, medium, True)
-    lower, _, inv_h, shape, bc, strides = arrays
+    tk.grid_windows(records, window, midpoint, _grid_table(grid, _table([force])), medium, medium, True)
     log_p = np.empty((W, n_win + 1))
     val = np.empty((W, 1))
-    tables: dict[int, np.ndarray] = {}  # ln p at an evolution time, built once when first needed
+    tables: dict[int, object] = {}  # ln p at an evolution time, built once when first needed
     for k in range(n_win + 1):
         r = k * window
         t = float(np.clip(times[r], et[0], et[-1]))
@@ -581,9 +581,8 @@ def _transient_ds(records, times, evolution, window, n_win, midpoint, starts, du
         pieces = []
         for idx in ((i, i + 1) if len(et) > 1 else (0,)):
             if idx not in tables:
-                tables[idx] = _table([np.log(np.maximum(evolution.densities[idx], TINY))[None]])
-            tk.interpolate_points(np.ascontiguousarray(records[:, r]), tables[idx], lower, inv_h, shape, bc,
-                                  strides, val)
+                tables[idx] = _grid_table(grid, _table([np.log(np.maximum(evolution.densities[idx], TINY))[None]]))
+            tk.interpolate_points(np.ascontiguousarray(records[:, r]), tables[idx], val)
             pieces.append(val[:, 0].copy())
         if len(pieces) == 1:
             log_p[:, k] = pieces[0]
@@ -828,7 +827,7 @@ def projected_state(state, basis: ArrayLike):
     >>> sub.ndim, bool(np.allclose(sub.covariance, g.covariance[:2, :2]))
     (2, True)
     """
-    from .solve.linear import GaussianState, linearized
+    from .solve.gaussian import GaussianState, linearized
 
     if not isinstance(state, GaussianState):
         raise ThermoError(f"state must be a GaussianState; got {type(state).__name__}")

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 import fpsolve as fp
 from fpsolve._kernels.smooth import ilu0_factor, ilu0_smooth
 from fpsolve.solve import multigrid
-from fpsolve.solve.linalg import PinnedLU
+from fpsolve.solve.direct import PinnedLU
 
 EXACT_RTOL = 1e-13  # tridiagonal: ILU(0) is the exact LU, so factors and solves agree to rounding
 MULTIGRID_AGREEMENT = 1e-9  # GMRES stops at relative residual 1e-14 once switched; the gap is conditioning

@@ -7,7 +7,7 @@ import pytest
 
 import fpsolve as fp
 from fpsolve.solve import steady_state as stationary_module
-from fpsolve.solve.linalg import PinnedLU
+from fpsolve.solve.direct import PinnedLU
 from fpsolve.solve.operator import assemble
 
 

@@ -388,7 +388,7 @@ def test_epoch_records_of_without_replacement_sgd(net):
 def test_2d_kernel_matches_general_path(boundary):
     """The scalar 2-D loop against the d-dimensional one: same stencil, summation order aside."""
     from fpsolve._kernels import thermo as tk
-    from fpsolve.thermo import _grid_arrays, _table
+    from fpsolve.thermo import _grid_table, _table
 
     grid = fp.Grid((-3.0, -2.0), (3.0, 2.0), (24, 16), boundary=boundary)
     gen = np.random.default_rng(SEED)
@@ -399,7 +399,7 @@ def test_2d_kernel_matches_general_path(boundary):
     for specialised in (True, False):
         f = np.empty((50, 10))
         lp = np.empty((50, 10))
-        tk.grid_windows(np.ascontiguousarray(x), 3, True, table, *_grid_arrays(grid), f, lp, specialised)
+        tk.grid_windows(np.ascontiguousarray(x), 3, True, _grid_table(grid, table), f, lp, specialised)
         outs.append((f, lp))
     for a, b in zip(*outs):
         assert np.array_equal(np.isnan(a), np.isnan(b)) and np.isnan(a[7, 6:]).all()

@@ -34,6 +34,7 @@ reductions are :func:`_point_fields`.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
@@ -49,6 +50,13 @@ DEEP_LINEAR = 5  # f = (Π_l w_l) x
 
 GAUSSIAN = 0
 BERNOULLI = 1
+
+# The loss constants and the field outputs, grouped (as the SGD kernels' ``Loss``): targets Y
+# (N,), likelihood code, noise variance σ², scale (N: the sum of per-sample terms is N × the
+# mean) and weight decay α; outputs loss (P,), grad (P, d), sigma (P, d, d), hess and hgrad
+# ((P, d, d) and (P, d), or a leading length of 1 below order 2: not written).
+LossTerms = namedtuple("LossTerms", "Y lik noise_var scale alpha")
+FieldArrays = namedtuple("FieldArrays", "loss grad sigma hess hgrad")
 
 CHUNK = 256  # parameter points per parallel task of the fused field kernel (one buffer set each)
 
@@ -239,7 +247,7 @@ def builtin_point(w, x, params, grad, hess, order):
 
 
 @jit
-def _nll(lik, y, f, noise_var):
+def nll_terms(lik, y, f, noise_var):
     """Negative log likelihood and its first two f-derivatives."""
     if lik == GAUSSIAN:
         r = f - y
@@ -334,12 +342,15 @@ def predict_builtin(params, W, X, order, F, G, Hs):
 
 
 @jit
-def _point_fields(w, F, G, Hs, Y, lik, noise_var, scale, alpha, order, grad, sigma, hess, hgrad):
+def _point_fields(w, F, G, Hs, terms, order, out, p, q):
     """Fields at one point from its outputs ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d); returns ``L``.
 
-    Writes ``grad`` (d,), ``sigma`` (d, d) and with ``order == 2`` ``hess`` (d, d) and
-    ``hgrad`` (d,).  ``G`` is overwritten with the per-sample loss gradients ``∇ℓ_i``.
+    Writes ``out.grad[p]`` (d,), ``out.sigma[p]`` (d, d) and with ``order == 2``
+    ``out.hess[q]`` (d, d) and ``out.hgrad[q]`` (d,).  ``G`` is overwritten with the
+    per-sample loss gradients ``∇ℓ_i``.
     """
+    Y, lik, noise_var, scale, alpha = terms.Y, terms.lik, terms.noise_var, terms.scale, terms.alpha
+    grad, sigma, hess, hgrad = out.grad[p], out.sigma[p], out.hess[q], out.hgrad[q]
     d = w.shape[0]
     N = F.shape[0]
     w2 = 0.0
@@ -350,7 +361,7 @@ def _point_fields(w, F, G, Hs, Y, lik, noise_var, scale, alpha, order, grad, sig
         hess[:, :] = 0.0
         hgrad[:] = 0.0
     for i in range(N):
-        nll, r1, r2 = _nll(lik, Y[i], F[i], noise_var)
+        nll, r1, r2 = nll_terms(lik, Y[i], F[i], noise_var)
         total += nll
         if order >= 2:
             for j in range(d):
@@ -385,26 +396,25 @@ def _point_fields(w, F, G, Hs, Y, lik, noise_var, scale, alpha, order, grad, sig
 
 
 @jit_parallel
-def fields_from_outputs(W, F, G, Hs, Y, lik, noise_var, scale, alpha, order,
-                        loss, grad, sigma, hess, hgrad):
+def fields_from_outputs(W, F, G, Hs, terms, order, out):
     """Loss, gradient, Σ₁ (and with ``order == 2`` Hessian and ``mean ∇²ℓ_i ∇ℓ_i``) at every point.
 
     ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) are the model outputs and their
-    derivatives (``Hs`` is read only when ``order == 2``; below that ``hess`` and ``hgrad``
-    may have a leading length of 1 and are not written).  ``G`` is overwritten with ``∇ℓ_i``.
+    derivatives (``Hs`` is read only when ``order == 2``; below that ``out.hess`` and
+    ``out.hgrad`` may have a leading length of 1 and are not written); ``terms`` a
+    :data:`LossTerms`, ``out`` a :data:`FieldArrays`.  ``G`` is overwritten with ``∇ℓ_i``.
     """
-    full = hess.shape[0] == W.shape[0]
+    full = out.hess.shape[0] == W.shape[0]
+    loss = out.loss  # a local name: parfors do not write through a tuple's field
     for p in prange(W.shape[0]):
-        if full:
-            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
-                                    grad[p], sigma[p], hess[p], hgrad[p])
+        if full:  # (not ``q = p if full else 0``: the parfor index and 0 would unify to float)
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], terms, order, out, p, p)
         else:
-            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], Y, lik, noise_var, scale, alpha, order,
-                                    grad[p], sigma[p], hess[0], hgrad[0])
+            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], terms, order, out, p, 0)
 
 
 @jit_parallel
-def fields_builtin(params, W, X, Y, lik, noise_var, scale, alpha, order, loss, grad, sigma, hess, hgrad):
+def fields_builtin(params, W, X, terms, order, out):
     """:func:`fields_from_outputs` fused with the built-in model's outputs, point by point.
 
     The outputs of one point live in small per-task buffers (no (P, N, d) arrays), which keeps
@@ -413,7 +423,8 @@ def fields_builtin(params, W, X, Y, lik, noise_var, scale, alpha, order, loss, g
     P, d = W.shape
     N = X.shape[0]
     dh = d if order >= 2 else 1
-    full = hess.shape[0] == P
+    full = out.hess.shape[0] == P
+    loss = out.loss  # a local name: parfors do not write through a tuple's field
     n_chunks = (P + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         F = np.empty(N)
@@ -422,21 +433,21 @@ def fields_builtin(params, W, X, Y, lik, noise_var, scale, alpha, order, loss, g
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             _builtin_rows(params, W[p], X, order, F, G, Hs)
-            loss[p] = _point_fields(W[p], F, G, Hs, Y, lik, noise_var, scale, alpha, order,
-                                    grad[p], sigma[p], hess[q], hgrad[q])
+            loss[p] = _point_fields(W[p], F, G, Hs, terms, order, out, p, q)
 
 
 @jit
-def per_sample_terms(W, F, G, Hs, Y, lik, noise_var, scale, alpha, ell, grads, hess):
+def per_sample_terms(W, F, G, Hs, terms, ell, grads, hess):
     """Per-sample losses ``ell`` (P, N), gradients ``grads`` (P, N, d), Hessians ``hess`` (P, N, d, d)
-    from the model outputs ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d)."""
+    from the model outputs ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) (``terms``: :data:`LossTerms`)."""
+    Y, lik, noise_var, scale, alpha = terms.Y, terms.lik, terms.noise_var, terms.scale, terms.alpha
     P, d = W.shape
     for p in range(P):
         w2 = 0.0
         for j in range(d):
             w2 += W[p, j] * W[p, j]
         for i in range(F.shape[1]):
-            nll, r1, r2 = _nll(lik, Y[i], F[p, i], noise_var)
+            nll, r1, r2 = nll_terms(lik, Y[i], F[p, i], noise_var)
             ell[p, i] = scale * nll + 0.5 * alpha * w2
             for j in range(d):
                 grads[p, i, j] = scale * r1 * G[p, i, j] + alpha * W[p, j]

@@ -70,7 +70,7 @@ from .codes import (
     WITH_REPLACEMENT,
     WITHOUT_REPLACEMENT,
 )
-from .models import _nll, builtin_point, tanh
+from .models import builtin_point, nll_terms, tanh
 from .random import bounded, fill_normals, normal_of, seed_walker, xoshiro
 from .stats import add_sample, merge_sums, welford
 
@@ -230,7 +230,7 @@ def _grad_point(point, loss, w, perm, off, b, g, gf, hf, d):
     for q in range(off, off + b):
         i = perm[q]
         f = point(w, X[i], params, gf, hf, 1)
-        _, r1, _ = _nll(lik, Y[i], f, noise_var)
+        _, r1, _ = nll_terms(lik, Y[i], f, noise_var)
         for j in range(d):
             g[j] += r1 * gf[j]
     _finish_gradient(g, w, loss.scale, loss.alpha, b, d)
@@ -426,7 +426,7 @@ def _chain(c, point, path, loss, chains, run):
                 elif path == PATH_CONSTANT:
                     acc = 0.0
                     for q in range(off, off + b):
-                        _, r1, _ = _nll(lik, Y[pc[q]], x[0], noise_var)
+                        _, r1, _ = nll_terms(lik, Y[pc[q]], x[0], noise_var)
                         acc += r1
                     g[0] = scale * acc / b + alpha * x[0]
                 else:

@@ -19,6 +19,7 @@ scheme: ``b`` distinct indices, fresh every step) and its xoshiro256** seeding, 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
@@ -27,6 +28,14 @@ from ._jit import jit, jit_inline, jit_parallel
 from .codes import WITH_REPLACEMENT
 from .random import seed_walker
 from .sgd import next_batch
+
+# Grouped arguments of :func:`sgd_chains` (as the SGD kernels' ``Loss`` and ``Run``): the data
+# X (N, p), integer classes Y (N,), the number of classes K and the weight decay; the run's
+# learning rate, batch size, step counts and seed; the records' projection ``basis @ (w −
+# center)`` (``basis`` (m, d), or (0, d) for ``w`` itself).
+SoftmaxData = namedtuple("SoftmaxData", "X Y K decay")
+SoftmaxRun = namedtuple("SoftmaxRun", "eta batch_size n_steps burn_in record_every seed")
+Projection = namedtuple("Projection", "center basis")
 
 
 @jit_inline
@@ -88,9 +97,9 @@ def _record(w, center, basis, out):
 
 
 @jit_parallel
-def sgd_chains(W0, X, Y, K, decay, eta, b, n_steps, burn_in, record_every, seed, center, basis,
-               records, perm):
-    """Minibatch SGD ``w ← w − η (∇ mean_{i∈B} CE_i + λ w)`` for every chain (row of ``W0``).
+def sgd_chains(W0, data, run, projection, records, perm):
+    """Minibatch SGD ``w ← w − η (∇ mean_{i∈B} CE_i + λ w)`` for every chain (row of ``W0``)
+    (``data``: :data:`SoftmaxData`, ``run``: :data:`SoftmaxRun`, ``projection``: :data:`Projection`).
 
     ``records`` (n_chains, R, m) receives, after steps ``burn_in, burn_in + record_every, …``,
     either ``w`` itself (``basis`` of shape (0, d), ``m = d``) or its projection
@@ -98,6 +107,10 @@ def sgd_chains(W0, X, Y, K, decay, eta, b, n_steps, burn_in, record_every, seed,
     coordinates it needs.  ``perm`` (n_chains, N) index buffers.  A non-finite weight leaves
     ``nan`` in the remaining records of that chain.
     """
+    X, Y, K, decay = data.X, data.Y, data.K, data.decay
+    eta, b, n_steps, burn_in = run.eta, run.batch_size, run.n_steps, run.burn_in
+    record_every, seed = run.record_every, run.seed
+    center, basis = projection.center, projection.basis
     n_chains, d = W0.shape
     N, p = X.shape
     R = records.shape[1]

@@ -26,6 +26,7 @@ midpoint is wrapped into the box.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
@@ -33,6 +34,11 @@ from numba import prange
 from ._jit import jit, jit_inline, jit_parallel
 from .codes import PERIODIC
 from .langevin import bilinear, corners_2d, interpolate, locate
+
+# A field table on a grid, grouped: ``table`` (n_cells, m) cell-major, the grid's ``lower`` and
+# ``upper`` corners, ``inv_spacing`` (d,), ``shape`` (d,), boundary codes ``bc`` (d,) and the
+# C-order cell ``strides`` (d,).
+GridTable = namedtuple("GridTable", "table lower upper inv_spacing shape bc strides")
 
 
 @jit_inline
@@ -52,9 +58,11 @@ def _wrap_step(a, b, lo, hi, periodic, theta):
 
 
 @jit
-def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shape, bc, out_force, out_log_p):
+def _walker_2d(w, records, window, theta, grid, out_force, out_log_p):
     """:func:`grid_windows` for one walker of a 2-D grid, every quantity a scalar (the engine's
     ``corners_2d``/``bilinear`` stencil); equal to the general path up to summation order."""
+    table, lower, upper, inv_spacing, shape, bc = (grid.table, grid.lower, grid.upper, grid.inv_spacing,
+                                                   grid.shape, grid.bc)
     K = out_force.shape[1]
     m = table.shape[1]
     has_log_p = m > 2
@@ -98,14 +106,15 @@ def _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shap
 
 
 @jit_parallel
-def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, shape, bc, strides,
-                 out_force, out_log_p, specialised):
-    """Per window: ``Σ f(x*) · Δx`` (``x*`` the midpoint or the pre-point) and ``ln p(x_0) − ln p(x_end)``.
+def grid_windows(records, window, midpoint, grid, out_force, out_log_p, specialised):
+    """Per window: ``Σ f(x*) · Δx`` (``x*`` the midpoint or the pre-point) and ``ln p(x_0) − ln p(x_end)``,
+    with ``f`` and ``ln p`` interpolated from ``grid`` (a :data:`GridTable`).
 
     ``out_log_p`` is left untouched when ``table`` has no ``ln p`` column (``m == d``).
     ``specialised``: take :func:`_walker_2d` for 2-D grids (the default of the callers; the
     general loop is kept for testing it).
     """
+    table, lower, upper, inv_spacing, shape, bc, strides = grid
     W, R, d = records.shape
     K = out_force.shape[1]
     m = table.shape[1]
@@ -113,8 +122,7 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
     theta = 0.5 if midpoint else 0.0
     for w in prange(W):
         if specialised and d == 2:
-            _walker_2d(w, records, window, theta, table, lower, upper, inv_spacing, shape, bc,
-                       out_force, out_log_p)
+            _walker_2d(w, records, window, theta, grid, out_force, out_log_p)
             continue
         i0 = np.empty(d, dtype=np.int64)
         i1 = np.empty(d, dtype=np.int64)
@@ -158,8 +166,10 @@ def grid_windows(records, window, midpoint, table, lower, upper, inv_spacing, sh
 
 
 @jit
-def interpolate_points(points, table, lower, inv_spacing, shape, bc, strides, out):
-    """Multilinear interpolation of ``table`` (N, m) at ``points`` (n, d) into ``out`` (n, m)."""
+def interpolate_points(points, grid, out):
+    """Multilinear interpolation of ``grid.table`` (N, m) at ``points`` (n, d) into ``out`` (n, m)."""
+    table, lower, inv_spacing, shape, bc, strides = (grid.table, grid.lower, grid.inv_spacing, grid.shape,
+                                                     grid.bc, grid.strides)
     n, d = points.shape
     i0 = np.empty(d, dtype=np.int64)
     i1 = np.empty(d, dtype=np.int64)
@@ -177,6 +187,18 @@ def interpolate_points(points, table, lower, inv_spacing, shape, bc, strides, ou
         interpolate(table, i0, i1, frac, strides, d, out[q])
 
 
+@jit_inline
+def _quadratic(P, a, d):
+    """``aᵀ P a`` (the ``ln p`` of a Gaussian up to ``−½`` and a constant), summed row by row."""
+    q = 0.0
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += P[i, j] * a[j]
+        q += a[i] * s
+    return q
+
+
 @jit_parallel
 def linear_windows(records, window, midpoint, mean, G, F, P, out_total, out_medium, out_system):
     """Linear fields: per window ``−Σ (G x*)·Δx``, ``−Σ (F x*)·Δx`` and ``½ δ_endᵀ P δ_end − ½ δ_0ᵀ P δ_0``.
@@ -191,14 +213,9 @@ def linear_windows(records, window, midpoint, mean, G, F, P, out_total, out_medi
         a = np.empty(d)
         dx = np.empty(d)
         xm = np.empty(d)
-        q0 = 0.0
         for i in range(d):
             a[i] = records[w, 0, i] - mean[i]
-        for i in range(d):
-            s = 0.0
-            for j in range(d):
-                s += P[i, j] * a[j]
-            q0 += a[i] * s
+        q0 = _quadratic(P, a, d)
         for k in range(K):
             tot = 0.0
             med = 0.0
@@ -216,12 +233,7 @@ def linear_windows(records, window, midpoint, mean, G, F, P, out_total, out_medi
                         f += F[i, j] * xm[j]
                     tot -= g * dx[i]
                     med -= f * dx[i]
-            q1 = 0.0
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += P[i, j] * a[j]
-                q1 += a[i] * s
+            q1 = _quadratic(P, a, d)
             out_total[w, k] = tot
             out_medium[w, k] = med
             out_system[w, k] = 0.5 * (q1 - q0)
@@ -245,12 +257,7 @@ def chain_windows(records, window, mean, J, S, P, out_total, out_system):
         bwd = np.empty(d)
         for i in range(d):
             a[i] = records[w, 0, i] - mean[i]
-        q0 = 0.0
-        for i in range(d):
-            s = 0.0
-            for j in range(d):
-                s += P[i, j] * a[j]
-            q0 += a[i] * s
+        q0 = _quadratic(P, a, d)
         for k in range(K):
             ratio = 0.0
             for r in range(k * window, (k + 1) * window):
@@ -273,12 +280,7 @@ def chain_windows(records, window, mean, J, S, P, out_total, out_system):
                     ratio += 0.5 * (bwd[i] * sb - fwd[i] * sf)
                 for i in range(d):
                     a[i] = b[i]
-            q1 = 0.0
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += P[i, j] * a[j]
-                q1 += a[i] * s
+            q1 = _quadratic(P, a, d)
             system = 0.5 * (q1 - q0)
             out_system[w, k] = system
             out_total[w, k] = system + ratio

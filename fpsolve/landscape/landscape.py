@@ -174,9 +174,10 @@ class Landscape:
         """d."""
         return int(self.model.n_params)
 
-    def _loss_args(self):
-        return (LIKELIHOODS[self.model.likelihood], self.noise_std**2, float(self.n_samples),
-                self.prior_precision)
+    def _loss_terms(self):
+        """The kernels' loss constants (``_kernels.models.LossTerms``)."""
+        return _k.LossTerms(self.y, LIKELIHOODS[self.model.likelihood], self.noise_std**2,
+                            float(self.n_samples), self.prior_precision)
 
     # -- evaluation -----------------------------------------------------------------
     def fields(self, w: ArrayLike, hessian: bool = True) -> LandscapeFields:
@@ -194,8 +195,8 @@ class Landscape:
         hess = np.empty((P, d, d) if hessian else (1, d, d))  # not written below order 2
         hgrad = np.empty((P, d) if hessian else (1, d))
         if getattr(self.model, "builtin", False):
-            _k.fields_builtin(self.model.params, W, self.x, self.y, *self._loss_args(), order,
-                              loss, grad, sigma, hess, hgrad)
+            _k.fields_builtin(self.model.params, W, self.x, self._loss_terms(), order,
+                              _k.FieldArrays(loss, grad, sigma, hess, hgrad))
         else:
             block = max(1, min(BLOCK, BUFFER_BYTES // (8 * N * (d * d if hessian else d))))
             nb = min(P, block)
@@ -207,9 +208,9 @@ class Landscape:
                 n = e - s
                 _k.predict_generic(self.model.kernel, self.model.params, W[s:e], self.x, order,
                                    F[:n], G[:n], Hs[:n])
-                _k.fields_from_outputs(W[s:e], F[:n], G[:n], Hs[:n], self.y, *self._loss_args(), order,
-                                       loss[s:e], grad[s:e], sigma[s:e],
-                                       hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
+                out = _k.FieldArrays(loss[s:e], grad[s:e], sigma[s:e],
+                                     hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
+                _k.fields_from_outputs(W[s:e], F[:n], G[:n], Hs[:n], self._loss_terms(), order, out)
         return LandscapeFields(W, loss, grad, sigma, hess if hessian else None, hgrad if hessian else None)
 
     def per_sample(self, w: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,8 +222,7 @@ class Landscape:
         out = self.model.predict(W, self.x, order=2)
         n, d = self.n_samples, self.n_params
         ell, grads, hess = np.empty((1, n)), np.empty((1, n, d)), np.empty((1, n, d, d))
-        _k.per_sample_terms(W, out.value, out.gradient, out.hessian, self.y, *self._loss_args(),
-                            ell, grads, hess)
+        _k.per_sample_terms(W, out.value, out.gradient, out.hessian, self._loss_terms(), ell, grads, hess)
         return ell[0], grads[0], hess[0]
 
     def loss(self, w: ArrayLike) -> float | np.ndarray:

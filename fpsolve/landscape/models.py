@@ -791,8 +791,9 @@ class SoftmaxRegression:
         m = d if basis is None else B.shape[0]
         records = np.full((n_chains, (n_steps - int(burn_in)) // record_every + 1, m), np.nan)
         perm = np.empty((n_chains, X.shape[0]), dtype=np.int64)
-        _s.sgd_chains(W0, X, Y, self.n_classes, float(self.weight_decay), float(learning_rate), b,
-                      n_steps, int(burn_in), record_every, int(rng), c0, B, records, perm)
+        _s.sgd_chains(W0, _s.SoftmaxData(X, Y, self.n_classes, float(self.weight_decay)),
+                      _s.SoftmaxRun(float(learning_rate), b, n_steps, int(burn_in), record_every, int(rng)),
+                      _s.Projection(c0, B), records, perm)
         return records
 
 

@@ -29,7 +29,8 @@ from numpy.typing import ArrayLike
 from .._kernels import models as _k
 from ..errors import GridError, InputError
 from ..solve.grid import Grid
-from ..solve.linear import GaussianState, linearized, linearized_epoch, stability_check
+from ..solve.gaussian import GaussianState, linearized, stability_check
+from .linearized import linearized_epoch
 from ..solve.problem import FokkerPlanck
 from .landscape import MINIMIZE_GTOL, Landscape, newton_minimize
 from .models import check_points
@@ -392,7 +393,7 @@ class SGD:
         ``without_replacement``: the mean is the minimum of ``L_WOR`` found from ``w`` (Newton
         with the finite-difference Hessian of ``L_WOR``, at most ``max_iter`` trust-region
         iterations), and the covariance solves the epoch-level discrete Lyapunov equation
-        (``fpsolve.solve.linear.linearized_epoch``) with ``J = (I − η ∇²L)^M`` (exact for
+        (``fpsolve.landscape.linearized.linearized_epoch``) with ``J = (I − η ∇²L)^M`` (exact for
         linear gradients), epoch noise per ``epoch_noise``.  Where ``∇²L`` is not positive at
         that minimum (a saddle of ``L`` that the O(η) terms of ``L_WOR`` stabilise) the
         O(η)-consistent ``J = (I − η ∇²L_WOR)^M`` is used and ``method`` says so.

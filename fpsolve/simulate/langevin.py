@@ -382,12 +382,9 @@ def langevin(
     drv.check_record_size(W, n_records, d, record_every, max_record_bytes, "walkers")
     seed = seed_from(rng)
     walkers = _new_walkers(pos, n_records, seed)
-    if isinstance(problem_or_fields, FokkerPlanck):
-        advance = _grid_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
-    else:
-        advance = _callable_advance(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
-
-    seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
+    stepper_class = _GridStepper if isinstance(problem_or_fields, FokkerPlanck) else _CallableStepper
+    stepper = stepper_class(problem_or_fields, walkers, box, burn_in, record_every, dt, strategy.code)
+    seconds = drv.run_chunks(stepper.step, n_steps, max(1, CHUNK_WALKER_STEPS // W), progress, "langevin")
     mean, m2 = stats_kernels.moments_from_sums(walkers.count, walkers.ref, walkers.sum1, walkers.sum2)
     status, stop_step = walkers.status, walkers.stop_step
 
@@ -465,48 +462,59 @@ def _new_walkers(pos: np.ndarray, n_records: int, seed: int):
     )
 
 
-def _grid_advance(problem: FokkerPlanck, walkers, box, burn_in: int, record_every: int, dt: float,
-                  code: int) -> Callable[[int, int], int]:
-    """``advance(n0, n1)`` on the problem's grid fields (cell-major tables: one cell's values
-    share a cache line)."""
-    from .._kernels import langevin as kernels
+class _GridStepper:
+    """Advances the walkers on the problem's grid fields (cell-major tables: one cell's values
+    share a cache line): ``step(n0, n1)`` runs steps ``[n0, n1)`` of every walker."""
 
-    grid = problem.grid
-    d = grid.ndim
-    drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
-    cols = 1 if problem.constant_diffusion else -1
-    noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
-    shape = np.array(grid.shape, dtype=np.int64)
-    strides = np.ones(d, dtype=np.int64)  # of the cells in C order
-    for k in range(d - 2, -1, -1):
-        strides[k] = strides[k + 1] * shape[k + 1]
-    tables = kernels.Tables(shape, 1.0 / np.array(grid.spacing), strides, drift_table, noise_table)
+    def __init__(self, problem: FokkerPlanck, walkers, box, burn_in: int, record_every: int, dt: float,
+                 code: int):
+        from .._kernels import langevin as kernels
 
-    def advance(n0: int, n1: int) -> int:
-        return kernels.langevin_grid(walkers, kernels.Span(n0, n1, burn_in, record_every, dt, code), box,
-                                     tables)
+        grid = problem.grid
+        d = grid.ndim
+        drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+        cols = 1 if problem.constant_diffusion else -1
+        noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
+        shape = np.array(grid.shape, dtype=np.int64)
+        strides = np.ones(d, dtype=np.int64)  # of the cells in C order
+        for k in range(d - 2, -1, -1):
+            strides[k] = strides[k + 1] * shape[k + 1]
+        self.tables = kernels.Tables(shape, 1.0 / np.array(grid.spacing), strides, drift_table, noise_table)
+        self.walkers, self.box = walkers, box
+        self.burn_in, self.record_every, self.dt, self.code = burn_in, record_every, dt, code
 
-    return advance
+    def step(self, n0: int, n1: int) -> int:
+        from .._kernels import langevin as kernels
+
+        span = kernels.Span(n0, n1, self.burn_in, self.record_every, self.dt, self.code)
+        return kernels.langevin_grid(self.walkers, span, self.box, self.tables)
 
 
-def _callable_advance(fields: Fields, walkers, box, burn_in: int, record_every: int, dt: float,
-                      code: int) -> Callable[[int, int], int]:
-    """``advance(n0, n1)`` with the user's jitted fields (checked once at the first start)."""
-    from .._kernels import langevin as kernels
+class _CallableStepper:
+    """Advances the walkers with the user's jitted fields (checked once at the first start):
+    ``step(n0, n1)`` runs steps ``[n0, n1)`` of every walker."""
 
-    d = fields.ndim
-    _check_callables(fields, walkers.pos[0], d)
-    diffusion_callable = not fields.constant_diffusion
-    noise_const = (np.zeros(d * d) if diffusion_callable
-                   else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
-    diffusion = fields.diffusion if diffusion_callable else kernels.no_diffusion
+    def __init__(self, fields: Fields, walkers, box, burn_in: int, record_every: int, dt: float,
+                 code: int):
+        from .._kernels import langevin as kernels
 
-    def advance(n0: int, n1: int) -> int:
-        span = kernels.Span(n0, n1, burn_in, record_every, dt, code)
-        return kernels.langevin_callable(fields.drift, diffusion, walkers, span, box, noise_const,
-                                         diffusion_callable)
+        d = fields.ndim
+        _check_callables(fields, walkers.pos[0], d)
+        self.diffusion_callable = not fields.constant_diffusion
+        self.noise_const = (np.zeros(d * d) if self.diffusion_callable
+                            else np.ascontiguousarray(fields.noise_matrix.reshape(d * d)))
+        self.drift = fields.drift
+        self.diffusion = fields.diffusion if self.diffusion_callable else kernels.no_diffusion
+        self.walkers, self.box = walkers, box
+        self.burn_in, self.record_every, self.dt, self.code = burn_in, record_every, dt, code
 
-    return advance
+    def step(self, n0: int, n1: int) -> int:
+        from .._kernels import langevin as kernels
+
+        span = kernels.Span(n0, n1, self.burn_in, self.record_every, self.dt, self.code)
+        return kernels.langevin_callable(self.drift, self.diffusion, self.walkers, span, self.box,
+                                         self.noise_const, self.diffusion_callable)
+
 
 def _check_callables(fields: Fields, x: np.ndarray, d: int) -> None:
     """Call the user's jitted fields once at ``x`` so a wrong signature fails with a clear message."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import scalar_float
 from .._deprecate import renamed_keyword
 from .._kernels.codes import (
     DIVERGED,
@@ -226,9 +227,6 @@ def sgd(
     >>> run.status, run.settings["algorithm"], run.dt
     ('completed', 'SGD', 1e-07)
     """
-    from .._kernels import sgd as sk
-    from .._kernels import stats as stats_kernels
-
     _check_inputs(landscape, sgd)
     n_steps, burn_in, record_every = drv.check_steps(n_steps, burn_in, record_every)
     epoch_record_every = (0 if epoch_record_every is None
@@ -237,11 +235,9 @@ def sgd(
     pos = drv.initial_positions(w0, n_chains, d, name="w0", count_name="n_chains", unit="chains",
                                 extra_per_chain=8 * N)
     C = pos.shape[0]
-    eta, T = sgd.learning_rate, sgd.temperature
     bound = _divergence_bound(divergence_bound, pos)
-    _warn_unstable_start(landscape, eta, pos)
+    _warn_unstable_start(landscape, sgd.learning_rate, pos)
 
-    sampler = SAMPLER_CODES[sgd.scheme]
     epochs = sgd.scheme == "without_replacement"
     M = N // b
 
@@ -252,19 +248,46 @@ def sgd(
     drv.check_record_size(C, n_records + n_erec, d, record_every, max_record_bytes, "chains")
     seed = seed_from(rng)
     chains = _new_chains(pos, N, M, n_records, n_erec, seed)
-    model = landscape.model
-    path, builtin = _model_path(model)
-    loss = _loss(landscape)
+    stepper = _SGDStepper(landscape, chains, burn_in, record_every, epoch_record_every, sgd, bound)
+    seconds = drv.run_chunks(stepper.step, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, sgd.name)
+    return _result(landscape, sgd, chains, pos, bound, seed, seconds, n_steps, burn_in, record_every,
+                   epoch_record_every, e0, n_erec)
 
-    def advance(n0: int, n1: int) -> int:
-        run = sk.Run(n0, n1, burn_in, record_every, epoch_record_every, float(eta), float(T), sampler, b,
-                     bound, _SPECIALISED)
-        if builtin:
-            return sk.sgd_builtin(path, loss, chains, run)
-        return sk.sgd_point(model.kernel, path, loss, chains, run)
 
-    seconds = drv.run_chunks(advance, n_steps, max(1, CHUNK_CHAIN_STEPS // C), progress, sgd.name)
+class _SGDStepper:
+    """Advances the chains: ``step(n0, n1)`` runs steps ``[n0, n1)`` of every chain, through the
+    built-in model's kernel or the user's :class:`~fpsolve.models.CustomModel` kernel."""
 
+    def __init__(self, landscape: Landscape, chains, burn_in: int, record_every: int,
+                 epoch_record_every: int, sgd: SGD, bound: float):
+        self.path, self.builtin = _model_path(landscape.model)
+        self.kernel = None if self.builtin else landscape.model.kernel
+        self.loss = _loss(landscape)
+        self.chains = chains
+        self.settings = (burn_in, record_every, epoch_record_every, float(sgd.learning_rate),
+                         float(sgd.temperature), SAMPLER_CODES[sgd.scheme], sgd.batch_size, bound)
+
+    def step(self, n0: int, n1: int) -> int:
+        from .._kernels import sgd as sk
+
+        run = sk.Run(n0, n1, *self.settings, _SPECIALISED)
+        if self.builtin:
+            return sk.sgd_builtin(self.path, self.loss, self.chains, run)
+        return sk.sgd_point(self.kernel, self.path, self.loss, self.chains, run)
+
+
+def _result(landscape: Landscape, sgd: SGD, chains, pos: np.ndarray, bound: float, seed: int,
+            seconds: float, n_steps: int, burn_in: int, record_every: int, epoch_record_every: int,
+            e0: int, n_erec: int) -> Trajectory:
+    """The run's status (divergence warned), settings and :class:`Trajectory`."""
+    from .._kernels import stats as stats_kernels
+
+    N, b = landscape.n_samples, sgd.batch_size
+    C = pos.shape[0]
+    eta, T = sgd.learning_rate, sgd.temperature
+    epochs = sgd.scheme == "without_replacement"
+    M = N // b
+    path, _ = _model_path(landscape.model)
     m2, em2 = stats_kernels.mirror_upper(chains.m2), stats_kernels.mirror_upper(chains.em2)  # upper kept
     status, stop_step = chains.status, chains.stop_step
     status[(status == NON_FINITE) & np.all(np.isfinite(pos), axis=1)] = DIVERGED  # by the bound, still finite
@@ -272,7 +295,7 @@ def sgd(
     if (status == DIVERGED).any():
         message += f" (divergence_bound {bound:.3g})"
     if run_status == "diverged":
-        warnings.warn(f"SGD diverged: {message}", DivergenceWarning, stacklevel=2)
+        warnings.warn(f"SGD diverged: {message}", DivergenceWarning, stacklevel=3)
     settings: dict[str, Any] = {
         "landscape": landscape, "sgd": sgd, "algorithm": sgd.name, "learning_rate": eta,
         "batch_size": b, "temperature": T, "n_samples": N,
@@ -344,12 +367,9 @@ def _divergence_bound(value: Any, pos: np.ndarray) -> float:
     """The bound passed to the kernel: finite (the largest float stands for "non-finite only")."""
     if value is None:
         return float(DIVERGENCE_FACTOR * max(1.0, float(np.abs(pos).max())))
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
+    bound = scalar_float(value)
+    if bound is None:
         raise InputError(f"divergence_bound must be a positive number or None; got {value!r}")
-    try:
-        bound = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"divergence_bound must be a positive number or None; got {value!r}") from None
     if not bound > float(np.abs(pos).max()):
         raise InputError(
             f"divergence_bound must exceed the largest |w0| component ({float(np.abs(pos).max()):.3g}); "

@@ -2,6 +2,6 @@
 
 from .evolve import Evolution, SpectralGap, evolve, mean_first_passage_time, spectral_gap
 from .grid import Grid
-from .linear import GaussianState, linearized
+from .gaussian import GaussianState, linearized
 from .problem import FokkerPlanck
 from .steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary

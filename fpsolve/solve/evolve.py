@@ -24,6 +24,10 @@ result carries the survival probability and the probability absorbed through eac
 wall.  :func:`mean_first_passage_time` solves the backward equation ``Lᵀ τ = −1``
 directly, and :func:`spectral_gap` finds the slowest relaxation rate from the
 leading eigenvalues of ``L`` by shift-invert Arnoldi.
+
+Each method is a stepper object (constant-field TR-BDF2, time-dependent TR-BDF2, ``expm``)
+with ``step()`` and its own counters; :func:`evolve` is a plain loop over output times that
+drives one, records the densities and builds the :class:`Evolution`.
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._checks import scalar_float
 from ..errors import InputError, InputTypeError, SolverError
+from .direct import factor_without_pivoting, grid_ordering
 from .grid import Grid
 from .interpolate import extrapolate_density, resample
-from .linalg import factor_without_pivoting, grid_ordering
 from .operator import assemble
 from .problem import FokkerPlanck
 
@@ -237,13 +242,8 @@ def _initial_density(p0, grid: Grid) -> np.ndarray:
 
 
 def _positive_number(value) -> bool:
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or not np.isscalar(value):
-        return False
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return False
-    return bool(np.isfinite(v) and v > 0)
+    v = scalar_float(value)
+    return v is not None and bool(np.isfinite(v) and v > 0)
 
 
 def _check_times(times) -> np.ndarray:
@@ -329,6 +329,200 @@ def _trbdf2_step(solve_g, solve_1, L0, Lg, L1, p: np.ndarray, dt: float):
     f1 = L1 @ p1
     err = 2 * ERROR_CONSTANT * dt * (f0 / GAMMA - f_g / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA))
     return p1, err
+
+
+class _Stepper:
+    """Advances ``p`` (flat, cell-centre point values) in SDE time, as SciPy's ``OdeSolver``:
+    :meth:`step` takes one accepted step towards ``t_out`` and returns its length; the stepper
+    owns the density, the time, the probability absorbed through each wall and the counters.
+    The driver (:func:`evolve`) owns the output times, the progress bar and the result."""
+
+    def __init__(self, op, p: np.ndarray, t: float, grid: Grid):
+        self.op = op
+        self.p = p
+        self.t = t
+        self.grid = grid
+        self.walls = list(op.exit_flows(p).keys())
+        self.absorbed = {w: 0.0 for w in self.walls}
+        self.n_steps = 0
+        self.n_rejected = 0
+        self.mass_correction = 0.0
+
+    @property
+    def n_factorizations(self) -> int:
+        return 0
+
+    def reached(self, t_out: float) -> bool:
+        """Whether the stepper stands at ``t_out`` (to round-off of the summed steps)."""
+        return not self.t < t_out - 1e-14 * max(1.0, abs(t_out))
+
+    def step(self, t_out: float) -> float:
+        raise NotImplementedError
+
+
+class _ExpmStepper(_Stepper):
+    """``p ← exp(L Δt) p`` to ``t_out`` in one call (:func:`scipy.sparse.linalg.expm_multiply`,
+    which chooses its own substeps: ``n_steps`` stays 0); constant fields only."""
+
+    def reached(self, t_out: float) -> bool:
+        return self.t == t_out
+
+    def step(self, t_out: float) -> float:
+        grid, p = self.grid, self.p
+        dt = t_out - self.t
+        p_new = spla.expm_multiply(self.op.matrix * dt, p)
+        # the probability lost in the interval, split between walls by their exit flows
+        lost = (p.sum() - p_new.sum()) * grid.cell_volume
+        flows = self.op.exit_flows(0.5 * (p + p_new))
+        total = sum(flows.values()) or 1.0
+        for w in self.walls:
+            self.absorbed[w] += lost * flows[w] / total
+        if p_new.min() < -NEGATIVE_RTOL * p_new.max():
+            raise SolverError(f"expm_multiply returned negative density {p_new.min():.3g} at t={t_out}")
+        self.p = np.maximum(p_new, 0.0)
+        self.t = t_out
+        return dt
+
+
+class _TRBDF2Stepper(_Stepper):
+    """Adaptive TR-BDF2 with constant fields: step sizes ``dt0 · 2^level`` from a ladder, one
+    cached factorisation of ``I − (γ/2) Δt L`` per size; a step over ``tolerance`` (L1) or with
+    negative density is rejected and retried one rung lower."""
+
+    def __init__(self, op, p: np.ndarray, t: float, grid: Grid, *, tolerance: float, dt0: float | None):
+        super().__init__(op, p, t, grid)
+        self.L = op.matrix
+        self.fastest = float(np.abs(self.L.diagonal()).max())
+        self.dt0 = float(10.0 / self.fastest if dt0 is None else dt0)
+        self.tolerance = tolerance
+        self.level = 0
+        self._fact = self._factorisations()
+
+    def _factorisations(self):
+        return _Factorisations(self.L, self.grid.shape)
+
+    @property
+    def n_factorizations(self) -> int:
+        return self._fact.count
+
+    def _attempt(self, step: float):
+        """(p1, error estimate) of one TR-BDF2 step of length ``step`` from ``(t, p)``."""
+        solve = lambda r: self._fact.solve(step, r)  # noqa: E731
+        L = self.L
+        return _trbdf2_step(solve, solve, L, L, L, self.p, step)
+
+    def _accepted(self) -> None:
+        """Hook after an accepted step, before the exit flows at its end are read."""
+
+    def step(self, t_out: float) -> float:
+        grid, tolerance = self.grid, self.tolerance
+        while True:
+            if self.n_steps > MAX_STEPS:
+                raise SolverError(f"evolve took more than {MAX_STEPS} steps before t={t_out}")
+            dt = self.dt0 * 2.0**self.level
+            partial = self.t + dt > t_out
+            step = t_out - self.t if partial else dt
+            p_new, err = self._attempt(step)
+            err_norm = float(np.abs(err).sum() * grid.cell_volume)
+            peak = float(np.abs(p_new).max())
+            negative = float(p_new.min()) < -NEGATIVE_RTOL * peak
+            if not (err_norm > tolerance or negative or not np.isfinite(err_norm)):
+                break
+            self.n_rejected += 1
+            self.level -= 1
+            if self.level < MIN_LADDER:
+                raise SolverError(
+                    f"evolve could not meet tolerance {tolerance:g} at t={self.t:.6g}: step below "
+                    f"{self.dt0 * 2.0**MIN_LADDER:.3g} (error {err_norm:.3g}, min density {p_new.min():.3g})"
+                )
+        self._take(p_new)
+        self.t += step
+        self.n_steps += 1
+        if not partial and err_norm < tolerance / 10.0:
+            self.level += 1  # error scales as dt^3: doubling keeps it below tolerance
+        return step
+
+    def _take(self, p_new: np.ndarray) -> None:
+        """Accept ``p_new``: clip round-off negatives, project the mass (no absorbing wall) or
+        split the step's loss between the walls by their outflow (trapezoid)."""
+        p, walls = self.p, self.walls
+        flows_before = self.op.exit_flows(p)
+        lost = (p.sum() - p_new.sum()) * self.grid.cell_volume
+        if walls:
+            p = np.maximum(p_new, 0.0)
+        else:  # mass is invariant: project the step's round-off (and clipping) away
+            mass_before = p.sum()
+            p = np.maximum(p_new, 0.0)
+            mass_after = p.sum()
+            self.mass_correction += abs(mass_after - mass_before) / mass_before
+            p *= mass_before / mass_after
+        self.p = p
+        self._accepted()
+        flows_after = self.op.exit_flows(p)
+        shares = {w: flows_before[w] + flows_after[w] for w in walls}
+        total = sum(shares.values()) or 1.0
+        for w in walls:  # the step's exact loss, split by the walls' outflow (trapezoid)
+            self.absorbed[w] += lost * shares[w] / total
+
+
+class _TimeDependentStepper(_TRBDF2Stepper):
+    """TR-BDF2 for ``t -> FokkerPlanck``: the stage matrices at ``t + γΔt`` and ``t + Δt`` are
+    assembled and factorised for every attempted step (two factorisations each)."""
+
+    def __init__(self, at: Callable[[float], FokkerPlanck], op, p: np.ndarray, t: float, grid: Grid, *,
+                 tolerance: float, dt0: float | None):
+        self.at = at
+        self._count = 0
+        super().__init__(op, p, t, grid, tolerance=tolerance, dt0=dt0)
+
+    def _factorisations(self):
+        return None
+
+    @property
+    def n_factorizations(self) -> int:
+        return self._count
+
+    def _attempt(self, step: float):
+        op_g, op_1 = assemble(self.at(self.t + GAMMA * step)), assemble(self.at(self.t + step))
+        fact_g = _Factorisations(op_g.matrix, self.grid.shape)
+        fact_1 = _Factorisations(op_1.matrix, self.grid.shape)
+        self._count += 2
+        self._op_1 = op_1
+        return _trbdf2_step(lambda r: fact_g.solve(step, r), lambda r: fact_1.solve(step, r),
+                            self.L, op_g.matrix, op_1.matrix, self.p, step)
+
+    def _accepted(self) -> None:
+        self.op, self.L = self._op_1, self._op_1.matrix
+
+
+class _StationaryJump:
+    """For long horizons with conserved mass: once ``½ sqrt(χ²(p ‖ p_ss)) e^{−gap Δt}`` is below
+    ``1e-3 × tolerance`` with at least ``JUMP_FLOOR`` relaxation times left to an output, the
+    density from there on is the stationary state ``p_ss`` (the discrete null vector of ``L``)."""
+
+    def __init__(self, problem: FokkerPlanck, tolerance: float):
+        self.gap = spectral_gap(problem, n_eigenvalues=2).gap
+        self.bound = None
+        if self.gap > 0:
+            from .steady_state import stationary
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # wall-mass warnings belong to stationary()
+                self.p_ss = stationary(problem, order=2).discrete_density.ravel()
+            self.bound = _relaxation_bound(self.p_ss)
+        self.target = 1e-3 * tolerance
+        self.since: float | None = None
+        self.note = ""
+
+    def due(self, p: np.ndarray, t: float, t_out: float) -> bool:
+        """Whether the densities from ``t_out`` on are ``p_ss`` (deciding it once, at ``t``)."""
+        if self.since is not None:
+            return True
+        if self.bound is None or not _can_jump(self.bound, p, t_out - t, self.gap, self.target):
+            return False
+        self.since = t
+        self.note = _jump_note(t, t_out, self.gap, self.target)
+        return True
 
 
 def _progress(total: float, enabled: bool | None):
@@ -440,142 +634,67 @@ def evolve(problem: ProblemSpec, p0, times, *, method: str = "tr-bdf2", toleranc
                  "use a coarser grid or fewer output times")
     p = _initial_density(p0, grid).ravel()
     start = _time.perf_counter()
-    op = assemble(first)
-    walls = list(op.exit_flows(p).keys())
-    absorbed = {w: [0.0] for w in walls}
-    total_absorbed = {w: 0.0 for w in walls}
-    densities = [p.reshape(grid.shape).copy()]
-    n_steps = n_rejected = n_fact = 0
-    mass_correction, stationary_from, gap_value, notes = 0.0, None, None, []
+    stepper = _new_stepper(method, at, dynamic, assemble(first), p, float(times[0]), grid, tolerance, dt0)
+    jump = None
+    if (isinstance(stepper, _TRBDF2Stepper) and not dynamic and not stepper.walls
+            and (times[-1] - times[0]) * stepper.fastest > LONG_HORIZON):
+        jump = _StationaryJump(first, tolerance)
+    densities, absorbed = _drive(stepper, times, jump, progress)
+    notes = [jump.note] if jump is not None and jump.since is not None else []
+    if stepper.mass_correction > MASS_CORRECTION_WARN:
+        notes.append(f"mass projected after every step: total relative correction {stepper.mass_correction:.3g}")
+    dens = np.stack(densities)
+    mass = dens.reshape(len(times), -1).sum(axis=1) * grid.cell_volume
+    if not stepper.walls:
+        drift_mass = float(np.abs(mass - 1.0).max())
+        if drift_mass > 1e-10:
+            raise SolverError(f"mass is not conserved: deviation {drift_mass:.3g} with no absorbing wall")
+    return Evolution(grid=grid, problem=problem, times=times, densities=dens, mass=mass,
+                     absorbed={w: np.asarray(v) for w, v in absorbed.items()}, n_steps=stepper.n_steps,
+                     n_rejected=stepper.n_rejected, n_factorizations=stepper.n_factorizations, method=method,
+                     tolerance=tolerance, seconds=_time.perf_counter() - start,
+                     mass_correction=stepper.mass_correction,
+                     stationary_from=None if jump is None else jump.since,
+                     spectral_gap=None if jump is None else jump.gap, notes=tuple(notes))
 
+
+def _new_stepper(method: str, at, dynamic: bool, op, p: np.ndarray, t0: float, grid: Grid,
+                 tolerance: float, dt0: float | None) -> _Stepper:
+    """The stepper for ``method`` and the kind of problem (constant or time-dependent fields)."""
     if method == "expm":
         if dynamic:
             raise InputError("method='expm' needs constant fields; got a time-dependent problem")
         if grid.size > EXPM_MAX_CELLS:
             raise InputError(f"method='expm' is for small grids (at most {EXPM_MAX_CELLS} cells); got {grid.size}")
-        for t_prev, t_next in zip(times[:-1], times[1:]):
-            p_new = spla.expm_multiply(op.matrix * (t_next - t_prev), p)
-            # the probability lost in the interval, split between walls by their exit flows
-            lost = (p.sum() - p_new.sum()) * grid.cell_volume
-            flows = op.exit_flows(0.5 * (p + p_new))
-            total = sum(flows.values()) or 1.0
-            for w in walls:
-                total_absorbed[w] += lost * flows[w] / total
-                absorbed[w].append(total_absorbed[w])
-            if p_new.min() < -NEGATIVE_RTOL * p_new.max():
-                raise SolverError(f"expm_multiply returned negative density {p_new.min():.3g} at t={t_next}")
-            p = np.maximum(p_new, 0.0)
-            densities.append(p.reshape(grid.shape).copy())
-    else:
-        L = op.matrix
-        fact = _Factorisations(L, grid.shape)
-        fastest = float(np.abs(L.diagonal()).max())
-        if dt0 is None:
-            dt0 = 10.0 / fastest
-        dt0 = float(dt0)
-        level = 0
-        t = float(times[0])
-        settled = None  # p -> TV bound on |p(t) − p_ss| for t → ∞ (long horizons only)
-        if not dynamic and not walls and (times[-1] - times[0]) * fastest > LONG_HORIZON:
-            gap_value = spectral_gap(first, n_eigenvalues=2).gap
-            if gap_value > 0:
-                from .steady_state import stationary
+        return _ExpmStepper(op, p, t0, grid)
+    if dynamic:
+        return _TimeDependentStepper(at, op, p, t0, grid, tolerance=tolerance, dt0=dt0)
+    return _TRBDF2Stepper(op, p, t0, grid, tolerance=tolerance, dt0=dt0)
 
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # wall-mass warnings belong to stationary()
-                    p_ss = stationary(first, order=2).discrete_density.ravel()
-                settled = _relaxation_bound(p_ss)
-        jump_target = 1e-3 * tolerance
-        bar = _progress(float(times[-1] - times[0]), progress)
+
+def _drive(stepper: _Stepper, times: np.ndarray, jump: _StationaryJump | None,
+           progress: bool | None) -> tuple[list, dict]:
+    """Step to each output time and record the density and the absorbed probability there."""
+    shape = stepper.grid.shape
+    densities = [stepper.p.reshape(shape).copy()]
+    absorbed = {w: [0.0] for w in stepper.walls}
+    bar = _progress(float(times[-1] - times[0]), progress) if isinstance(stepper, _TRBDF2Stepper) else None
+    try:
         for t_out in times[1:]:
-            if stationary_from is not None or (
-                    settled is not None and _can_jump(settled, p, t_out - t, gap_value, jump_target)):
-                if stationary_from is None:
-                    stationary_from = t
-                    notes.append(_jump_note(t, t_out, gap_value, jump_target))
-                p = p_ss.copy()
-                densities.append(p.reshape(grid.shape).copy())
-                for w in walls:
-                    absorbed[w].append(total_absorbed[w])
-                continue
-            while t < t_out - 1e-14 * max(1.0, abs(t_out)):
-                if n_steps > MAX_STEPS:
-                    raise SolverError(f"evolve took more than {MAX_STEPS} steps before t={t_out}")
-                dt = dt0 * 2.0**level
-                partial = t + dt > t_out
-                step = t_out - t if partial else dt
-                if dynamic:
-                    # the stage matrices at t + γ dt and t + dt: two factorisations per step
-                    op_g, op_1 = assemble(at(t + GAMMA * step)), assemble(at(t + step))
-                    fact_g = _Factorisations(op_g.matrix, grid.shape)
-                    fact_1 = _Factorisations(op_1.matrix, grid.shape)
-                    n_fact += 2
-                    p_new, err = _trbdf2_step(lambda r: fact_g.solve(step, r), lambda r: fact_1.solve(step, r),
-                                              L, op_g.matrix, op_1.matrix, p, step)
-                else:
-                    p_new, err = _trbdf2_step(lambda r: fact.solve(step, r), lambda r: fact.solve(step, r),
-                                              L, L, L, p, step)
-                err_norm = float(np.abs(err).sum() * grid.cell_volume)
-                peak = float(np.abs(p_new).max())
-                negative = float(p_new.min()) < -NEGATIVE_RTOL * peak
-                if err_norm > tolerance or negative or not np.isfinite(err_norm):
-                    n_rejected += 1
-                    level -= 1
-                    if level < MIN_LADDER:
-                        raise SolverError(
-                            f"evolve could not meet tolerance {tolerance:g} at t={t:.6g}: step below "
-                            f"{dt0 * 2.0**MIN_LADDER:.3g} (error {err_norm:.3g}, min density {p_new.min():.3g})"
-                        )
-                    continue
-                flows_before = op.exit_flows(p)
-                lost = (p.sum() - p_new.sum()) * grid.cell_volume
-                if walls:
-                    p = np.maximum(p_new, 0.0)
-                else:  # mass is invariant: project the step's round-off (and clipping) away
-                    mass_before = p.sum()
-                    p = np.maximum(p_new, 0.0)
-                    mass_after = p.sum()
-                    mass_correction += abs(mass_after - mass_before) / mass_before
-                    p *= mass_before / mass_after
-                if dynamic:
-                    op, L = op_1, op_1.matrix
-                flows_after = op.exit_flows(p)
-                shares = {w: flows_before[w] + flows_after[w] for w in walls}
-                total = sum(shares.values()) or 1.0
-                for w in walls:  # the step's exact loss, split by the walls' outflow (trapezoid)
-                    total_absorbed[w] += lost * shares[w] / total
+            settled = jump is not None and jump.due(stepper.p, stepper.t, t_out)
+            while not settled and not stepper.reached(t_out):
+                taken = stepper.step(t_out)
                 if bar is not None:
-                    bar.update(step)
-                t += step
-                n_steps += 1
-                if not partial and err_norm < tolerance / 10.0:
-                    level += 1  # error scales as dt^3: doubling keeps it below tolerance
-                if settled is not None and _can_jump(settled, p, t_out - t, gap_value, jump_target):
-                    stationary_from = t
-                    notes.append(_jump_note(t, t_out, gap_value, jump_target))
-                    p = p_ss.copy()
-                    break
-            densities.append(p.reshape(grid.shape).copy())
-            for w in walls:
-                absorbed[w].append(total_absorbed[w])
+                    bar.update(taken)
+                settled = jump is not None and jump.due(stepper.p, stepper.t, t_out)
+            p = jump.p_ss if settled else stepper.p
+            densities.append(p.reshape(shape).copy())
+            for w in stepper.walls:
+                absorbed[w].append(stepper.absorbed[w])
+    finally:
         if bar is not None:
             bar.close()
-        if not dynamic:
-            n_fact = fact.count
-        if mass_correction > MASS_CORRECTION_WARN:
-            notes.append(f"mass projected after every step: total relative correction {mass_correction:.3g}")
-    dens = np.stack(densities)
-    mass = dens.reshape(len(times), -1).sum(axis=1) * grid.cell_volume
-    if not walls:
-        drift_mass = float(np.abs(mass - 1.0).max())
-        if drift_mass > 1e-10:
-            raise SolverError(f"mass is not conserved: deviation {drift_mass:.3g} with no absorbing wall")
-    return Evolution(grid=grid, problem=problem, times=times, densities=dens, mass=mass,
-                     absorbed={w: np.asarray(v) for w, v in absorbed.items()}, n_steps=n_steps,
-                     n_rejected=n_rejected, n_factorizations=n_fact, method=method,
-                     tolerance=tolerance, seconds=_time.perf_counter() - start,
-                     mass_correction=mass_correction, stationary_from=stationary_from,
-                     spectral_gap=gap_value, notes=tuple(notes))
+    return densities, absorbed
 
 
 def resolution_defect(p: np.ndarray, grid: Grid, coarse_grid: Grid) -> float:

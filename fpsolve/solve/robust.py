@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from .._kernels import gth
 from ..errors import SolverError
-from .linalg import grid_ordering
+from .direct import grid_ordering
 
 KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
 FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed

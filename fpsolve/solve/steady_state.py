@@ -16,7 +16,7 @@ Method
      of log rate ratios along a spanning tree: exact, O(n), no linear solve;
    * ``"fast"``: multigrid-preconditioned GMRES on a hierarchy of rediscretised problems (large
      2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale fixed at the most
-     probable cell of a half-resolution solution (:mod:`fpsolve.solve.linalg`), kept if it passes
+     probable cell of a half-resolution solution (:mod:`fpsolve.solve.direct`), kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
    * ``"gth"``: a small grid, or several basins whose flow balance the fast result fails:
@@ -56,7 +56,7 @@ from ..errors import (BoundaryMassWarning, ExtrapolationWarning, InputError, Inp
                       PeriodicMismatchWarning, SolverError, UnderResolvedWarning)
 from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
-from .linalg import SMALL_SYSTEM, PinnedLU, bordered_null_vector
+from .direct import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import make_level, solve_level
 from .operator import Operator, assemble, solve_small

@@ -5,7 +5,7 @@ import pytest
 from conftest import OU_D, OU_K, lyapunov_covariance, ou_entropy_production
 
 import fpsolve as fp
-from fpsolve.solve.linear import linearized_epoch
+from fpsolve.landscape.linearized import linearized_epoch
 
 EXACT_RTOL = 1e-10  # dense Lyapunov solves of 2x2 / 3x3 systems: round-off only
 

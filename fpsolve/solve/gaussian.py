@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import scalar_float
 from ..errors import FieldError, InputError, StabilityError, StabilityWarning
 from .grid import Grid
 from .problem import as_real
@@ -125,7 +126,8 @@ class GaussianState:
         return Grid(tuple(self.mean - half), tuple(self.mean + half), shape, boundary)
 
 
-def _check_matrix(value, name: str, d: int | None = None) -> np.ndarray:
+def check_matrix(value, name: str, d: int | None = None) -> np.ndarray:
+    """``value`` as a finite real square matrix (of size ``d`` if given), or a FieldError naming ``name``."""
     arr = np.atleast_2d(as_real(value, name))
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (d is not None and arr.shape[0] != d):
         expected = f"({d}, {d})" if d is not None else "square (d, d)"
@@ -148,18 +150,14 @@ def check_learning_rate(learning_rate, name: str = "learning_rate") -> float | N
     """None, or a positive finite real number (returned as float)."""
     if learning_rate is None:
         return None
-    if isinstance(learning_rate, (bool, np.bool_, str, bytes)) or np.iscomplexobj(learning_rate) or not np.isscalar(learning_rate):
-        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
-    try:
-        eta = float(learning_rate)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}") from None
-    if not (np.isfinite(eta) and eta > 0):
+    eta = scalar_float(learning_rate)
+    if eta is None or not (np.isfinite(eta) and eta > 0):
         raise InputError(f"{name} must be a positive finite number or None; got {learning_rate!r}")
     return eta
 
 
-def _check_mean(mean, d: int) -> np.ndarray:
+def check_mean(mean, d: int) -> np.ndarray:
+    """``mean`` as a finite vector of ``d`` entries (None: the origin)."""
     if mean is None:
         return np.zeros(d)
     mu = as_real(mean, "mean").reshape(-1)
@@ -193,7 +191,9 @@ def stability_check(hessian: np.ndarray, learning_rate: float, *, strict: bool, 
                   stacklevel=3)
 
 
-def _gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> GaussianState:
+def gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> GaussianState:
+    """The :class:`GaussianState` of drift matrix ``H``, diffusion ``D`` and covariance ``C``:
+    circulation, entropy production (NaN for a singular ``D``) and the equilibrium test."""
     C = 0.5 * (C + C.T)
     Q = 0.5 * (H @ C - C @ H.T)  # = ½ (H C − C H) for a symmetric H
     Q = 0.5 * (Q - Q.T)
@@ -274,9 +274,9 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
     """
     from scipy.linalg import solve_continuous_lyapunov
 
-    H = _check_matrix(hessian, "hessian")
+    H = check_matrix(hessian, "hessian")
     d = H.shape[0]
-    D = _check_matrix(diffusion, "diffusion", d)
+    D = check_matrix(diffusion, "diffusion", d)
     _check_diffusion(D)
     ev = np.linalg.eigvals(H)
     if np.min(ev.real) <= 0:
@@ -284,52 +284,12 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
             f"hessian must have eigenvalues with positive real part (a stable minimum); got "
             f"{ev[np.argmin(ev.real)]:.6g}"
         )
-    mu = _check_mean(mean, d)
+    mu = check_mean(mean, d)
     learning_rate = check_learning_rate(learning_rate)
     if learning_rate is not None:
         stability_check(H, learning_rate, strict=False, what="of the drift matrix")
     C = solve_continuous_lyapunov(H, 2.0 * D)
-    return _gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov")
+    return gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov")
 
 
-def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_rate: float,
-                     n_steps: int, mean: ArrayLike | None = None,
-                     equilibrium_rtol: float = EQUILIBRIUM_RTOL) -> GaussianState:
-    """Stationary Gaussian state of an epoch-level linear map (without-replacement SGD, docs/theory.md §2).
-
-    Solves ``C = J C Jᵀ + Cov_epoch`` with ``J = (I − η H)^M``.  The state is reported through
-    the continuous OU process whose epoch map is exactly this one: drift matrix
-    ``K = −log(I − η H) / η`` (``= H + O(η H²)``) and diffusion ``D = ½ (K C + C Kᵀ)`` (SDE
-    time), from which ``Q`` and ``σ`` follow as in :func:`linearized`.
-
-    Parameters
-    ----------
-    hessian : (d, d)  ``H`` (symmetric, ``0 < η λ < 1`` for all eigenvalues)
-    epoch_covariance : (d, d)  covariance of the displacement over one epoch
-    learning_rate : float  η
-    n_steps : int  M, steps per epoch
-    """
-    from scipy.linalg import solve_discrete_lyapunov
-
-    H = _check_matrix(hessian, "hessian")
-    d = H.shape[0]
-    S = _check_matrix(epoch_covariance, "epoch_covariance", d)
-    learning_rate = check_learning_rate(learning_rate)
-    if learning_rate is None:
-        raise InputError("learning_rate must be a positive finite number; got None")
-    lam, V = np.linalg.eigh(0.5 * (H + H.T))
-    if lam[0] <= 0 or lam[-1] * learning_rate >= 1:
-        raise FieldError(
-            f"hessian eigenvalues must lie in (0, 1/learning_rate) = (0, {1 / learning_rate:.6g}); got "
-            f"[{lam[0]:.6g}, {lam[-1]:.6g}]"
-        )
-    J = (V * (1 - learning_rate * lam) ** n_steps) @ V.T
-    C = solve_discrete_lyapunov(J, 0.5 * (S + S.T))
-    K = (V * (-np.log1p(-learning_rate * lam) / learning_rate)) @ V.T
-    D = 0.5 * (K @ C + C @ K.T)
-    D = 0.5 * (D + D.T)
-    mu = _check_mean(mean, d)
-    return _gaussian_state(K, D, C, mu, learning_rate, equilibrium_rtol, "epoch_lyapunov")
-
-
-__all__ = ["GaussianState", "linearized", "linearized_epoch"]
+__all__ = ["GaussianState", "linearized"]
