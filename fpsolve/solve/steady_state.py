@@ -545,7 +545,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
         failure = None
         if grid.size <= SMALL_SYSTEM:
             # small: exact to rounding in every cell for a few milliseconds
-            method, path = "GTH elimination, nested dissection (small grid)", "gth"
+            method, path = "GTH elimination (small grid)", "gth"
         else:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
             path = "fast"
@@ -566,7 +566,7 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
                     log_p, n_checked, componentwise, note = accepted
                     method += note
             if failure is not None:
-                method = f"GTH elimination, nested dissection (the fast path failed: {method}: {failure})"
+                method = f"GTH elimination (the fast path failed: {method}: {failure})"
                 path = "gth" if basins > 1 else "gth (repair)"
         if path != "fast":
             log_p = gth_log_density(graph, grid.shape)
