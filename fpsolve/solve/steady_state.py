@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -520,7 +521,24 @@ def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
     return float("inf") if np.any(np.isnan(sel)) else float(sel.max())
 
 
+# The discrete solutions of one stationary() call, by problem (the coarsened problems made by
+# ``problem.on`` are shared objects for callable fields): the half-resolution solve that places the
+# pin of a direct solve is the Richardson level too, and is computed once.  None outside a call.
+_SOLVED: ContextVar[dict | None] = ContextVar("fpsolve_solved", default=None)
+
+
 def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
+    """:func:`_solve_discrete_once`, remembered within one :func:`stationary` call (``_SOLVED``)."""
+    memo = _SOLVED.get()
+    if memo is None:
+        return _solve_discrete_once(problem)
+    hit = memo.get(id(problem))
+    if hit is None:
+        hit = memo[id(problem)] = (problem, _solve_discrete_once(problem))  # keeps the id alive
+    return hit[1]
+
+
+def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
     """The discrete stationary density, accepted only if it passes the componentwise test.
 
     Paths, in order: the closed form (1-D, reflecting); a spanning tree of log rate ratios when
@@ -850,6 +868,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     if problem.callable_fields:
         _check_periodic_drift(problem)
     use4 = order == 4 or (order is None and _can_extrapolate(grid))
+    solved = _SOLVED.set({})  # reset below; after an exception the next call replaces it
     fine = _solve_discrete(problem)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
@@ -878,6 +897,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
             if order == 4:
                 warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
                               f"solution", ExtrapolationWarning, stacklevel=2)
+    _SOLVED.reset(solved)
     if used_order == 4:
         with np.errstate(divide="ignore"):
             log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
