@@ -48,3 +48,43 @@ def test_gth_in_minimum_degree_order_matches_nested_dissection(monkeypatch):
     assert np.array_equal(np.isfinite(fast), finite)
     scale = 1 + np.abs(reference[finite]).max()
     assert np.max(np.abs(fast[finite] - reference[finite])) <= GTH_ORDER_RTOL * scale
+
+
+def test_stencil_reach_counts_cells_along_an_axis_and_wraps_the_short_way():
+    from fpsolve._kernels.smooth import stencil_reach
+
+    shape = np.array([6, 5], dtype=np.int64)
+    rows = np.array([0, 0, 7])
+    cols = np.array([1, 5 * 3 + 0, 7 + 4 - 2])  # (0,0)-(0,1): 1; (0,0)-(3,0): 3; (1,2)-(1,4): 2
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix((np.ones(3), (rows, cols)), shape=(30, 30))
+    assert stencil_reach(A.indptr, A.indices, shape, np.array([False, False])) == 3
+    assert stencil_reach(A.indptr, A.indices, shape, np.array([True, False])) == 3  # 6 - 3 = 3
+    wrap = sp.csr_matrix((np.ones(1), ([0], [5 * 5])), shape=(30, 30))  # (0,0)-(5,0)
+    assert stencil_reach(wrap.indptr, wrap.indices, shape, np.array([False, False])) == 5
+    assert stencil_reach(wrap.indptr, wrap.indices, shape, np.array([True, False])) == 1
+
+
+@pytest.mark.filterwarnings("ignore::fpsolve.errors.BoundaryMassWarning")
+def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(monkeypatch):
+    from fpsolve.solve import multigrid
+
+    events = []
+    gmres, use_ilu = multigrid.spla.gmres, multigrid.Level.use_ilu
+
+    def counting_gmres(*args, **kwargs):
+        events.append("gmres")
+        return gmres(*args, **kwargs)
+
+    def counting_ilu(self):
+        events.append("ilu")
+        use_ilu(self)
+
+    monkeypatch.setattr(multigrid.spla, "gmres", counting_gmres)
+    monkeypatch.setattr(multigrid.Level, "use_ilu", counting_ilu)
+    state = fp.stationary(_wide_problem(256), order=2)
+    assert "ILU(0) smoothing" in state.info.method
+    assert state.info.path == "fast"
+    # 256² is the one multigrid level (128² is solved directly): switched first, one GMRES run
+    assert events[0] == "ilu" and events.count("gmres") == 1

@@ -19,11 +19,12 @@ gives (``TanhUnit`` SGLD at 512²: no convergence in 120 iterations).  ILU(0) (t
 factors on the operator's own pattern, which on the bounded 7-point stencils couples each cell to
 its diagonal neighbours as well) is a robust smoother for those, at about twice the cost of a
 sweep, but slower than Gauss--Seidel where that converges (NESS OU at 512²: 20 iterations against
-6).  So GMRES first runs its whole budget with Gauss--Seidel, exactly as without the switch; only
-if that has not converged is every level of the hierarchy switched to ILU(0) (factored once, kept
-on the level and so reused by the finer levels that share it), and GMRES continues from where it
-stopped before the caller falls back to sparse LU.  A level whose coarser levels were already
-switched starts with ILU(0).
+6).  So a hierarchy whose finest stencil reaches more than ``GS_MAX_REACH`` cells along an axis
+(Selling's long offsets, which only strong anisotropy produces) starts with ILU(0); any other runs
+GMRES's whole budget with Gauss--Seidel first, and only if that has not converged is every level of
+the hierarchy switched to ILU(0) (factored once, kept on the level and so reused by the finer
+levels that share it), and GMRES continues from where it stopped before the caller falls back to
+sparse LU.  A level whose coarser levels were already switched starts with ILU(0).
 
 The cycle is a fixed linear map, used as a preconditioner in GMRES.  The systems
 are singular (``1ᵀ A = 0``) but every right-hand side met is consistent
@@ -42,7 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._kernels.smooth import gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth
+from .._kernels.smooth import (gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
+                               stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
@@ -56,6 +58,11 @@ GS_MAX_ITERATIONS = GMRES_RESTART * GMRES_MAX_RESTARTS  # Gauss--Seidel budget b
 ILU_RESIDUAL_RTOL = 1e-14  # the same test, tighter, once switched: anisotropic problems put cells at 1e-6 of the
 #                            peak whose own balance needs it (componentwise 4e-8 at 1e-12, 2e-10 at 1e-14; the
 #                            acceptance test asks 1e-8); an unreachable tolerance ends as "not converged" (LU)
+# A finest level whose stencil reaches further than this many cells along an axis (Selling's offsets
+# of strongly anisotropic diffusion, a periodic wrap) starts with ILU(0): point Gauss--Seidel is a
+# poor smoother for those and would spend its whole budget first (TanhUnit SGLD 512²: 120 wasted
+# iterations on each of the two finest levels).
+GS_MAX_REACH = 1
 ILU_SWEEPS = 2  # ILU(0) corrections each side; TanhUnit SGLD 128²/256²/512² GMRES iterations for 1 / 2: 22/30/91, 15/20/30 (W-cycle)
 
 
@@ -96,6 +103,7 @@ class Level:
     P: sp.csr_matrix | None = None  # from the next coarser level to this one
     R: sp.csr_matrix | None = None
     ilu: tuple | None = None  # (ILU(0) factor values, diagonal positions, scratch) once switched
+    reach: int = 1  # cells along an axis spanned by the widest coupling of A (wraps the short way)
 
     def use_ilu(self) -> None:
         """Switch this level's smoother to ILU(0) (factored here, once)."""
@@ -125,7 +133,9 @@ def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
     P = prolongation(coarse) if coarse is not None else None
     R = (P.T / 2**grid.ndim).tocsr() if P is not None else None
-    return Level(grid, A, 1.0 / A.diagonal(), P, R)
+    reach = int(stencil_reach(A.indptr, A.indices, np.asarray(grid.shape, dtype=np.int64),
+                              np.asarray(grid.periodic, dtype=np.bool_)))
+    return Level(grid, A, 1.0 / A.diagonal(), P, R, reach=reach)
 
 
 class Cycle:
@@ -153,6 +163,11 @@ class Cycle:
         return e
 
 
+def _wide(level: Level) -> bool:
+    """Whether the level's stencil reaches beyond ``GS_MAX_REACH`` cells along an axis."""
+    return level.reach > GS_MAX_REACH
+
+
 def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
     """GMRES on ``levels[0].A p = 0`` from ``x0`` preconditioned by the cycle: first with
     Gauss--Seidel smoothing (at most ``GS_MAX_ITERATIONS``), then, if that has not converged, with
@@ -174,6 +189,9 @@ def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.n
     atol = RESIDUAL_RTOL * scale
     smoothed = levels[:-1]  # the coarsest level is solved, not smoothed
     x, info = x0, 1
+    if _wide(levels[0]):
+        for lv in smoothed:
+            lv.use_ilu()
     if not any(lv.ilu is not None for lv in smoothed):
         e, info = spla.gmres(A, -(A @ x0), M=M, rtol=0.0, atol=atol, restart=GMRES_RESTART,
                              maxiter=max(1, GS_MAX_ITERATIONS // GMRES_RESTART), callback=tick,
