@@ -71,7 +71,7 @@ def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(m
     from fpsolve.solve import multigrid
 
     events = []
-    gmres, use_ilu = multigrid.spla.gmres, multigrid.Level.use_ilu
+    gmres, use_ilu = multigrid.gmres, multigrid.Level.use_ilu
 
     def counting_gmres(*args, **kwargs):
         events.append("gmres")
@@ -81,10 +81,32 @@ def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(m
         events.append("ilu")
         use_ilu(self)
 
-    monkeypatch.setattr(multigrid.spla, "gmres", counting_gmres)
+    monkeypatch.setattr(multigrid, "gmres", counting_gmres)
     monkeypatch.setattr(multigrid.Level, "use_ilu", counting_ilu)
     state = fp.stationary(_wide_problem(256), order=2)
     assert "ILU(0) smoothing" in state.info.method
     assert state.info.path == "fast"
     # 256² is the one multigrid level (128² is solved directly): switched first, one GMRES run
     assert events[0] == "ilu" and events.count("gmres") == 1
+
+
+GMRES_RTOL = 1e-10  # the solve stops at |b - A e| <= 1e-12 |b|; the system's condition number is ~1e2
+
+
+def test_right_preconditioned_gmres_solves_a_nonsymmetric_system_and_restarts():
+    import scipy.sparse as sp
+
+    from fpsolve.solve import multigrid
+
+    rng = np.random.default_rng(0)
+    n = 400
+    A = sp.random(n, n, density=0.02, random_state=1) + sp.diags(4.0 + rng.uniform(size=n))
+    A = sp.csr_matrix(A)
+    b = rng.normal(size=n)
+    inv_diag = 1.0 / A.diagonal()
+    ticks = []
+    e, ok = multigrid.gmres(A, b, lambda r: inv_diag * r, 1e-12 * np.linalg.norm(b), 5, 200, ticks.append)
+    assert ok and len(ticks) > 5  # needed more than one cycle of 5
+    np.testing.assert_allclose(e, sp.linalg.spsolve(sp.csc_matrix(A), b), rtol=GMRES_RTOL, atol=GMRES_RTOL)
+    e, ok = multigrid.gmres(A, b, lambda r: inv_diag * r, 1e-12 * np.linalg.norm(b), 5, 1, ticks.append)
+    assert not ok  # one cycle of 5 is not enough: reported as not converged
