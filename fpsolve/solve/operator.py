@@ -351,7 +351,6 @@ def assemble(problem: FokkerPlanck) -> Operator:
     offsets, _ = _offset_index(vec, w)
     G, refine = edge_field(problem)
     shape = np.asarray(grid.shape, dtype=np.int64)
-    strides = np.asarray([int(np.prod(grid.shape[d + 1:])) for d in range(grid.ndim)], dtype=np.int64)
     kind = np.asarray([{"reflecting": fv.REFLECTING, "periodic": fv.PERIODIC,
                         "absorbing": fv.ABSORBING}[b] for b in grid.boundary], dtype=np.int64)
     lat_shape = np.asarray(lattice_shape(grid) if refine == 2 else grid.shape, dtype=np.int64)
@@ -364,8 +363,8 @@ def assemble(problem: FokkerPlanck) -> Operator:
     h = np.asarray(grid.spacing)
     betas = np.empty((n, vec.shape[1], 2))
     fv.edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, betas)
-    count = fv.build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas,
-                           src, dst, rate, disp, beta, n)
+    count = fv.build_jumps(fv.grid_layout(shape, kind), vec, w, G, lat_shape, refine, h, betas,
+                           (src, dst, rate, disp, beta), n)
     del betas
     src, dst, rate, disp, beta = src[:count], dst[:count], rate[:count], disp[:count], beta[:count]
     if not np.all(np.isfinite(beta)):
