@@ -110,3 +110,41 @@ def test_right_preconditioned_gmres_solves_a_nonsymmetric_system_and_restarts():
     np.testing.assert_allclose(e, sp.linalg.spsolve(sp.csc_matrix(A), b), rtol=GMRES_RTOL, atol=GMRES_RTOL)
     e, ok = multigrid.gmres(A, b, lambda r: inv_diag * r, 1e-12 * np.linalg.norm(b), 5, 1, ticks.append)
     assert not ok  # one cycle of 5 is not enough: reported as not converged
+
+
+def _kron_prolongation(coarse):
+    """The reference: Kronecker product of the 1-D interpolations (how P was built before)."""
+    import scipy.sparse as sp
+
+    P = None
+    for m, per in zip(coarse.shape, coarse.periodic):
+        i = np.arange(2 * m)
+        c = i // 2
+        other = np.where(i % 2 == 0, c - 1, c + 1)
+        if per:
+            rows, cols = np.concatenate((i, i)), np.concatenate((c, np.mod(other, m)))
+            vals = np.concatenate((np.full(2 * m, 0.75), np.full(2 * m, 0.25)))
+        else:
+            inside = (other >= 0) & (other < m)
+            rows, cols = np.concatenate((i, i[inside])), np.concatenate((c, other[inside]))
+            vals = np.concatenate((np.where(inside, 0.75, 1.0), np.full(int(inside.sum()), 0.25)))
+        P1 = sp.csr_matrix((vals, (rows, cols)), shape=(2 * m, m))
+        P = P1 if P is None else sp.kron(P, P1, format="csr")
+    return P
+
+
+@pytest.mark.parametrize("shape, boundary", [((4, 6), "reflecting"), ((5, 3), ("periodic", "reflecting")),
+                                             ((3, 4, 3), ("reflecting", "periodic", "reflecting"))])
+def test_transfers_equal_the_kronecker_prolongation_and_are_shared_per_grid(shape, boundary):
+    from fpsolve.solve import multigrid
+
+    ndim = len(shape)
+    coarse = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
+    P, R = multigrid._transfers(coarse)
+    ref = _kron_prolongation(coarse)
+    ref.sort_indices()
+    assert np.array_equal(P.indptr, ref.indptr) and np.array_equal(P.indices, ref.indices)
+    assert np.array_equal(P.data, ref.data)  # bit for bit
+    assert abs(R - ref.T / 2**ndim).max() == 0
+    again = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
+    assert multigrid._transfers(again)[0] is P  # one build per grid

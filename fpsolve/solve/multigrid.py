@@ -37,7 +37,9 @@ iterations reach round-off.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,31 +71,54 @@ GS_MAX_REACH = 1
 ILU_SWEEPS = 2  # ILU(0) corrections each side; TanhUnit SGLD 128²/256²/512² GMRES iterations for 1 / 2: 22/30/91, 15/20/30 (W-cycle)
 
 
-def _prolong_1d(m: int, periodic: bool) -> sp.csr_matrix:
-    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` cells (rows sum to one)."""
+def _prolong_axis(m: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` along one axis: coarse
+    indices and weights (each ``(2 m, 2)``; rows sum to one, a wall cell's second weight is 0)."""
     i = np.arange(2 * m)
     c = i // 2
     other = np.where(i % 2 == 0, c - 1, c + 1)
     if periodic:
         other = np.mod(other, m)
-        rows = np.concatenate((i, i))
-        cols = np.concatenate((c, other))
-        vals = np.concatenate((np.full(2 * m, 0.75), np.full(2 * m, 0.25)))
+        weights = np.stack((np.full(2 * m, 0.75), np.full(2 * m, 0.25)), axis=1)
     else:
         inside = (other >= 0) & (other < m)
-        rows = np.concatenate((i, i[inside]))
-        cols = np.concatenate((c, other[inside]))
-        vals = np.concatenate((np.where(inside, 0.75, 1.0), np.full(int(inside.sum()), 0.25)))
-    return sp.csr_matrix((vals, (rows, cols)), shape=(2 * m, m))
+        other = np.where(inside, other, c)
+        weights = np.stack((np.where(inside, 0.75, 1.0), np.where(inside, 0.25, 0.0)), axis=1)
+    return np.stack((c, other), axis=1), weights
+
+
+@lru_cache(maxsize=32)
+def _transfers(coarse: Grid) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Prolongation ``P`` from ``coarse`` to the grid with twice the cells per axis and the full
+    weighting ``R = Pᵀ / 2^d``, built once per grid (the operators depend on the grid only, so a
+    sweep of solves on one grid shares them; treat them as read-only)."""
+    ndim = coarse.ndim
+    fine_shape = tuple(2 * m for m in coarse.shape)
+    axes = [_prolong_axis(m, per) for m, per in zip(coarse.shape, coarse.periodic)]
+    strides = [int(np.prod(coarse.shape[d + 1:])) for d in range(ndim)]
+    cols, vals = [], []
+    for choice in itertools.product((0, 1), repeat=ndim):  # the 2^d coarse cells of a fine cell
+        col = np.zeros(fine_shape, dtype=np.int64)
+        val = np.ones(fine_shape)
+        for d, (idx, wt) in enumerate(axes):
+            view = [1] * ndim
+            view[d] = fine_shape[d]
+            col = col + (idx[:, choice[d]] * strides[d]).reshape(view)
+            val = val * wt[:, choice[d]].reshape(view)
+        cols.append(col.ravel())
+        vals.append(val.ravel())
+    n, k = int(np.prod(fine_shape)), len(cols)
+    P = sp.csr_matrix((np.stack(vals, axis=1).ravel(), np.stack(cols, axis=1).ravel(),
+                       np.arange(0, k * n + 1, k)), shape=(n, coarse.size))
+    P.sum_duplicates()  # a wall cell's (c, weight 1) and (c, weight 0): exactly 1
+    P.eliminate_zeros()
+    R = (P.T / 2**ndim).tocsr()
+    return P, R
 
 
 def prolongation(coarse: Grid) -> sp.csr_matrix:
     """Multilinear cell-centred prolongation from ``coarse`` to the grid with twice the cells."""
-    P = None
-    for m, per in zip(coarse.shape, coarse.periodic):
-        P1 = _prolong_1d(m, per)
-        P = P1 if P is None else sp.kron(P, P1, format="csr")
-    return P
+    return _transfers(coarse)[0]
 
 
 @dataclass
@@ -134,8 +159,7 @@ class Level:
 def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
     A = sp.csr_matrix(L)
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
-    P = prolongation(coarse) if coarse is not None else None
-    R = (P.T / 2**grid.ndim).tocsr() if P is not None else None
+    P, R = _transfers(coarse) if coarse is not None else (None, None)
     reach = int(stencil_reach(A.indptr, A.indices, np.asarray(grid.shape, dtype=np.int64),
                               np.asarray(grid.periodic, dtype=np.bool_)))
     return Level(grid, A, 1.0 / A.diagonal(), P, R, reach=reach)
