@@ -93,7 +93,13 @@ class SolveInfo:
     ``path``: which solver produced the discrete state (see the module docstring);
     ``componentwise_residual``: the worst ``|inflow − outflow| / outflow`` over the
     ``checked_cells``; ``basins``: number of basins of attraction of the drift;
-    ``extrapolation``: whether Richardson extrapolation was applied, and why (not).
+    ``extrapolation``: whether Richardson extrapolation was applied, and why (not);
+    ``regularized_cells``, ``regularized_mass`` and ``regularized_factor``: the cells whose
+    diffusion was made less anisotropic to bound the stencil (``STENCIL_ANISOTROPY`` in
+    :mod:`fpsolve.solve.operator`), the stationary probability in them and the largest factor by
+    which an eigenvalue was raised there.  Equilibria are unchanged by it; a non-equilibrium
+    state is perturbed in proportion to that mass (measured on the ``TanhUnit`` SGD problems:
+    total variation 4e-4 at 64², below the Richardson error estimate).
     """
 
     method: str
@@ -111,6 +117,9 @@ class SolveInfo:
     checked_cells: int = 0
     basins: int = 1
     extrapolation: str = ""
+    regularized_cells: int = 0
+    regularized_mass: float = 0.0
+    regularized_factor: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -930,6 +939,9 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         checked_cells=fine.checked,
         basins=_merged_basins(problem, fine.log_p)[1] if fine.basins > 1 else 1,
         extrapolation=extrapolation,
+        regularized_cells=int(np.count_nonzero(fine.operator.regularized)),
+        regularized_mass=fine.operator.regularized_mass(density),
+        regularized_factor=fine.operator.regularized_factor,
     )
     state = StationaryState(
         grid=grid,
