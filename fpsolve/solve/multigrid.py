@@ -131,7 +131,17 @@ class Level:
     P: sp.csr_matrix | None = None  # from the next coarser level to this one
     R: sp.csr_matrix | None = None
     ilu: tuple | None = None  # (ILU(0) factor values, diagonal positions, scratch) once switched
-    reach: int = 1  # cells along an axis spanned by the widest coupling of A (wraps the short way)
+    _reach: int | None = None  # cells along an axis spanned by the widest coupling of A (see reach)
+
+    @property
+    def reach(self) -> int:
+        """Cells along an axis spanned by the widest coupling of ``A`` (wraps the short way);
+        computed on first use, so directly solved levels do not load the kernel."""
+        if self._reach is None:
+            self._reach = int(stencil_reach(self.A.indptr, self.A.indices,
+                                            np.asarray(self.grid.shape, dtype=np.int64),
+                                            np.asarray(self.grid.periodic, dtype=np.bool_)))
+        return self._reach
 
     def use_ilu(self) -> None:
         """Switch this level's smoother to ILU(0) (factored here, once)."""
@@ -160,9 +170,7 @@ def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
     A = sp.csr_matrix(L)
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
     P, R = _transfers(coarse) if coarse is not None else (None, None)
-    reach = int(stencil_reach(A.indptr, A.indices, np.asarray(grid.shape, dtype=np.int64),
-                              np.asarray(grid.periodic, dtype=np.bool_)))
-    return Level(grid, A, 1.0 / A.diagonal(), P, R, reach=reach)
+    return Level(grid, A, 1.0 / A.diagonal(), P, R)
 
 
 class Cycle:
