@@ -83,6 +83,7 @@ ACCEPT_TOL = 1e-8  # a fast-path solution is accepted below this on the cells th
 BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry all the mass
 ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solve is rejected
 CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
+SIGMA_FLOOR = 1e-12  # σ's integrand J D⁻¹ J / p is summed over the cells above this fraction of the peak
 FLOW_TOL = 1e-8  # several basins: |inflow − outflow| of every basin, over its one-way boundary flow
 
 
@@ -684,7 +685,11 @@ def _velocity(J: np.ndarray, p: np.ndarray) -> np.ndarray:
 def _entropy_production(problem: FokkerPlanck, p: np.ndarray, J: np.ndarray) -> float:
     D = problem.diffusion_field
     DinvJ = solve_small(D, J)
-    integrand = np.divide(np.sum(J * DinvJ, axis=0), p, out=np.zeros_like(p), where=p > TINY)
+    # cells below SIGMA_FLOOR of the peak are left out: a fast solve's values there are rounding
+    # noise, and J² / p of noise is unbounded (3-D NESS OU 64³: σ 1e269 with them); their share of
+    # σ, v² p with the velocity bounded by the fields, is below SIGMA_FLOOR of the bulk's
+    resolved = p > max(TINY, SIGMA_FLOOR * float(np.max(p)))
+    integrand = np.divide(np.sum(J * DinvJ, axis=0), p, out=np.zeros_like(p), where=resolved)
     return float(np.sum(integrand) * problem.grid.cell_volume)
 
 
