@@ -148,3 +148,32 @@ def test_transfers_equal_the_kronecker_prolongation_and_are_shared_per_grid(shap
     assert abs(R - ref.T / 2**ndim).max() == 0
     again = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
     assert multigrid._transfers(again)[0] is P  # one build per grid
+
+
+def _ness_ou(n: int) -> fp.FokkerPlanck:
+    K = np.array([[1.0, 1.5], [-0.5, 1.0]])
+    return fp.FokkerPlanck(fp.Grid((-6, -6), (6, 6), (n, n)), lambda x: -np.einsum("ij,j...->i...", K, x),
+                           np.diag([0.5, 0.25]))
+
+
+def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(monkeypatch):
+    from fpsolve.solve import steady_state
+
+    once = steady_state._solve_discrete_once
+    solved = []
+
+    def counting(problem):
+        solved.append(problem.grid.shape)
+        return once(problem)
+
+    monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
+    state = fp.stationary(_ness_ou(128), check_boundary=False)
+    # 128² direct: its pin comes from the 64² solve, which is also the Richardson level; 32² checks
+    assert sorted(solved) == [(32, 32), (64, 64), (128, 128)]
+    assert steady_state._SOLVED.get() is None  # nothing kept after the call
+    monkeypatch.setattr(steady_state, "_solve_discrete", counting)  # no memory: levels re-solved
+    fresh = fp.stationary(_ness_ou(128), check_boundary=False)
+    assert len(solved) == 3 + 4  # the 64² level twice
+    assert np.array_equal(state.density, fresh.density)
+    assert np.array_equal(state.current, fresh.current)
+    assert state.info.error_estimate == fresh.info.error_estimate
