@@ -87,7 +87,7 @@ def _prolong_axis(m: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
     return np.stack((c, other), axis=1), weights
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)  # a few hierarchies; at 1024² the finest P and R hold about 130 MB
 def _transfers(coarse: Grid) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Prolongation ``P`` from ``coarse`` to the grid with twice the cells per axis and the full
     weighting ``R = Pᵀ / 2^d``, built once per grid (the operators depend on the grid only, so a
