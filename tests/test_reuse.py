@@ -167,6 +167,9 @@ def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(mo
         return once(problem)
 
     monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
+    with pytest.raises(fp.errors.FPSolveError, match="order"):
+        fp.stationary(_ness_ou(32), order=3)  # a call that raises leaves nothing behind either
+    assert steady_state._SOLVED.get() is None
     state = fp.stationary(_ness_ou(128), check_boundary=False)
     # 128² direct: its pin comes from the 64² solve, which is also the Richardson level; 32² checks
     assert sorted(solved) == [(32, 32), (64, 64), (128, 128)]

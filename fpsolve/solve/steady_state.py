@@ -44,6 +44,7 @@ solution, which are exactly divergence free on the grid.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from contextvars import ContextVar
@@ -807,6 +808,21 @@ def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
     return worst, axis_worst
 
 
+def _remembering(func):
+    """Run ``func`` with a fresh ``_SOLVED`` memory, dropped when it returns or raises."""
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        token = _SOLVED.set({})
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _SOLVED.reset(token)
+
+    return call
+
+
+@_remembering
 def stationary(problem: FokkerPlanck, *, order: int | None = None,
                check_boundary: bool = True, check_resolution: bool = True) -> StationaryState:
     """Solve for the stationary state of ``problem``.
@@ -882,7 +898,6 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     if problem.callable_fields:
         _check_periodic_drift(problem)
     use4 = order == 4 or (order is None and _can_extrapolate(grid))
-    solved = _SOLVED.set({})  # reset below; after an exception the next call replaces it
     fine = _solve_discrete(problem)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
@@ -911,7 +926,6 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
             if order == 4:
                 warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
                               f"solution", ExtrapolationWarning, stacklevel=2)
-    _SOLVED.reset(solved)
     if used_order == 4:
         with np.errstate(divide="ignore"):
             log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
