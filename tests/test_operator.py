@@ -133,12 +133,17 @@ def test_extreme_anisotropy_gives_a_bounded_stencil_and_keeps_the_equilibrium():
     exact /= exact.sum() * grid.cell_volume
     np.testing.assert_allclose(state.density, exact, atol=1e-10 * exact.max())
     assert state.operator.regularized_mass(state.density) == pytest.approx(1.0)
+    assert state.info.regularized_cells == grid.size
+    assert state.info.regularized_mass == pytest.approx(1.0)
+    # the small eigenvalue, 1e-5 of the large one, raised to 1e-3 of it (index units: h is equal)
+    assert state.info.regularized_factor == pytest.approx(1e5 / operator.STENCIL_ANISOTROPY, rel=1e-6)
 
 
 def test_moderate_anisotropy_is_not_regularised():
     op = assemble(fp.FokkerPlanck(fp.Grid((-3, -3), (3, 3), (16, 16)), lambda x: -x, _rotated(0.4, 50.0)))
     assert not op.regularized.any()
     assert op.regularized_mass(np.ones(op.grid.shape)) == 0.0
+    assert op.regularized_factor == 1.0
 
 
 def test_fields_are_evaluated_once_per_lattice_point_for_all_levels():

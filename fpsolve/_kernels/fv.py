@@ -332,9 +332,19 @@ def edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, out):
     kernel(shape, kind, vec, w, G, lat_shape, refine, h, n, out)
 
 
+def grid_layout(shape, kind) -> np.ndarray:
+    """The ``layout`` argument of :func:`build_jumps`: rows ``shape``, C-order strides, ``kind``."""
+    shape = np.asarray(shape, dtype=np.int64)
+    strides = np.array([int(np.prod(shape[d + 1:])) for d in range(len(shape))], dtype=np.int64)
+    return np.ascontiguousarray(np.stack((shape, strides, np.asarray(kind, dtype=np.int64))))
+
+
 @jit
-def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas, src, dst, rate, disp, beta, n):
-    """Fill the jump list; returns the number of jumps.
+def build_jumps(layout, vec, w, G, lat_shape, refine, h, betas, jumps, n):
+    """Fill the jump list ``jumps = (src, dst, rate, disp, beta)``; returns the number of jumps.
+
+    ``layout`` (3, ndim) int64: the grid's cells per axis, C-order strides and boundary kinds
+    (REFLECTING, PERIODIC, ABSORBING), one row each (see :func:`grid_layout`).
 
     Jump ``a -> a + s v`` (``v = vec[a, k]``, weight ``w[a, k] > 0``) has rate ``w B(-β)`` with
     ``β = ∫ D⁻¹A·dx`` along the jump (``betas`` from :func:`edge_betas`); a jump
@@ -346,6 +356,8 @@ def build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas, sr
     row shared by all ``n`` cells (constant diffusion).  Output arrays need room for
     ``2 * n * K`` jumps.
     """
+    shape, strides, kind = layout[0], layout[1], layout[2]
+    src, dst, rate, disp, beta = jumps
     K = vec.shape[1]
     per_cell = 1 if vec.shape[0] > 1 else 0
     ndim = shape.shape[0]

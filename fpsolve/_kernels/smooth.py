@@ -72,3 +72,25 @@ def ilu0_smooth(indptr, indices, data, lu, diag_pos, x, b, work):
         work[i] = s / lu[diag_pos[i]]
     for i in range(n):
         x[i] += work[i]
+
+
+@jit
+def stencil_reach(indptr, indices, shape, periodic):
+    """Largest number of cells, along any axis, between a row of a CSR grid operator and the
+    columns it couples (``shape``: the grid, C order; on a ``periodic`` axis the short way round)."""
+    ndim = shape.shape[0]
+    reach = 0
+    for i in range(indptr.shape[0] - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            a = i
+            b = indices[k]
+            for d in range(ndim - 1, -1, -1):
+                m = shape[d]
+                dist = abs(a % m - b % m)
+                if periodic[d] and m - dist < dist:
+                    dist = m - dist
+                if dist > reach:
+                    reach = dist
+                a //= m
+                b //= m
+    return reach

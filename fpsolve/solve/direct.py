@@ -41,6 +41,45 @@ def grid_ordering(shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def _wide(W: sp.spmatrix, shape: tuple[int, ...]) -> bool:
+    """Whether some jump of ``W`` (any pattern on the cells of ``shape``) spans more than one cell
+    on an axis (a jump across a periodic wrap counts its short way round): a stencil beyond the
+    3^d neighbourhood, which one-cell separators do not cut."""
+    W = sp.coo_matrix(W)
+    if W.nnz == 0 or len(shape) == 1:
+        return False
+    for a, b, m in zip(np.unravel_index(W.row, shape), np.unravel_index(W.col, shape), shape):
+        d = np.abs(a - b)
+        if np.minimum(d, m - d).max() > 1:
+            return True
+    return False
+
+
+def fill_ordering(W: sp.spmatrix, shape: tuple[int, ...]) -> np.ndarray:
+    """A fill-reducing elimination order (old indices in elimination order) for the pattern of
+    ``W`` on the cells of ``shape``: the grid's nested dissection (:func:`grid_ordering`) for
+    stencils within the 3^d neighbourhood, SuperLU's minimum degree on ``W + Wᵀ`` for wider ones.
+
+    Nested dissection with one-cell separators does not separate wide stencils: GTH elimination of
+    the ``TanhUnit`` SGLD generator at 64² (offsets up to 16 cells) took 2.0 s in that order and
+    0.12 s in the minimum-degree one (plus 0.07 s to compute it).  SuperLU gives its ordering only
+    with a factorisation, so a diagonally dominant matrix with the pattern is factored once.
+    """
+    shape = tuple(shape)
+    n = int(np.prod(shape))
+    if not _wide(W, shape):
+        return grid_ordering(shape)
+    S = sp.csc_matrix(W, copy=True)
+    S.data = np.abs(S.data)
+    S = S + S.T
+    S = S + sp.diags(np.asarray(abs(S).sum(axis=0)).ravel() + 1.0)
+    lu = spla.splu(sp.csc_matrix(S), permc_spec=PINNED_ORDERING, diag_pivot_thresh=0.0,
+                   options={"SymmetricMode": True})
+    order = np.empty(n, dtype=np.int64)
+    order[lu.perm_c] = np.arange(n)
+    return order
+
+
 def bordered_null_vector(L: sp.spmatrix) -> np.ndarray:
     """Solve ``L p = 0, Σp = 1`` through the bordered system (small problems)."""
     n = L.shape[0]

@@ -19,11 +19,12 @@ gives (``TanhUnit`` SGLD at 512²: no convergence in 120 iterations).  ILU(0) (t
 factors on the operator's own pattern, which on the bounded 7-point stencils couples each cell to
 its diagonal neighbours as well) is a robust smoother for those, at about twice the cost of a
 sweep, but slower than Gauss--Seidel where that converges (NESS OU at 512²: 20 iterations against
-6).  So GMRES first runs its whole budget with Gauss--Seidel, exactly as without the switch; only
-if that has not converged is every level of the hierarchy switched to ILU(0) (factored once, kept
-on the level and so reused by the finer levels that share it), and GMRES continues from where it
-stopped before the caller falls back to sparse LU.  A level whose coarser levels were already
-switched starts with ILU(0).
+6).  So a hierarchy whose finest stencil reaches more than ``GS_MAX_REACH`` cells along an axis
+(Selling's long offsets, which only strong anisotropy produces) starts with ILU(0); any other runs
+GMRES's whole budget with Gauss--Seidel first, and only if that has not converged is every level of
+the hierarchy switched to ILU(0) (factored once, kept on the level and so reused by the finer
+levels that share it), and GMRES continues from where it stopped before the caller falls back to
+sparse LU.  A level whose coarser levels were already switched starts with ILU(0).
 
 The cycle is a fixed linear map, used as a preconditioner in GMRES.  The systems
 are singular (``1ᵀ A = 0``) but every right-hand side met is consistent
@@ -36,19 +37,25 @@ iterations reach round-off.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from .._kernels.smooth import gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth
+from .._kernels.smooth import (gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
+                               stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
 RESIDUAL_RTOL = 1e-12  # stop when |A p|_2 <= RESIDUAL_RTOL * max|diag A| * max|p|; this bounds the
 #                        max-norm residual too.  (x0 is already close, so a tolerance relative to
 #                        the initial residual could sit below round-off.)
+# The stopping residuals below are for right-preconditioned GMRES, which stops on the true residual;
+# SciPy's left-preconditioned one went about a digit further, which the componentwise test needs
+# (SGLD TanhUnit 256², ILU(0): 7e-9 at 1e-14, 8e-10 with SciPy), so both are a digit below that.
+TRUE_RESIDUAL_FACTOR = 0.1
 GMRES_RESTART = 30
 SMOOTHING_SWEEPS = 1  # Gauss--Seidel sweeps each side; GMRES iterations measured for 1 / 2 / 3 sweeps: OU 512² 6 / 4 / 11, OU 1024² 14 / 29 / -, SGLD TanhUnit 256² 95 / 50 / 39
 GMRES_MAX_RESTARTS = 4
@@ -56,34 +63,62 @@ GS_MAX_ITERATIONS = GMRES_RESTART * GMRES_MAX_RESTARTS  # Gauss--Seidel budget b
 ILU_RESIDUAL_RTOL = 1e-14  # the same test, tighter, once switched: anisotropic problems put cells at 1e-6 of the
 #                            peak whose own balance needs it (componentwise 4e-8 at 1e-12, 2e-10 at 1e-14; the
 #                            acceptance test asks 1e-8); an unreachable tolerance ends as "not converged" (LU)
+# A finest level whose stencil reaches further than this many cells along an axis (Selling's offsets
+# of strongly anisotropic diffusion, a periodic wrap) starts with ILU(0): point Gauss--Seidel is a
+# poor smoother for those and would spend its whole budget first (TanhUnit SGLD 512²: 120 wasted
+# iterations on each of the two finest levels).
+GS_MAX_REACH = 1
 ILU_SWEEPS = 2  # ILU(0) corrections each side; TanhUnit SGLD 128²/256²/512² GMRES iterations for 1 / 2: 22/30/91, 15/20/30 (W-cycle)
 
 
-def _prolong_1d(m: int, periodic: bool) -> sp.csr_matrix:
-    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` cells (rows sum to one)."""
+def _prolong_axis(m: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` along one axis: coarse
+    indices and weights (each ``(2 m, 2)``; rows sum to one, a wall cell's second weight is 0)."""
     i = np.arange(2 * m)
     c = i // 2
     other = np.where(i % 2 == 0, c - 1, c + 1)
     if periodic:
         other = np.mod(other, m)
-        rows = np.concatenate((i, i))
-        cols = np.concatenate((c, other))
-        vals = np.concatenate((np.full(2 * m, 0.75), np.full(2 * m, 0.25)))
+        weights = np.stack((np.full(2 * m, 0.75), np.full(2 * m, 0.25)), axis=1)
     else:
         inside = (other >= 0) & (other < m)
-        rows = np.concatenate((i, i[inside]))
-        cols = np.concatenate((c, other[inside]))
-        vals = np.concatenate((np.where(inside, 0.75, 1.0), np.full(int(inside.sum()), 0.25)))
-    return sp.csr_matrix((vals, (rows, cols)), shape=(2 * m, m))
+        other = np.where(inside, other, c)
+        weights = np.stack((np.where(inside, 0.75, 1.0), np.where(inside, 0.25, 0.0)), axis=1)
+    return np.stack((c, other), axis=1), weights
+
+
+@lru_cache(maxsize=8)  # a few hierarchies; at 1024² the finest P and R hold about 130 MB
+def _transfers(coarse: Grid) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Prolongation ``P`` from ``coarse`` to the grid with twice the cells per axis and the full
+    weighting ``R = Pᵀ / 2^d``, built once per grid (the operators depend on the grid only, so a
+    sweep of solves on one grid shares them; treat them as read-only)."""
+    ndim = coarse.ndim
+    fine_shape = tuple(2 * m for m in coarse.shape)
+    axes = [_prolong_axis(m, per) for m, per in zip(coarse.shape, coarse.periodic)]
+    strides = [int(np.prod(coarse.shape[d + 1:])) for d in range(ndim)]
+    cols, vals = [], []
+    for choice in itertools.product((0, 1), repeat=ndim):  # the 2^d coarse cells of a fine cell
+        col = np.zeros(fine_shape, dtype=np.int64)
+        val = np.ones(fine_shape)
+        for d, (idx, wt) in enumerate(axes):
+            view = [1] * ndim
+            view[d] = fine_shape[d]
+            col = col + (idx[:, choice[d]] * strides[d]).reshape(view)
+            val = val * wt[:, choice[d]].reshape(view)
+        cols.append(col.ravel())
+        vals.append(val.ravel())
+    n, k = int(np.prod(fine_shape)), len(cols)
+    P = sp.csr_matrix((np.stack(vals, axis=1).ravel(), np.stack(cols, axis=1).ravel(),
+                       np.arange(0, k * n + 1, k)), shape=(n, coarse.size))
+    P.sum_duplicates()  # a wall cell's (c, weight 1) and (c, weight 0): exactly 1
+    P.eliminate_zeros()
+    R = (P.T / 2**ndim).tocsr()
+    return P, R
 
 
 def prolongation(coarse: Grid) -> sp.csr_matrix:
     """Multilinear cell-centred prolongation from ``coarse`` to the grid with twice the cells."""
-    P = None
-    for m, per in zip(coarse.shape, coarse.periodic):
-        P1 = _prolong_1d(m, per)
-        P = P1 if P is None else sp.kron(P, P1, format="csr")
-    return P
+    return _transfers(coarse)[0]
 
 
 @dataclass
@@ -96,6 +131,17 @@ class Level:
     P: sp.csr_matrix | None = None  # from the next coarser level to this one
     R: sp.csr_matrix | None = None
     ilu: tuple | None = None  # (ILU(0) factor values, diagonal positions, scratch) once switched
+    _reach: int | None = None  # cells along an axis spanned by the widest coupling of A (see reach)
+
+    @property
+    def reach(self) -> int:
+        """Cells along an axis spanned by the widest coupling of ``A`` (wraps the short way);
+        computed on first use, so directly solved levels do not load the kernel."""
+        if self._reach is None:
+            self._reach = int(stencil_reach(self.A.indptr, self.A.indices,
+                                            np.asarray(self.grid.shape, dtype=np.int64),
+                                            np.asarray(self.grid.periodic, dtype=np.bool_)))
+        return self._reach
 
     def use_ilu(self) -> None:
         """Switch this level's smoother to ILU(0) (factored here, once)."""
@@ -123,8 +169,7 @@ class Level:
 def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
     A = sp.csr_matrix(L)
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
-    P = prolongation(coarse) if coarse is not None else None
-    R = (P.T / 2**grid.ndim).tocsr() if P is not None else None
+    P, R = _transfers(coarse) if coarse is not None else (None, None)
     return Level(grid, A, 1.0 / A.diagonal(), P, R)
 
 
@@ -153,6 +198,72 @@ class Cycle:
         return e
 
 
+def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tick) -> tuple[np.ndarray, bool]:
+    """Right-preconditioned GMRES for ``A e = b`` from ``e = 0``: ``(e, converged)``.
+
+    Stops when ``|b − A e|₂ <= atol`` (the true residual, recomputed after each cycle of
+    ``restart`` iterations; inside a cycle the Givens estimate of the same norm decides).  The
+    Krylov basis is orthogonalised by classical Gram--Schmidt with one reorthogonalisation, as
+    matrix--vector products over the whole basis.  ``M`` (the multigrid cycle, a fixed linear map)
+    is applied once per iteration and once per cycle to form the correction; ``tick`` is called
+    once per iteration.  (SciPy's ``gmres`` preconditions from the left, which stops on the
+    preconditioned residual, and orthogonalises vector by vector in Python: at 512² its own
+    overhead was half the solve.)
+    """
+    n = b.shape[0]
+    e = np.zeros(n)
+    r = b.copy()
+    beta = float(np.linalg.norm(r))
+    if not beta > atol:
+        return e, bool(beta <= atol)
+    V = np.empty((restart + 1, n))
+    H = np.zeros((restart + 1, restart))
+    for _ in range(max_restarts):
+        V[0] = r / beta
+        g = np.zeros(restart + 1)
+        g[0] = beta
+        cs, sn = np.zeros(restart), np.zeros(restart)
+        k = 0
+        for j in range(restart):
+            w = A @ M(V[j])
+            basis = V[: j + 1]
+            h = basis @ w
+            w -= basis.T @ h
+            h2 = basis @ w
+            w -= basis.T @ h2
+            h += h2
+            hn = float(np.linalg.norm(w))
+            H[: j + 1, j] = h
+            H[j + 1, j] = hn
+            for i in range(j):  # the earlier rotations, then a new one for row j + 1
+                a, c = H[i, j], H[i + 1, j]
+                H[i, j], H[i + 1, j] = cs[i] * a + sn[i] * c, -sn[i] * a + cs[i] * c
+            rho = float(np.hypot(H[j, j], hn))
+            cs[j], sn[j] = (H[j, j] / rho, hn / rho) if rho > 0 else (1.0, 0.0)
+            H[j, j], H[j + 1, j] = rho, 0.0
+            g[j + 1] = -sn[j] * g[j]
+            g[j] *= cs[j]
+            k = j + 1
+            tick(None)
+            if abs(g[j + 1]) <= atol or not hn > 0:
+                break
+            V[j + 1] = w / hn
+        y = np.linalg.solve(np.triu(H[:k, :k]), g[:k]) if k else np.zeros(0)
+        e += M(V[:k].T @ y)
+        r = b - A @ e
+        beta = float(np.linalg.norm(r))
+        if not np.isfinite(beta):
+            return e, False
+        if beta <= atol:
+            return e, True
+    return e, False
+
+
+def _wide(level: Level) -> bool:
+    """Whether the level's stencil reaches beyond ``GS_MAX_REACH`` cells along an axis."""
+    return level.reach > GS_MAX_REACH
+
+
 def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
     """GMRES on ``levels[0].A p = 0`` from ``x0`` preconditioned by the cycle: first with
     Gauss--Seidel smoothing (at most ``GS_MAX_ITERATIONS``), then, if that has not converged, with
@@ -163,27 +274,31 @@ def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.n
     """
     A = levels[0].A
     cycle = Cycle(levels, coarse_solve)
-    M = spla.LinearOperator(A.shape, matvec=lambda r: cycle(np.asarray(r, dtype=float).ravel()),
-                            dtype=float)
+
+    def M(r):
+        return cycle(np.ascontiguousarray(r, dtype=float))
+
     count = [0]
 
     def tick(_):
         count[0] += 1
 
     scale = float(np.abs(A.diagonal()).max()) * float(np.abs(x0).max())
-    atol = RESIDUAL_RTOL * scale
+    atol = TRUE_RESIDUAL_FACTOR * RESIDUAL_RTOL * scale
     smoothed = levels[:-1]  # the coarsest level is solved, not smoothed
-    x, info = x0, 1
-    if not any(lv.ilu is not None for lv in smoothed):
-        e, info = spla.gmres(A, -(A @ x0), M=M, rtol=0.0, atol=atol, restart=GMRES_RESTART,
-                             maxiter=max(1, GS_MAX_ITERATIONS // GMRES_RESTART), callback=tick,
-                             callback_type="pr_norm")
-        x = x0 + e
-    if info != 0 and np.all(np.isfinite(x)):
+    x = x0
+    if _wide(levels[0]):
         for lv in smoothed:
             lv.use_ilu()
-        e, info = spla.gmres(A, -(A @ x), M=M, rtol=0.0, atol=ILU_RESIDUAL_RTOL * scale,
-                             restart=GMRES_RESTART, maxiter=GMRES_MAX_RESTARTS, callback=tick,
-                             callback_type="pr_norm")
+    converged = False
+    if not any(lv.ilu is not None for lv in smoothed):
+        e, converged = gmres(A, -(A @ x0), M, atol, GMRES_RESTART,
+                             max(1, GS_MAX_ITERATIONS // GMRES_RESTART), tick)
+        x = x0 + e
+    if not converged and np.all(np.isfinite(x)):
+        for lv in smoothed:
+            lv.use_ilu()
+        e, converged = gmres(A, -(A @ x), M, TRUE_RESIDUAL_FACTOR * ILU_RESIDUAL_RTOL * scale, GMRES_RESTART,
+                             GMRES_MAX_RESTARTS, tick)
         x = x + e
-    return x, count[0], info == 0
+    return x, count[0], converged

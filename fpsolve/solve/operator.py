@@ -125,7 +125,8 @@ class Operator:
     ``beta[j] = ∫ D⁻¹A · dx`` along it.  ``regularized`` (n,) marks the cells whose diffusion
     was made less anisotropic for the stencil (``STENCIL_ANISOTROPY``); the equilibrium is kept
     there, but a non-equilibrium state is perturbed where it has mass
-    (:meth:`regularized_mass`).
+    (:meth:`regularized_mass`).  ``regularized_factor``: the largest factor by which an eigenvalue
+    of the diffusion was raised there (1 where nothing was changed).
     """
 
     grid: Grid
@@ -138,6 +139,7 @@ class Operator:
     weight: np.ndarray
     beta: np.ndarray
     regularized: np.ndarray
+    regularized_factor: float = 1.0
 
     def regularized_mass(self, p: np.ndarray) -> float:
         """Probability of the density ``p`` in the cells whose diffusion was regularised."""
@@ -197,25 +199,28 @@ class Operator:
         return self.beta[forward] + log_w[:-1] - log_w[1:]
 
 
-def _bound_anisotropy(Dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bound_anisotropy(Dh: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Raise eigenvalues of the index-scaled tensors below ``λ_max / STENCIL_ANISOTROPY`` to that
     bound (the nearest tensor, in every unitarily invariant norm, whose Selling offsets stay
-    short); returns the tensors and a mask of the cells changed."""
+    short); returns the tensors, a mask of the cells changed and the largest factor by which an
+    eigenvalue was raised."""
     lam, V = np.linalg.eigh(Dh)
     floor = lam[:, -1:] / STENCIL_ANISOTROPY
     changed = (lam < floor).any(axis=1)
     if not changed.any():
-        return Dh, changed
+        return Dh, changed, 1.0
     Dh = Dh.copy()
     lam_c, V_c = np.maximum(lam[changed], floor[changed]), V[changed]
     Dh[changed] = np.einsum("cik,ck,cjk->cij", V_c, lam_c, V_c)
-    return Dh, changed
+    factor = float(np.max(lam_c / np.maximum(lam[changed], np.finfo(float).tiny)))
+    return Dh, changed, factor
 
 
-def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Selling's decomposition of the index-scaled diffusion: (vec, w, regularized), one row per
-    cell, or a single row for constant diffusion; ``regularized`` marks the cells whose tensor
-    was made less anisotropic to keep the stencil short (see ``STENCIL_ANISOTROPY``)."""
+def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Selling's decomposition of the index-scaled diffusion: (vec, w, regularized, factor), one
+    row per cell, or a single row for constant diffusion; ``regularized`` marks the cells whose
+    tensor was made less anisotropic to keep the stencil short (see ``STENCIL_ANISOTROPY``), by
+    eigenvalues raised up to ``factor``."""
     grid = problem.grid
     ndim, n = grid.ndim, grid.size
     h = np.asarray(grid.spacing)
@@ -226,9 +231,9 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if ndim == 1:
         vec = np.ones((cells, 1, 1), dtype=np.int64)
         w = Dh[:, 0, :].copy()
-        changed = np.zeros(cells, dtype=bool)
+        changed, factor = np.zeros(cells, dtype=bool), 1.0
     else:
-        Dh, changed = _bound_anisotropy(Dh)
+        Dh, changed, factor = _bound_anisotropy(Dh)
         K = 3 if ndim == 2 else 6
         vec = np.empty((cells, K, ndim), dtype=np.int64)
         w = np.empty((cells, K))
@@ -238,7 +243,7 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarra
                 f"diffusion could not be decomposed on {failed} cells (anisotropy beyond "
                 f"2**{fv.SELLING_MAX_ITER}); check the diffusion field or the grid spacing"
             )
-    return vec, w, np.broadcast_to(changed, (n,))
+    return vec, w, np.broadcast_to(changed, (n,)), factor
 
 
 _KEY_BITS = 16  # offsets are far below 2**15 cells
@@ -347,11 +352,10 @@ def assemble(problem: FokkerPlanck) -> Operator:
     check_definite(problem)
     grid = problem.grid
     n = grid.size
-    vec, w, regularized = _decompose(problem)
+    vec, w, regularized, factor = _decompose(problem)
     offsets, _ = _offset_index(vec, w)
     G, refine = edge_field(problem)
     shape = np.asarray(grid.shape, dtype=np.int64)
-    strides = np.asarray([int(np.prod(grid.shape[d + 1:])) for d in range(grid.ndim)], dtype=np.int64)
     kind = np.asarray([{"reflecting": fv.REFLECTING, "periodic": fv.PERIODIC,
                         "absorbing": fv.ABSORBING}[b] for b in grid.boundary], dtype=np.int64)
     lat_shape = np.asarray(lattice_shape(grid) if refine == 2 else grid.shape, dtype=np.int64)
@@ -364,8 +368,8 @@ def assemble(problem: FokkerPlanck) -> Operator:
     h = np.asarray(grid.spacing)
     betas = np.empty((n, vec.shape[1], 2))
     fv.edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, betas)
-    count = fv.build_jumps(shape, strides, kind, vec, w, G, lat_shape, refine, h, betas,
-                           src, dst, rate, disp, beta, n)
+    count = fv.build_jumps(fv.grid_layout(shape, kind), vec, w, G, lat_shape, refine, h, betas,
+                           (src, dst, rate, disp, beta), n)
     del betas
     src, dst, rate, disp, beta = src[:count], dst[:count], rate[:count], disp[:count], beta[:count]
     if not np.all(np.isfinite(beta)):
@@ -377,4 +381,4 @@ def assemble(problem: FokkerPlanck) -> Operator:
     nnz = indptr[n]
     matrix = sp.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(n, n))
     return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta,
-                    regularized)
+                    regularized, factor)

@@ -16,7 +16,8 @@ values would under- or overflow:
   exact, no linear solve;
 * :func:`gth_log_density`: for any chain, Grassmann--Taksar--Heyman elimination (Gaussian
   elimination whose pivots are recomputed as sums of the off-diagonal entries of their column)
-  as a sparse left-looking factorisation in the nested-dissection order of the grid.
+  as a sparse left-looking factorisation in a fill-reducing order (the grid's nested dissection,
+  or minimum degree for stencils wider than one cell: :func:`fpsolve.solve.direct.fill_ordering`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 
 from .._kernels import gth
 from ..errors import SolverError
-from .direct import grid_ordering
+from .direct import fill_ordering
 
 KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
 FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
@@ -152,8 +153,9 @@ def gth_factors(W: sp.csc_matrix, n: int):
 
 
 def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
-    """``log p`` (maximum 0) by sparse GTH elimination in the nested-dissection order of ``shape``."""
-    order = grid_ordering(tuple(shape))
+    """``log p`` (maximum 0) by sparse GTH elimination in the fill-reducing order of
+    :func:`~fpsolve.solve.direct.fill_ordering` (nested dissection of ``shape`` for short stencils)."""
+    order = fill_ordering(graph.W, tuple(shape))
     W = graph.W[order][:, order].tocsc()
     W.sort_indices()
     n = graph.n
@@ -190,7 +192,7 @@ def first_passage_times(L: sp.spmatrix, exit_rate: np.ndarray, transient: np.nda
     order then gives every ``τ`` by additions of non-negative numbers.  Returns ``τ`` on the
     transient cells (grid order), ``inf`` where it overflows.
     """
-    order = grid_ordering(tuple(shape))
+    order = fill_ordering(L, tuple(shape))
     order = order[transient[order]]
     n = len(order)
     W = _offdiagonal(L)[order][:, order].tocoo()

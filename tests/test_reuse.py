@@ -1,0 +1,182 @@
+"""Speed structures of the grid solver: fill-reducing orders, caches reused across solves."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import fpsolve as fp
+from fpsolve.solve import linalg, robust
+from fpsolve.solve.operator import assemble
+from fpsolve.solve.robust import JumpGraph, gth_log_density
+
+GTH_ORDER_RTOL = 1e-11  # GTH is subtraction-free in any order: two orders agree to a few roundings per step
+
+
+def _wide_problem(n: int) -> fp.FokkerPlanck:
+    """A constant, strongly anisotropic, rotated diffusion (Selling offsets up to ~8 cells) with a
+    non-gradient drift."""
+    c, s = np.cos(0.4), np.sin(0.4)
+    R = np.array([[c, -s], [s, c]])
+    D = R @ np.diag([1.0, 4e-3]) @ R.T
+    K = np.array([[1.0, 0.7], [-0.7, 1.0]])
+    grid = fp.Grid((-3, -3), (3, 3), (n, n))
+    return fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x), D)
+
+
+def test_fill_ordering_is_a_permutation_and_nested_dissection_for_short_stencils():
+    op = assemble(_wide_problem(32))
+    order = linalg.fill_ordering(op.matrix, (32, 32))
+    assert np.array_equal(np.sort(order), np.arange(32 * 32))
+    assert np.abs(op.offsets).max() > 1
+    assert not np.array_equal(order, linalg.grid_ordering((32, 32)))
+    grid = fp.Grid((-3, -3), (3, 3), (32, 32), boundary="periodic")
+    short = assemble(fp.FokkerPlanck(grid, lambda x: -np.sin(x), 0.5))  # 5 points, wraps included
+    assert np.array_equal(linalg.fill_ordering(short.matrix, (32, 32)), linalg.grid_ordering((32, 32)))
+
+
+def test_gth_in_minimum_degree_order_matches_nested_dissection(monkeypatch):
+    problem = _wide_problem(32)
+    graph = JumpGraph(assemble(problem).matrix)
+    fast = gth_log_density(graph, problem.grid.shape)
+    monkeypatch.setattr(robust, "fill_ordering", lambda W, shape: linalg.grid_ordering(tuple(shape)))
+    reference = gth_log_density(graph, problem.grid.shape)
+    finite = np.isfinite(reference)  # a few wall cells no jump reaches have log p = -inf in both
+    assert finite.sum() > 0.99 * len(reference)
+    assert np.array_equal(np.isfinite(fast), finite)
+    scale = 1 + np.abs(reference[finite]).max()
+    assert np.max(np.abs(fast[finite] - reference[finite])) <= GTH_ORDER_RTOL * scale
+
+
+def test_stencil_reach_counts_cells_along_an_axis_and_wraps_the_short_way():
+    from fpsolve._kernels.smooth import stencil_reach
+
+    shape = np.array([6, 5], dtype=np.int64)
+    rows = np.array([0, 0, 7])
+    cols = np.array([1, 5 * 3 + 0, 7 + 4 - 2])  # (0,0)-(0,1): 1; (0,0)-(3,0): 3; (1,2)-(1,4): 2
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix((np.ones(3), (rows, cols)), shape=(30, 30))
+    assert stencil_reach(A.indptr, A.indices, shape, np.array([False, False])) == 3
+    assert stencil_reach(A.indptr, A.indices, shape, np.array([True, False])) == 3  # 6 - 3 = 3
+    wrap = sp.csr_matrix((np.ones(1), ([0], [5 * 5])), shape=(30, 30))  # (0,0)-(5,0)
+    assert stencil_reach(wrap.indptr, wrap.indices, shape, np.array([False, False])) == 5
+    assert stencil_reach(wrap.indptr, wrap.indices, shape, np.array([True, False])) == 1
+
+
+@pytest.mark.filterwarnings("ignore::fpsolve.errors.BoundaryMassWarning")
+def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(monkeypatch):
+    from fpsolve.solve import multigrid
+
+    events = []
+    gmres, use_ilu = multigrid.gmres, multigrid.Level.use_ilu
+
+    def counting_gmres(*args, **kwargs):
+        events.append("gmres")
+        return gmres(*args, **kwargs)
+
+    def counting_ilu(self):
+        events.append("ilu")
+        use_ilu(self)
+
+    monkeypatch.setattr(multigrid, "gmres", counting_gmres)
+    monkeypatch.setattr(multigrid.Level, "use_ilu", counting_ilu)
+    state = fp.stationary(_wide_problem(256), order=2)
+    assert "ILU(0) smoothing" in state.info.method
+    assert state.info.path == "fast"
+    # 256² is the one multigrid level (128² is solved directly): switched first, one GMRES run
+    assert events[0] == "ilu" and events.count("gmres") == 1
+
+
+GMRES_RTOL = 1e-10  # the solve stops at |b - A e| <= 1e-12 |b|; the system's condition number is ~1e2
+
+
+def test_right_preconditioned_gmres_solves_a_nonsymmetric_system_and_restarts():
+    import scipy.sparse as sp
+
+    from fpsolve.solve import multigrid
+
+    rng = np.random.default_rng(0)
+    n = 400
+    A = sp.random(n, n, density=0.02, random_state=1) + sp.diags(4.0 + rng.uniform(size=n))
+    A = sp.csr_matrix(A)
+    b = rng.normal(size=n)
+    inv_diag = 1.0 / A.diagonal()
+    ticks = []
+    e, ok = multigrid.gmres(A, b, lambda r: inv_diag * r, 1e-12 * np.linalg.norm(b), 5, 200, ticks.append)
+    assert ok and len(ticks) > 5  # needed more than one cycle of 5
+    np.testing.assert_allclose(e, sp.linalg.spsolve(sp.csc_matrix(A), b), rtol=GMRES_RTOL, atol=GMRES_RTOL)
+    e, ok = multigrid.gmres(A, b, lambda r: inv_diag * r, 1e-12 * np.linalg.norm(b), 5, 1, ticks.append)
+    assert not ok  # one cycle of 5 is not enough: reported as not converged
+
+
+def _kron_prolongation(coarse):
+    """The reference: Kronecker product of the 1-D interpolations (how P was built before)."""
+    import scipy.sparse as sp
+
+    P = None
+    for m, per in zip(coarse.shape, coarse.periodic):
+        i = np.arange(2 * m)
+        c = i // 2
+        other = np.where(i % 2 == 0, c - 1, c + 1)
+        if per:
+            rows, cols = np.concatenate((i, i)), np.concatenate((c, np.mod(other, m)))
+            vals = np.concatenate((np.full(2 * m, 0.75), np.full(2 * m, 0.25)))
+        else:
+            inside = (other >= 0) & (other < m)
+            rows, cols = np.concatenate((i, i[inside])), np.concatenate((c, other[inside]))
+            vals = np.concatenate((np.where(inside, 0.75, 1.0), np.full(int(inside.sum()), 0.25)))
+        P1 = sp.csr_matrix((vals, (rows, cols)), shape=(2 * m, m))
+        P = P1 if P is None else sp.kron(P, P1, format="csr")
+    return P
+
+
+@pytest.mark.parametrize("shape, boundary", [((4, 6), "reflecting"), ((5, 3), ("periodic", "reflecting")),
+                                             ((3, 4, 3), ("reflecting", "periodic", "reflecting"))])
+def test_transfers_equal_the_kronecker_prolongation_and_are_shared_per_grid(shape, boundary):
+    from fpsolve.solve import multigrid
+
+    ndim = len(shape)
+    coarse = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
+    P, R = multigrid._transfers(coarse)
+    ref = _kron_prolongation(coarse)
+    ref.sort_indices()
+    assert np.array_equal(P.indptr, ref.indptr) and np.array_equal(P.indices, ref.indices)
+    assert np.array_equal(P.data, ref.data)  # bit for bit
+    assert abs(R - ref.T / 2**ndim).max() == 0
+    again = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
+    assert multigrid._transfers(again)[0] is P  # one build per grid
+
+
+def _ness_ou(n: int) -> fp.FokkerPlanck:
+    K = np.array([[1.0, 1.5], [-0.5, 1.0]])
+    return fp.FokkerPlanck(fp.Grid((-6, -6), (6, 6), (n, n)), lambda x: -np.einsum("ij,j...->i...", K, x),
+                           np.diag([0.5, 0.25]))
+
+
+def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(monkeypatch):
+    from fpsolve.solve import steady_state
+
+    once = steady_state._solve_discrete_once
+    solved = []
+
+    def counting(problem):
+        solved.append(problem.grid.shape)
+        return once(problem)
+
+    monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
+    with pytest.raises(fp.errors.FPSolveError, match="order"):
+        fp.stationary(_ness_ou(32), order=3)  # a call that raises leaves nothing behind either
+    assert steady_state._SOLVED.get() is None
+    state = fp.stationary(_ness_ou(128), check_boundary=False)
+    # 128² direct: its pin comes from the 64² solve, which is also the Richardson level; 32² checks
+    assert sorted(solved) == [(32, 32), (64, 64), (128, 128)]
+    assert steady_state._SOLVED.get() is None  # nothing kept after the call
+    monkeypatch.setattr(steady_state, "_solve_discrete", counting)  # no memory: levels re-solved
+    fresh = fp.stationary(_ness_ou(128), check_boundary=False)
+    assert len(solved) == 3 + 4  # the 64² level twice
+    assert np.array_equal(state.density, fresh.density)
+    assert np.array_equal(state.current, fresh.current)
+    assert state.info.error_estimate == fresh.info.error_estimate
