@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fpsolve as fp
-from fpsolve.solve import linalg, robust
+from fpsolve.solve import direct, robust
 from fpsolve.solve.operator import assemble
 from fpsolve.solve.robust import JumpGraph, gth_log_density
 
@@ -28,20 +28,20 @@ def _wide_problem(n: int) -> fp.FokkerPlanck:
 
 def test_fill_ordering_is_a_permutation_and_nested_dissection_for_short_stencils():
     op = assemble(_wide_problem(32))
-    order = linalg.fill_ordering(op.matrix, (32, 32))
+    order = direct.fill_ordering(op.matrix, (32, 32))
     assert np.array_equal(np.sort(order), np.arange(32 * 32))
     assert np.abs(op.offsets).max() > 1
-    assert not np.array_equal(order, linalg.grid_ordering((32, 32)))
+    assert not np.array_equal(order, direct.grid_ordering((32, 32)))
     grid = fp.Grid((-3, -3), (3, 3), (32, 32), boundary="periodic")
     short = assemble(fp.FokkerPlanck(grid, lambda x: -np.sin(x), 0.5))  # 5 points, wraps included
-    assert np.array_equal(linalg.fill_ordering(short.matrix, (32, 32)), linalg.grid_ordering((32, 32)))
+    assert np.array_equal(direct.fill_ordering(short.matrix, (32, 32)), direct.grid_ordering((32, 32)))
 
 
 def test_gth_in_minimum_degree_order_matches_nested_dissection(monkeypatch):
     problem = _wide_problem(32)
     graph = JumpGraph(assemble(problem).matrix)
     fast = gth_log_density(graph, problem.grid.shape)
-    monkeypatch.setattr(robust, "fill_ordering", lambda W, shape: linalg.grid_ordering(tuple(shape)))
+    monkeypatch.setattr(robust, "fill_ordering", lambda W, shape: direct.grid_ordering(tuple(shape)))
     reference = gth_log_density(graph, problem.grid.shape)
     finite = np.isfinite(reference)  # a few wall cells no jump reaches have log p = -inf in both
     assert finite.sum() > 0.99 * len(reference)
