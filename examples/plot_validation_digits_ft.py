@@ -5,15 +5,18 @@ Fluctuation theorems of SGD in 650 dimensions
 Softmax regression on scikit-learn's 8 × 8 digits (64 pixels and a bias, 10 classes: 650
 parameters) trained by SGD with replacement from its minimum. Projected on the top-``k``
 eigenvectors of the Hessian, the trajectory's entropy production ``Δs`` over windows of a few
-steps is evaluated with the exact linear Gaussian chain (``fp.thermo.LinearChain``). The claims:
-the mean ``Δs`` per step equals the chain's, the integral fluctuation theorem
-``⟨e^{−Δs}⟩ = 1`` and the detailed one (``ln P(Δs)/P(−Δs)`` against ``Δs`` has slope 1) hold for
-every ``k`` and window, and the stochastic area matches the circulation. Needs the ``digits``
-extra (scikit-learn).
+steps is evaluated with the exact linear Gaussian chain (``fp.thermo.LinearChain``). The
+claims: the mean ``Δs`` per step equals the chain's, the integral fluctuation theorem
+``⟨e^{−Δs}⟩ = 1`` and the detailed one (``ln P(Δs)/P(−Δs)`` against ``Δs`` has slope 1) hold
+for every ``k`` and window, and the stochastic area matches the circulation. Needs the
+``digits`` extra (scikit-learn).
 
 The study is ``validation/digits_ft/`` (``python -m validation.digits_ft [--quick]`` from the
-repository root, or ``fpsolve validate [--quick] digits_ft``). Full size: 4 of 24 claims fail at full size, for k = 20: the Gaussian linear-chain surrogate no longer describes SGD along the softest of 20 directions at η = 0.5, and the full run is long enough to see it; the suite reports this as a failure rather than widening a tolerance
-(see :doc:`/validation`). This page runs its quick variant.
+repository root, or ``fpsolve validate [--quick] digits_ft``). Full size: 4 of 24 claims fail,
+for k = 20: the Gaussian linear-chain surrogate no longer describes SGD along the softest of 20
+directions at η = 0.5, and the full run is long enough to see it; the suite reports this as a
+failure rather than widening a tolerance (see :doc:`/validation`). This page runs its quick
+variant.
 """
 
 # %%

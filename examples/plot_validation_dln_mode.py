@@ -4,16 +4,15 @@ One mode of a deep linear network
 
 A deep linear network trained on whitened inputs decouples into modes; one mode of depth ``L``
 is the product ``s = a_1 ⋯ a_L`` learning a teacher value ``m``. Its gradient noise is
-multiplicative (it vanishes where the fit is perfect), which gives heavy-tailed stationary laws.
-At depth 1 the stationary density is known in closed form,
-``p(u) ∝ (σ_ε² + 2u²)^-(1 + B/(2η))``. The study checks the grid state against that closed form
-and against Langevin walkers, deeper modes against real SGD, the collapse onto ``m`` without
-label noise, and that the diffusion peaks before the mode is learned (a time evolution from
-``s ≈ 0``).
+multiplicative (it vanishes where the fit is perfect), which gives heavy-tailed stationary
+laws. At depth 1 the stationary density is known in closed form, ``p(u) ∝ (σ_ε² + 2u²)^-(1 +
+B/(2η))``. The study checks the grid state against that closed form and against Langevin
+walkers, deeper modes against real SGD, the collapse onto ``m`` without label noise, and that
+the diffusion peaks before the mode is learned (a time evolution from ``s ≈ 0``).
 
 The study is ``validation/dln_mode/`` (``python -m validation.dln_mode [--quick]`` from the
-repository root, or ``fpsolve validate [--quick] dln_mode``). Full size: all 8 claims pass at full size
-(see :doc:`/validation`). This page runs its quick variant.
+repository root, or ``fpsolve validate [--quick] dln_mode``). Full size: all 8 claims pass (see
+:doc:`/validation`). This page runs its quick variant.
 """
 
 # %%

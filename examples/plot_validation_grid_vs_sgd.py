@@ -2,17 +2,18 @@
 Grid stationary states against real SGD on a slice of the network
 =================================================================
 
-The input weights ``(w1, w2)`` of the paper's network, the other five held at the minimum,
-make a 2-parameter model of the same data. The grid solver gives its stationary states with
+The input weights ``(w1, w2)`` of the paper's network, the other five held at the minimum, make
+a 2-parameter model of the same data. The grid solver gives its stationary states with
 replacement and, at epoch level, without replacement; real minibatch SGD on the slice samples
 them. Where ``η λmax`` is small the two agree to within the Monte Carlo noise floor (total
-variation between binned samples and the grid); as ``η`` grows the state becomes visibly
-non-Gaussian and SGD, a discrete map, departs from the first-order equation. A small ``fp.sweep``
+variation between binned samples and the grid); as ``η`` grows the state becomes visibly non-
+Gaussian and SGD, a discrete map, departs from the first-order equation. A small ``fp.sweep``
 phase diagram over ``(η, b)`` checks ``C_WR / C_WOR ∝ η⁻²``.
 
-The study is ``validation/grid_vs_sgd/`` (``python -m validation.grid_vs_sgd [--quick]`` from the
-repository root, or ``fpsolve validate [--quick] grid_vs_sgd``). Full size: all 5 claims pass at full size (with replacement at η λmax = 0.56: TV 11 noise floors, the expected departure)
-(see :doc:`/validation`). This page runs its quick variant.
+The study is ``validation/grid_vs_sgd/`` (``python -m validation.grid_vs_sgd [--quick]`` from
+the repository root, or ``fpsolve validate [--quick] grid_vs_sgd``). Full size: all 5 claims
+pass (with replacement at η λmax = 0.56: TV 11 noise floors, the expected departure) (see
+:doc:`/validation`). This page runs its quick variant.
 """
 
 # %%
@@ -65,7 +66,8 @@ for path in figures:
 # Claim against measurement
 # -------------------------
 # Every check of the quick run, with its target and tolerance (each tolerance is a named constant
-# with its reason in ``validation/grid_vs_sgd/analyse.py``). The page fails to build if one fails.
+# with its reason in ``validation/grid_vs_sgd/analyse.py``). The page fails to build if one
+# fails.
 print(claims_table(result.claims, markdown=False))
 assert result.error is None, result.error
 assert result.passed, [c.name for c in result.claims if not c.passed]

@@ -3,8 +3,8 @@ SGWORLD against SGLD on a Gaussian posterior
 ============================================
 
 Stochastic-gradient Langevin dynamics (SGLD: minibatch gradients plus injected noise at
-temperature ``T = 1``) samples the posterior only as ``η → 0``; its stationary variance is off by
-a relative ``η (Σ_B + H) / 2``, where ``Σ_B`` is the minibatch gradient noise. The same with
+temperature ``T = 1``) samples the posterior only as ``η → 0``; its stationary variance is off
+by a relative ``η (Σ_B + H) / 2``, where ``Σ_B`` is the minibatch gradient noise. The same with
 batches drawn without replacement (SGWORLD) cancels the minibatch noise to leading order: its
 error is ``ηH/2 + η² Σ_B H (M + 1) / 6``.
 
@@ -14,9 +14,9 @@ several learning rates, fits their slopes, and measures SGWORLD's advantage. At 
 rates one can simulate the second term of SGWORLD's error dominates, so the simulated advantage
 is a factor of a few, growing like ``1/η``.
 
-The study is ``validation/sgworld_vs_sgld/`` (``python -m validation.sgworld_vs_sgld [--quick]`` from the
-repository root, or ``fpsolve validate [--quick] sgworld_vs_sgld``). Full size: all 7 claims pass at full size
-(see :doc:`/validation`). This page runs its quick variant.
+The study is ``validation/sgworld_vs_sgld/`` (``python -m validation.sgworld_vs_sgld
+[--quick]`` from the repository root, or ``fpsolve validate [--quick] sgworld_vs_sgld``). Full
+size: all 7 claims pass (see :doc:`/validation`). This page runs its quick variant.
 """
 
 # %%
@@ -69,7 +69,8 @@ for path in figures:
 # Claim against measurement
 # -------------------------
 # Every check of the quick run, with its target and tolerance (each tolerance is a named constant
-# with its reason in ``validation/sgworld_vs_sgld/analyse.py``). The page fails to build if one fails.
+# with its reason in ``validation/sgworld_vs_sgld/analyse.py``). The page fails to build if one
+# fails.
 print(claims_table(result.claims, markdown=False))
 assert result.error is None, result.error
 assert result.passed, [c.name for c in result.claims if not c.passed]
