@@ -142,6 +142,19 @@ def test_fast_path_is_kept_at_low_barriers_where_the_boundary_flows_balance(monk
     np.testing.assert_allclose(state.density[bulk], robust.density[bulk], rtol=stationary_module.ACCEPT_TOL)
 
 
+def test_high_barrier_skips_the_fast_path_on_a_small_estimate():
+    """Above SMALL_SYSTEM cells, a small robust estimate whose basin boundary lies far below the
+    peak sends the solve straight to GTH (the fast solve could not pass the flow balance); a low
+    barrier still tries the fast path."""
+    high, _, _ = double_well((160, 48), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    assert "basin's boundary is at" in stationary_module._fast_path_hopeless(high)
+    state = fp.stationary(high, order=2, check_resolution=False, check_boundary=False)
+    assert state.info.path == "gth" and "fast path skipped" in state.info.method
+    assert left_mass(state) == pytest.approx(0.5, rel=SYMMETRY_RTOL)
+    low, _, _ = double_well((160, 48), 3, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    assert stationary_module._fast_path_hopeless(low) is None
+
+
 def _split_quadrature(barrier, tilt):
     def f(x):
         return np.exp(-(barrier * (x * x - 1) ** 2 + tilt * x))

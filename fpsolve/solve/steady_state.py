@@ -19,7 +19,9 @@ Method
      probable cell of a half-resolution solution (:mod:`fpsolve.solve.linalg`), kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
-   * ``"gth"``: a small grid, or several basins whose flow balance the fast result fails:
+   * ``"gth"``: a small grid, several basins whose flow balance the fast result fails, or several
+     basins whose boundary a small robust estimate puts below ``HOPELESS_DEPTH`` of the peak
+     (the fast solve is then skipped):
      Grassmann--Taksar--Heyman elimination, subtraction-free, so every probability keeps its
      relative accuracy at any barrier height; ``"gth (repair)"`` when a one-basin fast result
      fails its checks.
@@ -83,6 +85,10 @@ BULK_FLOOR = 1e-6  # one basin: the cells above this fraction of the peak carry 
 ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solve is rejected
 CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
 FLOW_TOL = 1e-8  # several basins: |inflow − outflow| of every basin, over its one-way boundary flow
+# the fast solve's error near a basin boundary is ~1e-16 of the peak (amplified), so its boundary
+# flows cannot balance to FLOW_TOL once the boundary is far below the peak (measured: fails from
+# 2e-9, barrier/D 20, passes at 5e-5); far below that, skip it and go straight to GTH
+HOPELESS_DEPTH = 1e-12  # a basin's most probable boundary cell, over the peak, on a small estimate
 
 
 @dataclass(frozen=True)
@@ -513,6 +519,52 @@ def _fast_check(problem: FokkerPlanck, op, graph, raw: np.ndarray, basins: int):
     return None, (log_fast, int(checked.sum()), worst, note)
 
 
+def _boundary_depth(problem: FokkerPlanck, log_p: np.ndarray) -> np.ndarray:
+    """Per basin of the drift, ``log`` of its most probable cell next to another basin (axis
+    neighbours, periodic wraps included), relative to the peak of ``p = exp(log_p)``."""
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    lp = log_p.reshape(grid.shape) - np.max(log_p)
+    best = np.full(count, -np.inf)
+    for axis in range(grid.ndim):
+        shift = 1 if grid.periodic[axis] else None
+        a = np.moveaxis(labels, axis, 0)
+        l = np.moveaxis(lp, axis, 0)
+        if shift:  # compare every cell with the next one, the last with the first
+            pairs = ((a, np.roll(a, -1, 0), l), (np.roll(a, -1, 0), a, np.roll(l, -1, 0)))
+        else:
+            pairs = ((a[:-1], a[1:], l[:-1]), (a[1:], a[:-1], l[1:]))
+        for mine, other, values in pairs:
+            edge = mine != other
+            np.maximum.at(best, mine[edge], values[edge])
+    return best
+
+
+def _fast_path_hopeless(problem: FokkerPlanck) -> str | None:
+    """Why the fast solve cannot pass the basins' flow balance (so GTH should run at once), from a
+    robust solve on a grid of at most ``SMALL_SYSTEM`` cells, or None if it may pass.
+
+    Only a routing decision: whatever runs is checked afterwards.  A basin whose boundary sits
+    below ``HOPELESS_DEPTH`` of the peak has boundary flows far below the fast solve's rounding."""
+    grid = problem.grid
+    small = grid
+    while small.size > SMALL_SYSTEM:
+        small = _estimate_grid(small)
+    if small.size == grid.size:
+        return None
+    try:
+        estimate = _solve_discrete(problem.on(small))
+    except SolverError:
+        return None
+    if drift_basins(estimate.problem)[1] < 2:
+        return None
+    depth = float(np.min(_boundary_depth(estimate.problem, estimate.log_p)))
+    if depth >= np.log(HOPELESS_DEPTH):
+        return None
+    return (f"on a {small.shape} estimate a basin's boundary is at {np.exp(depth):.3g} of the peak, below "
+            f"{HOPELESS_DEPTH:g}: its flows are below the fast solve's rounding")
+
+
 def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
     sel = res[checked]
     if len(sel) == 0:
@@ -546,6 +598,8 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
         if grid.size <= SMALL_SYSTEM:
             # small: exact to rounding in every cell for a few milliseconds
             method, path = "GTH elimination, nested dissection (small grid)", "gth"
+        elif basins > 1 and (hopeless := _fast_path_hopeless(problem)) is not None:
+            method, path = f"GTH elimination, nested dissection (fast path skipped: {hopeless})", "gth"
         else:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
             path = "fast"
