@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.integrate import quad
 from scipy.special import logsumexp
 
@@ -208,6 +209,58 @@ def test_sparse_gth_equals_dense_gth_per_cell(case):
     state = fp.stationary(problem, order=2, check_boundary=False, check_resolution=False)
     got = state.discrete_density.ravel() * problem.grid.cell_volume
     np.testing.assert_allclose(got, reference, rtol=GTH_RTOL, atol=0)
+
+
+def _left_looking_log_density(L, shape):
+    """The column-by-column sparse GTH (the kernel mean first-passage times use): a second,
+    independent elimination to compare the supernodal one with on grids too big for dense GTH."""
+    from fpsolve._kernels import gth
+    from fpsolve.solve.linalg import grid_ordering
+    from fpsolve.solve.robust import JumpGraph, gth_factors
+
+    order = grid_ordering(tuple(shape))
+    W = JumpGraph(L).W[order][:, order].tocsc()
+    W.sort_indices()
+    n = W.shape[0]
+    _, _, _, Up, Ui, Ux, d = gth_factors(W, n)
+    log_q = np.empty(n)
+    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
+    if bad >= 0:
+        log_q[:] = -np.inf
+        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
+    log_p = np.empty(n)
+    log_p[order] = log_q
+    return log_p - log_p.max()
+
+
+@pytest.mark.parametrize("case", ["rotational 2-D", "random 3-D", "one-way state"])
+def test_supernodal_gth_equals_left_looking_gth_per_cell(case):
+    from fpsolve.solve.robust import JumpGraph, gth_log_density
+
+    if case == "rotational 2-D":
+        problem, _, _ = double_well((96, 80), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+        L, shape = assemble(problem).matrix, problem.grid.shape
+    else:
+        shape = (12, 10, 8)
+        L = assemble(fp.FokkerPlanck(fp.Grid((0, 0, 0), (1, 1, 1), shape), np.zeros((3,) + shape), 0.1)).matrix
+        L = L.tocoo()
+        rng = np.random.default_rng(3)
+        off = L.row != L.col
+        rows, cols = L.row[off], L.col[off]
+        rates = np.exp(rng.uniform(-300, 300, size=rows.size))  # rates over 260 decades
+        if case == "one-way state":  # states 500, 501 can be entered, not left: the chain is reducible
+            rates[((cols == 500) & (rows != 501)) | ((cols == 501) & (rows != 500))] = 0.0
+        W = sp.csc_matrix((rates, (rows, cols)), shape=L.shape)
+        L = W - sp.diags(np.asarray(W.sum(axis=0)).ravel())
+    got = gth_log_density(JumpGraph(L), shape)
+    ref = _left_looking_log_density(L, shape)
+    assert np.array_equal(np.isneginf(got), np.isneginf(ref))
+    live = np.isfinite(ref) & (ref > np.log(P_FLOOR))
+    np.testing.assert_allclose(got[live], ref[live], rtol=0, atol=GTH_RTOL)  # log p: relative accuracy of p
+    if case == "one-way state":  # all the mass in the closed pair, in the ratio of its two rates
+        assert np.isfinite(got).sum() == 2
+        ratio = L[500, 501] / L[501, 500]
+        assert got[500] - got[501] == pytest.approx(np.log(ratio), rel=0, abs=GTH_RTOL)
 
 
 def test_fast_path_on_a_single_basin_passes_the_componentwise_test(ou_problem):

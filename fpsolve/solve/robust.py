@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import gth
+from .._memory import check_memory
 from ..errors import SolverError
 from .linalg import grid_ordering
 
@@ -141,31 +142,47 @@ def gth_factors(W: sp.csc_matrix, n: int):
     """GTH factors of the first ``n`` columns of a column generator's off-diagonal part ``W``
     (already in elimination order; rows ``n..`` are sinks)."""
     cap = max(FILL_GUESS * W.nnz, 1024)
+    Sp, Si, parent = _symmetric_pattern(W, n)
+    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
+                          W.data, Sp, Si, parent, cap)
+
+
+def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSC pattern of ``|W| + |Wᵀ|`` on the first ``n`` states and its elimination tree."""
     square = W[:n, :n]
     square = (abs(square) + abs(square.T)).tocsc()
     square.sort_indices()
     Sp, Si = square.indptr.astype(np.int64), square.indices.astype(np.int64)
     parent = np.empty(n, dtype=np.int64)
     gth.elimination_tree(n, Sp, Si, parent)
-    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
-                          W.data, Sp, Si, parent, cap)
+    return Sp, Si, parent
 
 
 def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
-    """``log p`` (maximum 0) by sparse GTH elimination in the nested-dissection order of ``shape``."""
+    """``log p`` (maximum 0) by supernodal (multifrontal) GTH elimination in the nested-dissection
+    order of ``shape``: dense fronts, one per supernode (the separators), eliminated by panels."""
     order = grid_ordering(tuple(shape))
     W = graph.W[order][:, order].tocsc()
     W.sort_indices()
     n = graph.n
-    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(W, n)
+    Sp, Si, parent = _symmetric_pattern(W, n)
+    first, update_ptr, update_rows, post, children_ptr, children, u_ptr, stack_size, max_front = \
+        gth.supernodal_symbolic(n, Sp, Si, parent)
+    check_memory(8 * (u_ptr[-1] + stack_size + max_front ** 2 + 4 * n),
+                 f"the GTH factors of {n} states", "use a coarser grid")
+    T = W.T.tocsc()
+    T.sort_indices()
+    Ux, d = gth.supernodal_gth_factor(n, W.indptr.astype(np.int64), W.indices.astype(np.int64), W.data,
+                                      T.indptr.astype(np.int64), T.indices.astype(np.int64), T.data,
+                                      first, update_ptr, update_rows, post, children_ptr, children, u_ptr,
+                                      stack_size, max_front)
     log_q = np.empty(n)
-    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
+    bad = gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, n - 1, log_q)
     if bad >= 0:
         # state `bad` cannot leave the states not yet eliminated (rates that underflowed, as in a
         # density far narrower than a cell): it is recurrent in the censored chain, so the
         # stationary vector of that chain sits on it, and the eliminated states follow from it
-        log_q[:] = -np.inf
-        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
+        gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, bad, log_q)
     log_p = np.empty(n)
     log_p[order] = log_q
     return log_p - log_p.max()
