@@ -16,7 +16,8 @@ values would under- or overflow:
   exact, no linear solve;
 * :func:`gth_log_density`: for any chain, Grassmann--Taksar--Heyman elimination (Gaussian
   elimination whose pivots are recomputed as sums of the off-diagonal entries of their column)
-  as a sparse left-looking factorisation in the nested-dissection order of the grid.
+  as a supernodal (multifrontal) factorisation in the nested-dissection order of the grid;
+* :func:`first_passage_times`: the same elimination, left-looking (column by column), with sinks.
 """
 
 from __future__ import annotations
