@@ -881,6 +881,51 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     >>> state.status, state.info.path
     ('exact', 'closed form')
     """
+    _check_arguments(problem, order)
+    grid = problem.grid
+    t0 = time.perf_counter()
+    if problem.callable_fields:
+        _check_periodic_drift(problem)
+    fine = _solve_discrete(problem)
+    p_h = fine.p.reshape(grid.shape)
+    J_h = fine.operator.current(p_h)
+    density, current, used_order, estimate, limited, extrapolation = _higher_order(problem, fine, J_h, order)
+    if used_order == 4:
+        with np.errstate(divide="ignore"):
+            log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
+    else:
+        log_density = fine.log_p.reshape(grid.shape)
+    sigma = _entropy_production(problem, density, current)
+    if check_boundary:
+        _warn_boundary_mass(grid, density)
+    info = SolveInfo(
+        method=fine.method,
+        order=used_order,
+        n_cells=grid.size,
+        pinned_cell=fine.pinned,
+        residual=fine.residual,
+        error_estimate=estimate,
+        limited=limited,
+        assembly_seconds=fine.assembly_seconds,
+        solve_seconds=fine.solve_seconds,
+        total_seconds=time.perf_counter() - t0,
+        path=fine.path,
+        componentwise_residual=fine.componentwise,
+        checked_cells=fine.checked,
+        basins=_merged_basins(problem, fine.log_p)[1] if fine.basins > 1 else 1,
+        extrapolation=extrapolation,
+    )
+    state = StationaryState(grid=grid, problem=problem, density=density, current=current,
+                            entropy_production=sigma, residual=fine.residual, status=_STATUS[fine.path],
+                            info=info, operator=fine.operator, discrete_density=p_h,
+                            log_density=log_density)
+    if check_resolution:
+        _check_resolution(state, estimate)
+    return state
+
+
+def _check_arguments(problem: FokkerPlanck, order) -> None:
+    """The checks :func:`stationary` makes before solving (type, memory, walls, order)."""
     if not isinstance(problem, FokkerPlanck):
         raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
     grid = problem.grid
@@ -900,87 +945,52 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
             f"order=4 needs an even number of at least {2 * MIN_COARSE_CELLS} cells on every axis; "
             f"got shape {grid.shape}"
         )
-    t0 = time.perf_counter()
-    if problem.callable_fields:
-        _check_periodic_drift(problem)
-    use4 = order == 4 or (order is None and _can_extrapolate(grid))
-    fine = _solve_discrete(problem)
+
+
+def _higher_order(problem: FokkerPlanck, fine: _DiscreteSolution, J_h: np.ndarray, order):
+    """Richardson extrapolation of the second-order solution where it is asked for and the observed
+    convergence supports it.  Returns ``(density, current, order used, error estimate, limited
+    cells, what was decided about extrapolation)``; warns when ``order=4`` was asked for and not
+    applied."""
+    grid = problem.grid
     p_h = fine.p.reshape(grid.shape)
-    J_h = fine.operator.current(p_h)
-    density, current, used_order, estimate, limited = p_h, J_h, 2, None, 0
+    use4 = order == 4 or (order is None and _can_extrapolate(grid))
     extrapolation = "not requested" if not use4 else ""
-    exact = fine.path in ("closed form", "detailed balance") and problem.callable_fields
-    if exact:
-        used_order = "exact (detailed balance)"
-    elif use4:
-        coarse = fine.coarse
-        if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
-            coarse = _solve_discrete(problem.on(grid.coarsened()))
-        supported, extrapolation = _observed_convergence(problem, fine, coarse)
-        if supported:
-            cg = coarse.problem.grid
-            p_c = coarse.p.reshape(cg.shape)
-            J_c = coarse.operator.current(p_c)
-            density, limited = extrapolate_density(p_h, p_c, grid, cg)
-            density /= density.sum() * grid.cell_volume
-            # extrapolate the velocity J / p (smooth even in the tails), then J = v p
-            v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
-            current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
-            estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
-            used_order = 4
-        else:
-            if order == 4:
-                warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
-                              f"solution", ExtrapolationWarning, stacklevel=2)
-    if used_order == 4:
-        with np.errstate(divide="ignore"):
-            log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
-    else:
-        log_density = fine.log_p.reshape(grid.shape)
-    sigma = _entropy_production(problem, density, current)
-    if check_boundary:
-        mass, axis = _boundary_mass(grid, density)
-        if mass > BOUNDARY_MASS_TOL:
-            warnings.warn(
-                f"the stationary density is not negligible at a reflecting wall: probability "
-                f"{mass:.3g} in the cells along axis {axis} (above {BOUNDARY_MASS_TOL:g}); the box "
-                f"[{grid.lower[axis]}, {grid.upper[axis]}] truncates the distribution, enlarge it",
-                BoundaryMassWarning,
-                stacklevel=2,
-            )
-    info = SolveInfo(
-        method=fine.method,
-        order=used_order,
-        n_cells=grid.size,
-        pinned_cell=fine.pinned,
-        residual=fine.residual,
-        error_estimate=estimate,
-        limited=limited,
-        assembly_seconds=fine.assembly_seconds,
-        solve_seconds=fine.solve_seconds,
-        total_seconds=time.perf_counter() - t0,
-        path=fine.path,
-        componentwise_residual=fine.componentwise,
-        checked_cells=fine.checked,
-        basins=_merged_basins(problem, fine.log_p)[1] if fine.basins > 1 else 1,
-        extrapolation=extrapolation,
-    )
-    state = StationaryState(
-        grid=grid,
-        problem=problem,
-        density=density,
-        current=current,
-        entropy_production=sigma,
-        residual=fine.residual,
-        status=_STATUS[fine.path],
-        info=info,
-        operator=fine.operator,
-        discrete_density=p_h,
-        log_density=log_density,
-    )
-    if check_resolution:
-        _check_resolution(state, estimate)
-    return state
+    if fine.path in ("closed form", "detailed balance") and problem.callable_fields:
+        return p_h, J_h, "exact (detailed balance)", None, 0, extrapolation
+    if not use4:
+        return p_h, J_h, 2, None, 0, extrapolation
+    coarse = fine.coarse
+    if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
+        coarse = _solve_discrete(problem.on(grid.coarsened()))
+    supported, extrapolation = _observed_convergence(problem, fine, coarse)
+    if not supported:
+        if order == 4:
+            warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
+                          f"solution", ExtrapolationWarning, stacklevel=3)
+        return p_h, J_h, 2, None, 0, extrapolation
+    cg = coarse.problem.grid
+    p_c = coarse.p.reshape(cg.shape)
+    J_c = coarse.operator.current(p_c)
+    density, limited = extrapolate_density(p_h, p_c, grid, cg)
+    density /= density.sum() * grid.cell_volume
+    # extrapolate the velocity J / p (smooth even in the tails), then J = v p
+    v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
+    current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
+    estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
+    return density, current, 4, estimate, limited, extrapolation
+
+
+def _warn_boundary_mass(grid: Grid, density: np.ndarray) -> None:
+    mass, axis = _boundary_mass(grid, density)
+    if mass > BOUNDARY_MASS_TOL:
+        warnings.warn(
+            f"the stationary density is not negligible at a reflecting wall: probability "
+            f"{mass:.3g} in the cells along axis {axis} (above {BOUNDARY_MASS_TOL:g}); the box "
+            f"[{grid.lower[axis]}, {grid.upper[axis]}] truncates the distribution, enlarge it",
+            BoundaryMassWarning,
+            stacklevel=3,
+        )
 
 
 def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
