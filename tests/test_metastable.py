@@ -263,6 +263,53 @@ def test_supernodal_gth_equals_left_looking_gth_per_cell(case):
         assert got[500] - got[501] == pytest.approx(np.log(ratio), rel=0, abs=GTH_RTOL)
 
 
+def test_reducible_chain_transient_states_get_zero_and_the_closed_class_is_exact():
+    """Jumps with no reverse jump can leave states that are never re-entered (wide stencils near a
+    wall).  The last three states of the elimination order are made such states (rooting the back
+    substitution at the highest zero pivot, a transient state, got this wrong): they are transient,
+    their probability is exactly 0, and the closed class matches dense GTH on that class alone."""
+    from fpsolve.solve.linalg import grid_ordering
+    from fpsolve.solve.robust import JumpGraph, closed_class, gth_log_density
+
+    shape = (16, 12)
+    L = assemble(fp.FokkerPlanck(fp.Grid((0, 0), (1, 1), shape), np.zeros((2,) + shape), 0.1)).matrix.tocoo()
+    off = L.row != L.col
+    rows, cols = L.row[off], L.col[off]
+    rates = np.exp(np.random.default_rng(5).uniform(-20, 20, size=rows.size))
+    last = grid_ordering(shape)[-3:]
+    rates[np.isin(rows, last)] = 0.0  # nothing jumps into the last three: left, never re-entered
+    W = sp.csc_matrix((rates, (rows, cols)), shape=L.shape)
+    L = W - sp.diags(np.asarray(W.sum(axis=0)).ravel())
+    graph = JumpGraph(L)
+    recurrent = closed_class(graph)
+    assert recurrent is not None and len(recurrent) == graph.n - 3 and not np.isin(last, recurrent).any()
+    log_p = gth_log_density(graph, shape)
+    assert np.isneginf(log_p[last]).all() and np.isfinite(np.delete(log_p, last)).all()
+    reference = dense_gth(L.toarray()[np.ix_(recurrent, recurrent)])
+    p = np.exp(log_p[recurrent] - logsumexp(log_p[recurrent]))
+    np.testing.assert_allclose(p, reference, rtol=GTH_RTOL, atol=0)
+    assert np.nanmax(graph.residual(log_p)) < 1e-12
+    assert closed_class(JumpGraph(assemble(fp.FokkerPlanck(fp.Grid((0, 0), (1, 1), shape),
+                                                           np.zeros((2,) + shape), 0.1)).matrix)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["with_replacement", "without_replacement"])
+def test_tanh_unit_sgd_64_is_verified_with_its_transient_wall_cells(scheme):
+    """The wide anisotropic stencils of the SGD noise have jumps without a reverse jump; at 64² on
+    (−0.3, 0.3)² some cells are never re-entered.  This came back "under-resolved" (the zero pivot
+    of such a cell was taken as the chain's recurrent state); it is exact for the discrete chain."""
+    x, y, _ = fp.datasets.load_adhikari2023()
+    land = fp.Landscape(fp.models.TanhUnit(), x, y, noise_std=0.1, weight_decay=1e-3)
+    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme)
+    problem = sgd.fokker_planck(land, fp.Grid((-0.3, -0.3), (0.3, 0.3), (64, 64)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = fp.stationary(problem, order=2)
+    assert state.status == "verified" and state.info.componentwise_residual < 1e-12
+    assert "transient in the discrete chain" in state.info.method
+
+
 def test_fast_path_on_a_single_basin_passes_the_componentwise_test(ou_problem):
     state = fp.stationary(ou_problem(96), order=2)
     assert state.info.path == "fast" and state.status == "converged" and state.info.basins == 1

@@ -177,7 +177,9 @@ class StationaryState:
         ``"exact"`` (closed form or verified detailed balance), ``"verified"`` (GTH, checked in
         every cell), ``"converged"`` (fast path, accepted by the componentwise test on the cells
         carrying the mass), ``"repaired"`` (the fast path failed; GTH replaced it) or
-        ``"under-resolved"`` (jump rates underflow: refine the grid).
+        ``"under-resolved"`` (rates beyond the floating-point range: refine the grid).  Cells the
+        discrete chain never re-enters (one-way jumps of wide stencils) have probability exactly 0;
+        ``info.method`` counts them.
     info : SolveInfo
         Path, method, order, componentwise residual, timings, error estimate.
     log_density : ndarray, shape ``grid.shape``
@@ -631,12 +633,18 @@ def _solve_discrete(problem: FokkerPlanck) -> _DiscreteSolution:
         n_checked = int(checked.sum())
         if basins is None:
             basins = drift_basins(problem)[1]
+        transient = int(np.isneginf(log_p).sum())
+        if transient and componentwise <= ROBUST_TOL:
+            method += (f"; {transient} of {grid.size} cells are transient in the discrete chain (jumps "
+                       f"lead out of them, none back): their probability is exactly 0")
         if componentwise > ROBUST_TOL and not graph.symmetric:
-            # some jumps have no reverse jump: their rates underflowed, so the density changes by
-            # more than e^700 across a cell and the discrete chain no longer represents the problem
+            # some jumps have no reverse jump and the elimination met a state with no way out of
+            # the states left: rates too small to represent, as in a density far narrower than a cell
             path = "under-resolved"
-            method += (f"; jump rates underflow (the chain is one-way on some edges), componentwise "
-                       f"residual {componentwise:.3g}")
+            method += (f"; the elimination lost rates below the floating-point range (some jumps have "
+                       f"no reverse jump), componentwise residual {componentwise:.3g}: refine the grid "
+                       f"(shape {grid.shape}) until the drift changes the density by less than e^700 "
+                       f"per cell, or widen the diffusion")
         elif componentwise > ROBUST_TOL:
             raise SolverError(
                 f"the stationary density fails the componentwise balance test: residual "
