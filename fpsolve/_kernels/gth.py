@@ -316,24 +316,34 @@ def drift_basins(shape, periodic, A, h, labels):
     """
     n = shape[0] * shape[1] * shape[2]
     succ = np.empty(n, dtype=np.int64)
+    # the offsets along the grid's axes, once
+    offsets = np.empty((26, 3), dtype=np.int64)
+    step = np.empty((26, 4))  # the offset in length units, and its length
+    count_offsets = 0
+    for o0 in range(-1, 2):
+        for o1 in range(-1, 2):
+            for o2 in range(-1, 2):
+                if o0 == 0 and o1 == 0 and o2 == 0:
+                    continue
+                if (o0 != 0 and shape[0] == 1) or (o1 != 0 and shape[1] == 1) or (o2 != 0 and shape[2] == 1):
+                    continue
+                d0, d1, d2 = o0 * h[0], o1 * h[1], o2 * h[2]
+                norm = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+                offsets[count_offsets, 0], offsets[count_offsets, 1], offsets[count_offsets, 2] = o0, o1, o2
+                step[count_offsets, 0], step[count_offsets, 1], step[count_offsets, 2] = d0, d1, d2
+                step[count_offsets, 3] = norm
+                count_offsets += 1
     for a in range(n):
         best = a
         bv = 0.0
-        for o0 in range(-1, 2):
-            for o1 in range(-1, 2):
-                for o2 in range(-1, 2):
-                    if o0 == 0 and o1 == 0 and o2 == 0:
-                        continue
-                    if (o0 != 0 and shape[0] == 1) or (o1 != 0 and shape[1] == 1) or (o2 != 0 and shape[2] == 1):
-                        continue
-                    b = _neighbour(a, o0, o1, o2, shape, periodic)
-                    if b < 0:
-                        continue
-                    d0, d1, d2 = o0 * h[0], o1 * h[1], o2 * h[2]
-                    v = (A[0, a] * d0 + A[1, a] * d1 + A[2, a] * d2) / math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-                    if v > bv:
-                        bv = v
-                        best = b
+        a0, a1, a2 = A[0, a], A[1, a], A[2, a]
+        for q in range(count_offsets):
+            v = (a0 * step[q, 0] + a1 * step[q, 1] + a2 * step[q, 2]) / step[q, 3]
+            if v > bv:
+                b = _neighbour(a, offsets[q, 0], offsets[q, 1], offsets[q, 2], shape, periodic)
+                if b >= 0:
+                    bv = v
+                    best = b
         succ[a] = best
     # terminal cycles of the functional graph: walk with colours 0 new, 1 on path, 2 done
     colour = np.zeros(n, dtype=np.int8)
