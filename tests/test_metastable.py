@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.integrate import quad
 from scipy.special import logsumexp
 
@@ -142,6 +143,19 @@ def test_fast_path_is_kept_at_low_barriers_where_the_boundary_flows_balance(monk
     np.testing.assert_allclose(state.density[bulk], robust.density[bulk], rtol=stationary_module.ACCEPT_TOL)
 
 
+def test_high_barrier_skips_the_fast_path_on_a_small_estimate():
+    """Above SMALL_SYSTEM cells, a small robust estimate whose basin boundary lies far below the
+    peak sends the solve straight to GTH (the fast solve could not pass the flow balance); a low
+    barrier still tries the fast path."""
+    high, _, _ = double_well((160, 48), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    assert "basin's boundary is at" in stationary_module._fast_path_hopeless(high)
+    state = fp.stationary(high, order=2, check_resolution=False, check_boundary=False)
+    assert state.info.path == "gth" and "fast path skipped" in state.info.method
+    assert left_mass(state) == pytest.approx(0.5, rel=SYMMETRY_RTOL)
+    low, _, _ = double_well((160, 48), 3, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    assert stationary_module._fast_path_hopeless(low) is None
+
+
 def _split_quadrature(barrier, tilt):
     def f(x):
         return np.exp(-(barrier * (x * x - 1) ** 2 + tilt * x))
@@ -195,6 +209,105 @@ def test_sparse_gth_equals_dense_gth_per_cell(case):
     state = fp.stationary(problem, order=2, check_boundary=False, check_resolution=False)
     got = state.discrete_density.ravel() * problem.grid.cell_volume
     np.testing.assert_allclose(got, reference, rtol=GTH_RTOL, atol=0)
+
+
+def _left_looking_log_density(L, shape):
+    """The column-by-column sparse GTH (the kernel mean first-passage times use): a second,
+    independent elimination to compare the supernodal one with on grids too big for dense GTH."""
+    from fpsolve._kernels import gth
+    from fpsolve.solve.direct import grid_ordering
+    from fpsolve.solve.robust import JumpGraph, gth_factors
+
+    order = grid_ordering(tuple(shape))
+    W = JumpGraph(L).W[order][:, order].tocsc()
+    W.sort_indices()
+    n = W.shape[0]
+    _, _, _, Up, Ui, Ux, d = gth_factors(W, n)
+    log_q = np.empty(n)
+    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
+    if bad >= 0:
+        log_q[:] = -np.inf
+        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
+    log_p = np.empty(n)
+    log_p[order] = log_q
+    return log_p - log_p.max()
+
+
+@pytest.mark.parametrize("case", ["rotational 2-D", "random 3-D", "one-way state"])
+def test_supernodal_gth_equals_left_looking_gth_per_cell(case):
+    from fpsolve.solve.robust import JumpGraph, gth_log_density
+
+    if case == "rotational 2-D":
+        problem, _, _ = double_well((96, 80), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+        L, shape = assemble(problem).matrix, problem.grid.shape
+    else:
+        shape = (12, 10, 8)
+        L = assemble(fp.FokkerPlanck(fp.Grid((0, 0, 0), (1, 1, 1), shape), np.zeros((3,) + shape), 0.1)).matrix
+        L = L.tocoo()
+        rng = np.random.default_rng(3)
+        off = L.row != L.col
+        rows, cols = L.row[off], L.col[off]
+        rates = np.exp(rng.uniform(-300, 300, size=rows.size))  # rates over 260 decades
+        if case == "one-way state":  # states 500, 501 can be entered, not left: the chain is reducible
+            rates[((cols == 500) & (rows != 501)) | ((cols == 501) & (rows != 500))] = 0.0
+        W = sp.csc_matrix((rates, (rows, cols)), shape=L.shape)
+        L = W - sp.diags(np.asarray(W.sum(axis=0)).ravel())
+    got = gth_log_density(JumpGraph(L), shape)
+    ref = _left_looking_log_density(L, shape)
+    assert np.array_equal(np.isneginf(got), np.isneginf(ref))
+    live = np.isfinite(ref) & (ref > np.log(P_FLOOR))
+    np.testing.assert_allclose(got[live], ref[live], rtol=0, atol=GTH_RTOL)  # log p: relative accuracy of p
+    if case == "one-way state":  # all the mass in the closed pair, in the ratio of its two rates
+        assert np.isfinite(got).sum() == 2
+        ratio = L[500, 501] / L[501, 500]
+        assert got[500] - got[501] == pytest.approx(np.log(ratio), rel=0, abs=GTH_RTOL)
+
+
+def test_reducible_chain_transient_states_get_zero_and_the_closed_class_is_exact():
+    """Jumps with no reverse jump can leave states that are never re-entered (wide stencils near a
+    wall).  The last three states of the elimination order are made such states (rooting the back
+    substitution at the highest zero pivot, a transient state, got this wrong): they are transient,
+    their probability is exactly 0, and the closed class matches dense GTH on that class alone."""
+    from fpsolve.solve.direct import grid_ordering
+    from fpsolve.solve.robust import JumpGraph, closed_class, gth_log_density
+
+    shape = (16, 12)
+    L = assemble(fp.FokkerPlanck(fp.Grid((0, 0), (1, 1), shape), np.zeros((2,) + shape), 0.1)).matrix.tocoo()
+    off = L.row != L.col
+    rows, cols = L.row[off], L.col[off]
+    rates = np.exp(np.random.default_rng(5).uniform(-20, 20, size=rows.size))
+    last = grid_ordering(shape)[-3:]
+    rates[np.isin(rows, last)] = 0.0  # nothing jumps into the last three: left, never re-entered
+    W = sp.csc_matrix((rates, (rows, cols)), shape=L.shape)
+    L = W - sp.diags(np.asarray(W.sum(axis=0)).ravel())
+    graph = JumpGraph(L)
+    recurrent = closed_class(graph)
+    assert recurrent is not None and len(recurrent) == graph.n - 3 and not np.isin(last, recurrent).any()
+    log_p = gth_log_density(graph, shape)
+    assert np.isneginf(log_p[last]).all() and np.isfinite(np.delete(log_p, last)).all()
+    reference = dense_gth(L.toarray()[np.ix_(recurrent, recurrent)])
+    p = np.exp(log_p[recurrent] - logsumexp(log_p[recurrent]))
+    np.testing.assert_allclose(p, reference, rtol=GTH_RTOL, atol=0)
+    assert np.nanmax(graph.residual(log_p)) < 1e-12
+    assert closed_class(JumpGraph(assemble(fp.FokkerPlanck(fp.Grid((0, 0), (1, 1), shape),
+                                                           np.zeros((2,) + shape), 0.1)).matrix)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["with_replacement", "without_replacement"])
+def test_tanh_unit_sgd_64_is_verified_with_its_transient_wall_cells(scheme):
+    """The wide anisotropic stencils of the SGD noise have jumps without a reverse jump; at 64² on
+    (−0.3, 0.3)² some cells are never re-entered.  This came back "under-resolved" (the zero pivot
+    of such a cell was taken as the chain's recurrent state); it is exact for the discrete chain."""
+    x, y, _ = fp.datasets.load_adhikari2023()
+    land = fp.Landscape(fp.models.TanhUnit(), x, y, noise_std=0.1, weight_decay=1e-3)
+    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme)
+    problem = sgd.fokker_planck(land, fp.Grid((-0.3, -0.3), (0.3, 0.3), (64, 64)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = fp.stationary(problem, order=2)
+    assert state.status == "verified" and state.info.componentwise_residual < 1e-12
+    assert "transient in the discrete chain" in state.info.method
 
 
 def test_fast_path_on_a_single_basin_passes_the_componentwise_test(ou_problem):

@@ -16,6 +16,7 @@ import numpy as np
 from ._jit import jit
 
 GROWTH = 2  # factor by which the L and U storage grows when it fills
+PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product updates the rest of a front
 
 
 @jit
@@ -315,24 +316,34 @@ def drift_basins(shape, periodic, A, h, labels):
     """
     n = shape[0] * shape[1] * shape[2]
     succ = np.empty(n, dtype=np.int64)
+    # the offsets along the grid's axes, once
+    offsets = np.empty((26, 3), dtype=np.int64)
+    step = np.empty((26, 4))  # the offset in length units, and its length
+    count_offsets = 0
+    for o0 in range(-1, 2):
+        for o1 in range(-1, 2):
+            for o2 in range(-1, 2):
+                if o0 == 0 and o1 == 0 and o2 == 0:
+                    continue
+                if (o0 != 0 and shape[0] == 1) or (o1 != 0 and shape[1] == 1) or (o2 != 0 and shape[2] == 1):
+                    continue
+                d0, d1, d2 = o0 * h[0], o1 * h[1], o2 * h[2]
+                norm = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+                offsets[count_offsets, 0], offsets[count_offsets, 1], offsets[count_offsets, 2] = o0, o1, o2
+                step[count_offsets, 0], step[count_offsets, 1], step[count_offsets, 2] = d0, d1, d2
+                step[count_offsets, 3] = norm
+                count_offsets += 1
     for a in range(n):
         best = a
         bv = 0.0
-        for o0 in range(-1, 2):
-            for o1 in range(-1, 2):
-                for o2 in range(-1, 2):
-                    if o0 == 0 and o1 == 0 and o2 == 0:
-                        continue
-                    if (o0 != 0 and shape[0] == 1) or (o1 != 0 and shape[1] == 1) or (o2 != 0 and shape[2] == 1):
-                        continue
-                    b = _neighbour(a, o0, o1, o2, shape, periodic)
-                    if b < 0:
-                        continue
-                    d0, d1, d2 = o0 * h[0], o1 * h[1], o2 * h[2]
-                    v = (A[0, a] * d0 + A[1, a] * d1 + A[2, a] * d2) / math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-                    if v > bv:
-                        bv = v
-                        best = b
+        a0, a1, a2 = A[0, a], A[1, a], A[2, a]
+        for q in range(count_offsets):
+            v = (a0 * step[q, 0] + a1 * step[q, 1] + a2 * step[q, 2]) / step[q, 3]
+            if v > bv:
+                b = _neighbour(a, offsets[q, 0], offsets[q, 1], offsets[q, 2], shape, periodic)
+                if b >= 0:
+                    bv = v
+                    best = b
         succ[a] = best
     # terminal cycles of the functional graph: walk with colours 0 new, 1 on path, 2 done
     colour = np.zeros(n, dtype=np.int8)
@@ -401,3 +412,320 @@ def drift_basins(shape, periodic, A, h, labels):
         for t in range(length):
             labels[path[t]] = labels[v]
     return count
+
+
+# -- supernodal (multifrontal) GTH for the stationary vector ------------------------------------
+
+
+@jit
+def supernodal_symbolic(n, Sp, Si, parent):
+    """Supernodes and fronts of the factorisation of a structurally symmetric pattern (CSC
+    ``Sp, Si`` of ``A + Aᵀ``, off-diagonal) with elimination tree ``parent``.
+
+    The row pattern of column ``j`` of ``L`` is ``S[>j, j]`` joined with the patterns of its
+    children in the tree (minus ``j``); consecutive columns ``j, j+1`` with ``parent[j] = j+1``
+    and patterns differing by ``j+1`` alone form one supernode (a dense block of the factors:
+    on a nested-dissection order, the separators).  Returns ``(first, update_ptr, update_rows,
+    postorder, children_ptr, children, u_ptr, stack_size, max_front)``: supernode ``s`` has the
+    pivot columns ``first[s]..first[s+1]-1`` and the sorted update rows
+    ``update_rows[update_ptr[s]:update_ptr[s+1]]``; ``postorder`` lists the supernodes children
+    first; ``u_ptr`` offsets the dense ``k × m`` blocks of ``U`` rows (``k`` pivots, front of
+    ``m = k + r`` rows); ``stack_size`` is the peak storage of the update matrices waiting for
+    their parent.
+    """
+    head = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    for j in range(n - 1, -1, -1):
+        p = parent[j]
+        if p >= 0:
+            nxt[j] = head[p]
+            head[p] = j
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    cap = 4 * Sp[n] + 1024
+    rows = np.empty(cap, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    top = 0
+    for j in range(n):
+        mark[j] = j
+        for q in range(Sp[j], Sp[j + 1]):
+            i = Si[q]
+            if i > j and mark[i] != j:
+                if top >= rows.shape[0]:
+                    rows = _grow_int(rows, top + 1)
+                mark[i] = j
+                rows[top] = i
+                top += 1
+        c = head[j]
+        while c >= 0:
+            for q in range(ptr[c], ptr[c + 1]):
+                i = rows[q]
+                if i > j and mark[i] != j:
+                    if top >= rows.shape[0]:
+                        rows = _grow_int(rows, top + 1)
+                    mark[i] = j
+                    rows[top] = i
+                    top += 1
+            c = nxt[c]
+        ptr[j + 1] = top
+    # supernodes: j joins the supernode of j-1 when the pattern of j-1 is {j} + pattern of j
+    sn_of = np.empty(n, dtype=np.int64)
+    first = np.empty(n + 1, dtype=np.int64)
+    ns = 0
+    for j in range(n):
+        if j > 0 and parent[j - 1] == j and (ptr[j] - ptr[j - 1]) == (ptr[j + 1] - ptr[j]) + 1:
+            sn_of[j] = ns - 1
+        else:
+            first[ns] = j
+            sn_of[j] = ns
+            ns += 1
+    first[ns] = n
+    first = first[: ns + 1].copy()
+    update_ptr = np.zeros(ns + 1, dtype=np.int64)
+    for s in range(ns):
+        last = first[s + 1] - 1
+        update_ptr[s + 1] = update_ptr[s] + ptr[last + 1] - ptr[last]
+    update_rows = np.empty(update_ptr[ns], dtype=np.int64)
+    sn_parent = np.full(ns, -1, dtype=np.int64)
+    for s in range(ns):
+        last = first[s + 1] - 1
+        seg = np.sort(rows[ptr[last]: ptr[last + 1]])
+        update_rows[update_ptr[s]: update_ptr[s + 1]] = seg
+        if parent[last] >= 0:
+            sn_parent[s] = sn_of[parent[last]]
+    # children lists and a postorder of the supernodal tree
+    count = np.zeros(ns + 1, dtype=np.int64)
+    for s in range(ns):
+        if sn_parent[s] >= 0:
+            count[sn_parent[s] + 1] += 1
+    children_ptr = np.cumsum(count)
+    children = np.empty(children_ptr[ns], dtype=np.int64)
+    fill = children_ptr[:ns].copy()
+    for s in range(ns):
+        p = sn_parent[s]
+        if p >= 0:
+            children[fill[p]] = s
+            fill[p] += 1
+    postorder = np.empty(ns, dtype=np.int64)
+    stack = np.empty(ns, dtype=np.int64)
+    visit = np.zeros(ns, dtype=np.int64)  # next child to descend into
+    pos = 0
+    for root in range(ns):
+        if sn_parent[root] >= 0:
+            continue
+        depth = 0
+        stack[0] = root
+        visit[root] = children_ptr[root]
+        while depth >= 0:
+            s = stack[depth]
+            if visit[s] < children_ptr[s + 1]:
+                c = children[visit[s]]
+                visit[s] += 1
+                depth += 1
+                stack[depth] = c
+                visit[c] = children_ptr[c]
+            else:
+                postorder[pos] = s
+                pos += 1
+                depth -= 1
+    # storage: U blocks, the update-matrix stack, the largest front
+    u_ptr = np.zeros(ns + 1, dtype=np.int64)
+    held = 0
+    stack_size = 0
+    max_front = 1
+    for t in range(ns):
+        s = postorder[t]
+        k = first[s + 1] - first[s]
+        r = update_ptr[s + 1] - update_ptr[s]
+        u_ptr[s + 1] = k * (k + r)
+        if k + r > max_front:
+            max_front = k + r
+        for q in range(children_ptr[s], children_ptr[s + 1]):
+            c = children[q]
+            rc = update_ptr[c + 1] - update_ptr[c]
+            held -= rc * rc
+        held += r * r
+        if held > stack_size:
+            stack_size = held
+    for s in range(ns):
+        u_ptr[s + 1] += u_ptr[s]
+    return first, update_ptr, update_rows, postorder, children_ptr, children, u_ptr, stack_size, max_front
+
+
+@jit
+def _trailing_update(G, t0, t1, m):
+    """``x_ab += Σ_t l_at u_tb`` over the pivots ``t0..t1-1`` for every front entry with ``a, b >= t1``
+    (``G[b, a]`` holds entry ``(a, b)``).  A loop, not BLAS: the pivot rows stay in cache, each
+    column of the front is updated once per panel, and no thread pool competes for the cores."""
+    for b in range(t1, m):
+        Gb = G[b]
+        t = t0
+        while t + 3 < t1:  # four pivots per pass over the column: fewer loads and stores of it
+            u0, u1, u2, u3 = Gb[t], Gb[t + 1], Gb[t + 2], Gb[t + 3]
+            if u0 != 0.0 or u1 != 0.0 or u2 != 0.0 or u3 != 0.0:
+                L0, L1, L2, L3 = G[t], G[t + 1], G[t + 2], G[t + 3]
+                for a in range(t1, m):
+                    Gb[a] += (L0[a] * u0 + L1[a] * u1) + (L2[a] * u2 + L3[a] * u3)
+            t += 4
+        while t < t1:
+            u = Gb[t]
+            if u != 0.0:
+                Lt = G[t]
+                for a in range(t1, m):
+                    Gb[a] += Lt[a] * u
+            t += 1
+
+
+@jit
+def supernodal_gth_factor(n, Wp, Wi, Wx, Tp, Ti, Tx, first, update_ptr, update_rows, postorder,
+                          children_ptr, children, u_ptr, stack_size, max_front):
+    """Multifrontal GTH elimination of an ``n``-state column generator (off-diagonal part ``W``
+    in CSC, ``T = Wᵀ`` in CSC for its rows), on the supernodes of :func:`supernodal_symbolic`.
+
+    Each supernode's front (its pivots and update rows, dense) receives the generator's entries
+    whose smaller index is one of its pivots and the update matrices of its children (added:
+    extend-add).  Its pivots are eliminated in order as in :func:`gth_factor` (pivot = sum of the
+    entries below it in its column, multipliers ``l = x / d``, updates ``x_ab += l_a u_b``, all
+    non-negative; diagonals never read), the panel by rank-1 updates and the update matrix
+    ``F22 + L21 U12`` by one matrix product.  Returns ``(Ux, d)``: the ``U`` rows of supernode ``s``
+    as a dense ``k × m`` block at ``u_ptr[s]`` (``Ux[u_ptr[s] + t m + b]`` is ``u`` from pivot
+    ``t`` to front row ``b``, meaningful for ``b > t``), and the pivots.
+    """
+    ns = first.shape[0] - 1
+    Ux = np.zeros(u_ptr[ns])
+    d = np.zeros(n)
+    stack = np.empty(max(stack_size, 1))
+    held = 0
+    offsets = np.empty(ns, dtype=np.int64)  # where each waiting update matrix starts on the stack
+    pos = np.full(n, -1, dtype=np.int64)
+    work = np.empty(max_front * max_front)
+    for t_s in range(ns):
+        s = postorder[t_s]
+        f = first[s]
+        k = first[s + 1] - f
+        u0 = update_ptr[s]
+        r = update_ptr[s + 1] - u0
+        m = k + r
+        for a in range(k):
+            pos[f + a] = a
+        for a in range(r):
+            pos[update_rows[u0 + a]] = k + a
+        # G[b, a] = front entry (row a, column b): columns are contiguous rows of G
+        G = work[: m * m].reshape((m, m))
+        G[:, :] = 0.0
+        for a in range(k):
+            c = f + a
+            for q in range(Wp[c], Wp[c + 1]):  # column c: rates c -> i
+                i = Wi[q]
+                if i >= f and i != c:
+                    G[a, pos[i]] += Wx[q]
+            for q in range(Tp[c], Tp[c + 1]):  # row c: rates j -> c, for columns j after the pivots
+                j = Ti[q]
+                if j >= f + k:
+                    G[pos[j], a] += Tx[q]
+        # extend-add the children's update matrices (the most recent on top of the stack)
+        for q in range(children_ptr[s], children_ptr[s + 1]):
+            c = children[q]
+            c0 = update_ptr[c]
+            rc = update_ptr[c + 1] - c0
+            base = offsets[c]
+            for b in range(rc):
+                pb = pos[update_rows[c0 + b]]
+                row = base + b * rc
+                for a in range(rc):
+                    G[pb, pos[update_rows[c0 + a]]] += stack[row + a]
+        if children_ptr[s + 1] > children_ptr[s]:
+            low = held
+            for q in range(children_ptr[s], children_ptr[s + 1]):
+                if offsets[children[q]] < low:
+                    low = offsets[children[q]]
+            held = low  # the children were the top of the stack (postorder)
+        # eliminate the k pivots, PANEL columns at a time: rank-1 updates within the panel (and
+        # of its pivot rows), then one matrix product for the whole trailing front
+        for t0 in range(0, k, PANEL):
+            t1 = min(t0 + PANEL, k)
+            for t in range(t0, t1):
+                col = G[t]
+                total = 0.0
+                for a in range(t + 1, m):
+                    total += col[a]
+                d[f + t] = total
+                if total > 0.0:
+                    inv = 1.0 / total
+                    for a in range(t + 1, m):
+                        col[a] *= inv
+                else:
+                    for a in range(t + 1, m):
+                        col[a] = 0.0
+                for b in range(t + 1, m):
+                    u = G[b, t]
+                    if u != 0.0:
+                        target = G[b]
+                        hi = m if b < t1 else t1
+                        for a in range(t + 1, hi):  # the diagonal (a = b) is updated too, never read
+                            target[a] += col[a] * u
+            _trailing_update(G, t0, t1, m)
+        # U rows of the pivots: front row t, columns b > t
+        base_u = u_ptr[s]
+        for t in range(k):
+            for b in range(t + 1, m):
+                Ux[base_u + t * m + b] = G[b, t]
+        # the update matrix (rows and columns after the pivots), stored as G stores it
+        if r > 0:
+            offsets[s] = held
+            for b in range(r):
+                row = held + b * r
+                Gb = G[k + b]
+                for a in range(r):
+                    stack[row + a] = Gb[k + a]
+            held += r * r
+    return Ux, d
+
+
+@jit
+def supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, last, out):
+    """Log of the stationary vector from supernodal GTH factors, rooted at state ``last``.
+
+    ``p_last = 1``, states after ``last`` are 0, and for ``k < last``
+    ``p_k = Σ_{j>k} u_kj p_j / d_k`` in log space (log-sum-exp over each pivot's U row).  Returns
+    the highest ``k < last`` with a zero pivot (a state that cannot leave the states not yet
+    eliminated), or -1; such a state and every state that only reaches it get ``-inf``.
+    """
+    ns = first.shape[0] - 1
+    bad = -1
+    for j in range(n):
+        out[j] = -np.inf
+    out[last] = 0.0
+    for s in range(ns - 1, -1, -1):
+        f = first[s]
+        k = first[s + 1] - f
+        if f > last:
+            continue
+        u0 = update_ptr[s]
+        m = k + update_ptr[s + 1] - u0
+        base = u_ptr[s]
+        for t in range(k - 1, -1, -1):
+            i = f + t
+            if i >= last:
+                continue
+            if d[i] <= 0.0:
+                if bad < 0:
+                    bad = i
+                continue
+            top = -np.inf  # one-pass log-sum-exp: acc * e^top = Σ u_ij p_j
+            acc = 0.0
+            for b in range(t + 1, m):
+                u = Ux[base + t * m + b]
+                if u > 0.0:
+                    j = f + b if b < k else update_rows[u0 + b - k]
+                    v = out[j]
+                    if v != -np.inf:
+                        v += math.log(u)
+                        if v > top:
+                            acc = acc * math.exp(top - v) + 1.0
+                            top = v
+                        else:
+                            acc += math.exp(v - top)
+            if top == -np.inf:
+                continue
+            out[i] = top + math.log(acc) - math.log(d[i])
+    return bad

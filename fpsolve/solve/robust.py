@@ -16,8 +16,10 @@ values would under- or overflow:
   exact, no linear solve;
 * :func:`gth_log_density`: for any chain, Grassmann--Taksar--Heyman elimination (Gaussian
   elimination whose pivots are recomputed as sums of the off-diagonal entries of their column)
-  as a sparse left-looking factorisation in a fill-reducing order (the grid's nested dissection,
-  or minimum degree for stencils wider than one cell: :func:`fpsolve.solve.direct.fill_ordering`).
+  as a supernodal (multifrontal) factorisation in a fill-reducing order (the grid's nested
+  dissection, or minimum degree for stencils wider than one cell:
+  :func:`fpsolve.solve.direct.fill_ordering`);
+* :func:`first_passage_times`: the same elimination, left-looking (column by column), with sinks.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
 
 from .._kernels import gth
+from .._memory import check_memory
 from ..errors import SolverError
 from .direct import fill_ordering
 
@@ -142,34 +146,100 @@ def gth_factors(W: sp.csc_matrix, n: int):
     """GTH factors of the first ``n`` columns of a column generator's off-diagonal part ``W``
     (already in elimination order; rows ``n..`` are sinks)."""
     cap = max(FILL_GUESS * W.nnz, 1024)
+    Sp, Si, parent = _symmetric_pattern(W, n)
+    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
+                          W.data, Sp, Si, parent, cap)
+
+
+def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSC pattern of ``|W| + |Wᵀ|`` on the first ``n`` states and its elimination tree."""
     square = W[:n, :n]
     square = (abs(square) + abs(square.T)).tocsc()
     square.sort_indices()
     Sp, Si = square.indptr.astype(np.int64), square.indices.astype(np.int64)
     parent = np.empty(n, dtype=np.int64)
     gth.elimination_tree(n, Sp, Si, parent)
-    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
-                          W.data, Sp, Si, parent, cap)
+    return Sp, Si, parent
+
+
+def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
+    """Supernodal GTH on the off-diagonal generator part ``W`` (already in elimination order):
+    ``(log q rooted at the last state, highest state with a zero pivot or -1)``."""
+    W = sp.csc_matrix(W)
+    W.sort_indices()
+    n = W.shape[0]
+    Sp, Si, parent = _symmetric_pattern(W, n)
+    first, update_ptr, update_rows, post, children_ptr, children, u_ptr, stack_size, max_front = \
+        gth.supernodal_symbolic(n, Sp, Si, parent)
+    check_memory(8 * (u_ptr[-1] + stack_size + max_front ** 2 + 4 * n),
+                 f"the GTH factors of {n} states", "use a coarser grid")
+    T = W.T.tocsc()
+    T.sort_indices()
+    Ux, d = gth.supernodal_gth_factor(n, W.indptr.astype(np.int64), W.indices.astype(np.int64), W.data,
+                                      T.indptr.astype(np.int64), T.indices.astype(np.int64), T.data,
+                                      first, update_ptr, update_rows, post, children_ptr, children, u_ptr,
+                                      stack_size, max_front)
+    log_q = np.empty(n)
+    bad = gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, n - 1, log_q)
+    if bad >= 0:
+        # state `bad` cannot leave the states not yet eliminated (rates that underflowed in the
+        # elimination): it is recurrent in the censored chain, so the stationary vector of that
+        # chain sits on it, and the eliminated states follow from it
+        gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, bad, log_q)
+    return log_q, bad
+
+
+CLOSED_CLASS_STEPS = 64  # candidate states tried when looking for the closed class (each a pair of BFS)
+
+
+def closed_class(graph: JumpGraph) -> np.ndarray | None:
+    """The states of the chain's only closed communicating class (no jump leaves it), if the chain
+    is reducible with exactly one; ``None`` if it is irreducible, has several closed classes, or
+    none was found in ``CLOSED_CLASS_STEPS`` candidates.  Every other state is transient: its
+    stationary probability is exactly 0.
+
+    A state ``c`` is in a closed class when every state it reaches reaches it back; if not, some
+    state it reaches cannot, and that state reaches strictly fewer states, so the search moves
+    there.  (Breadth-first searches; SciPy 1.17's strongly connected components hang here.)"""
+    forward = graph.W.T.tocsr()  # row j: the jumps out of state j
+    backward = graph.W.tocsr()  # row i: the jumps into state i
+    c = 0
+    for _ in range(CLOSED_CLASS_STEPS):
+        reach = np.zeros(graph.n, dtype=bool)
+        reach[breadth_first_order(forward, c, directed=True, return_predecessors=False)] = True
+        back = np.zeros(graph.n, dtype=bool)
+        back[breadth_first_order(backward, c, directed=True, return_predecessors=False)] = True
+        escaped = np.flatnonzero(reach & ~back)
+        if len(escaped) == 0:
+            if reach.all() or not back.all():  # irreducible, or some state cannot reach this class
+                return None
+            return np.flatnonzero(reach)
+        c = int(escaped[0])
+    return None
 
 
 def gth_log_density(graph: JumpGraph, shape: tuple[int, ...]) -> np.ndarray:
-    """``log p`` (maximum 0) by sparse GTH elimination in the fill-reducing order of
-    :func:`~fpsolve.solve.direct.fill_ordering` (nested dissection of ``shape`` for short stencils)."""
+    """``log p`` (maximum 0) by supernodal (multifrontal) GTH elimination in the fill-reducing
+    order of :func:`~fpsolve.solve.direct.fill_ordering` (nested dissection of ``shape`` for short
+    stencils, minimum degree for wide ones): dense fronts, one per supernode (the separators), eliminated by panels.
+
+    A zero pivot means a state that cannot leave the states not yet eliminated.  If the chain is
+    reducible with one closed class (some jumps have no reverse jump, so some states cannot be
+    re-entered), the transient states get ``log p = -inf`` (exactly 0) and GTH runs on the closed
+    class alone; otherwise the density is built on the state with the zero pivot."""
     order = fill_ordering(graph.W, tuple(shape))
-    W = graph.W[order][:, order].tocsc()
-    W.sort_indices()
-    n = graph.n
-    Lp, Li, Lx, Up, Ui, Ux, d = gth_factors(W, n)
-    log_q = np.empty(n)
-    bad = gth.gth_log_null(n, Up, Ui, Ux, d, log_q)
-    if bad >= 0:
-        # state `bad` cannot leave the states not yet eliminated (rates that underflowed, as in a
-        # density far narrower than a cell): it is recurrent in the censored chain, so the
-        # stationary vector of that chain sits on it, and the eliminated states follow from it
-        log_q[:] = -np.inf
-        gth.gth_log_null(bad + 1, Up, Ui, Ux, d, log_q[: bad + 1])
-    log_p = np.empty(n)
+    log_q, bad = _gth_ordered(graph.W[order][:, order])
+    log_p = np.empty(graph.n)
     log_p[order] = log_q
+    if bad >= 0:
+        recurrent = closed_class(graph)
+        if recurrent is not None:
+            inside = np.zeros(graph.n, dtype=bool)
+            inside[recurrent] = True
+            sub = order[inside[order]]
+            log_sub, _ = _gth_ordered(graph.W[sub][:, sub])
+            log_p[:] = -np.inf
+            log_p[sub] = log_sub
     return log_p - log_p.max()
 
 

@@ -19,7 +19,9 @@ Method
      probable cell of a half-resolution solution (:mod:`fpsolve.solve.direct`), kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
-   * ``"gth"``: a small grid, or several basins whose flow balance the fast result fails:
+   * ``"gth"``: a small grid, several basins whose flow balance the fast result fails, or several
+     basins whose boundary a small robust estimate puts below ``HOPELESS_DEPTH`` of the peak
+     (the fast solve is then skipped):
      Grassmann--Taksar--Heyman elimination, subtraction-free, so every probability keeps its
      relative accuracy at any barrier height; ``"gth (repair)"`` when a one-basin fast result
      fails its checks.
@@ -86,6 +88,10 @@ ROBUST_TOL = 1e-9  # exact and GTH solutions measure ~1e-13; above this the solv
 CHECK_FLOOR = 1e-250  # cells below this fraction of the peak are not checked: their rates underflow
 SIGMA_FLOOR = 1e-12  # σ's integrand J D⁻¹ J / p is summed over the cells above this fraction of the peak
 FLOW_TOL = 1e-8  # several basins: |inflow − outflow| of every basin, over its one-way boundary flow
+# the fast solve's error near a basin boundary is ~1e-16 of the peak (amplified), so its boundary
+# flows cannot balance to FLOW_TOL once the boundary is far below the peak (measured: fails from
+# 2e-9, barrier/D 20, passes at 5e-5); far below that, skip it and go straight to GTH
+HOPELESS_DEPTH = 1e-12  # a basin's most probable boundary cell, over the peak, on a small estimate
 
 
 @dataclass(frozen=True)
@@ -221,7 +227,9 @@ class StationaryState:
         ``"exact"`` (closed form or verified detailed balance), ``"verified"`` (GTH, checked in
         every cell), ``"converged"`` (fast path, accepted by the componentwise test on the cells
         carrying the mass), ``"repaired"`` (the fast path failed; GTH replaced it) or
-        ``"under-resolved"`` (jump rates underflow: refine the grid).
+        ``"under-resolved"`` (rates beyond the floating-point range: refine the grid).  Cells the
+        discrete chain never re-enters (one-way jumps of wide stencils) have probability exactly 0;
+        ``info.method`` counts them.
     info : SolveInfo
         Path, method, order, componentwise residual, timings, error estimate.
     log_density : ndarray, shape ``grid.shape``
@@ -595,6 +603,52 @@ def _fast_check(problem: FokkerPlanck, op, graph, raw: np.ndarray, basins: int):
     return None, (log_fast, int(checked.sum()), worst, note)
 
 
+def _boundary_depth(problem: FokkerPlanck, log_p: np.ndarray) -> np.ndarray:
+    """Per basin of the drift, ``log`` of its most probable cell next to another basin (axis
+    neighbours, periodic wraps included), relative to the peak of ``p = exp(log_p)``."""
+    grid = problem.grid
+    labels, count = drift_basins(problem)
+    lp = log_p.reshape(grid.shape) - np.max(log_p)
+    best = np.full(count, -np.inf)
+    for axis in range(grid.ndim):
+        shift = 1 if grid.periodic[axis] else None
+        a = np.moveaxis(labels, axis, 0)
+        l = np.moveaxis(lp, axis, 0)
+        if shift:  # compare every cell with the next one, the last with the first
+            pairs = ((a, np.roll(a, -1, 0), l), (np.roll(a, -1, 0), a, np.roll(l, -1, 0)))
+        else:
+            pairs = ((a[:-1], a[1:], l[:-1]), (a[1:], a[:-1], l[1:]))
+        for mine, other, values in pairs:
+            edge = mine != other
+            np.maximum.at(best, mine[edge], values[edge])
+    return best
+
+
+def _fast_path_hopeless(problem: FokkerPlanck) -> str | None:
+    """Why the fast solve cannot pass the basins' flow balance (so GTH should run at once), from a
+    robust solve on a grid of at most ``SMALL_SYSTEM`` cells, or None if it may pass.
+
+    Only a routing decision: whatever runs is checked afterwards.  A basin whose boundary sits
+    below ``HOPELESS_DEPTH`` of the peak has boundary flows far below the fast solve's rounding."""
+    grid = problem.grid
+    small = grid
+    while small.size > SMALL_SYSTEM:
+        small = _estimate_grid(small)
+    if small.size == grid.size:
+        return None
+    try:
+        estimate = _solve_discrete(problem.on(small))
+    except SolverError:
+        return None
+    if drift_basins(estimate.problem)[1] < 2:
+        return None
+    depth = float(np.min(_boundary_depth(estimate.problem, estimate.log_p)))
+    if depth >= np.log(HOPELESS_DEPTH):
+        return None
+    return (f"on a {small.shape} estimate a basin's boundary is at {np.exp(depth):.3g} of the peak, below "
+            f"{HOPELESS_DEPTH:g}: its flows are below the fast solve's rounding")
+
+
 def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
     sel = res[checked]
     if len(sel) == 0:
@@ -645,6 +699,8 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
         if grid.size <= SMALL_SYSTEM:
             # small: exact to rounding in every cell for a few milliseconds
             method, path = "GTH elimination (small grid)", "gth"
+        elif basins > 1 and (hopeless := _fast_path_hopeless(problem)) is not None:
+            method, path = f"GTH elimination (fast path skipped: {hopeless})", "gth"
         else:
             raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
             path = "fast"
@@ -676,12 +732,18 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
         n_checked = int(checked.sum())
         if basins is None:
             basins = drift_basins(problem)[1]
+        transient = int(np.isneginf(log_p).sum())
+        if transient and componentwise <= ROBUST_TOL:
+            method += (f"; {transient} of {grid.size} cells are transient in the discrete chain (jumps "
+                       f"lead out of them, none back): their probability is exactly 0")
         if componentwise > ROBUST_TOL and not graph.symmetric:
-            # some jumps have no reverse jump: their rates underflowed, so the density changes by
-            # more than e^700 across a cell and the discrete chain no longer represents the problem
+            # some jumps have no reverse jump and the elimination met a state with no way out of
+            # the states left: rates too small to represent, as in a density far narrower than a cell
             path = "under-resolved"
-            method += (f"; jump rates underflow (the chain is one-way on some edges), componentwise "
-                       f"residual {componentwise:.3g}")
+            method += (f"; the elimination lost rates below the floating-point range (some jumps have "
+                       f"no reverse jump), componentwise residual {componentwise:.3g}: refine the grid "
+                       f"(shape {grid.shape}) until the drift changes the density by less than e^700 "
+                       f"per cell, or widen the diffusion")
         elif componentwise > ROBUST_TOL:
             raise SolverError(
                 f"the stationary density fails the componentwise balance test: residual "
@@ -786,7 +848,7 @@ def _check_periodic_drift(problem: FokkerPlanck) -> None:
                 f"x={grid.upper[axis]}; expect first-order accuracy (order 4 is applied only where the "
                 f"observed convergence supports it)",
                 PeriodicMismatchWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
 
@@ -852,7 +914,7 @@ def _check_resolution(state: StationaryState, estimate: float | None) -> None:
             f"{sd:.3g} ({cells:.2g} cells of spacing {h[axis]:.3g}), below {RESOLVE_CELLS:g} cells; "
             f"moments and masses may be far off. A grid of shape {shape} would resolve it",
             UnderResolvedWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     elif estimate is not None and estimate > ERROR_ESTIMATE_WARN:
         shape = tuple(2 * n for n in grid.shape)
@@ -861,7 +923,7 @@ def _check_resolution(state: StationaryState, estimate: float | None) -> None:
             f"{estimate:.3g}, above {ERROR_ESTIMATE_WARN:g}, with spacing {tuple(float(v) for v in h)}; "
             f"a grid of shape {shape} would reduce it about fourfold",
             UnderResolvedWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -878,7 +940,7 @@ def _boundary_mass(grid: Grid, p: np.ndarray) -> tuple[float, int | None]:
     return worst, axis_worst
 
 
-def _remembering(func):
+def _remembering(func):  # warnings raised under it use stacklevel + 1 for this frame
     """Run ``func`` with a fresh ``_SOLVED`` memory, dropped when it returns or raises."""
 
     @functools.wraps(func)
@@ -952,57 +1014,15 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     >>> state.status, state.info.path
     ('exact', 'closed form')
     """
-    if not isinstance(problem, FokkerPlanck):
-        raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
+    _check_arguments(problem, order)
     grid = problem.grid
-    from .._memory import check_memory, operator_bytes
-
-    check_memory(operator_bytes(grid.size, grid.ndim), f"the stationary solve on {grid.size:.4g} cells "
-                 f"(problem.grid.shape={grid.shape})", "use a coarser grid")
-    if "absorbing" in grid.boundary:
-        raise InputError(
-            f"boundary {grid.boundary!r} has an absorbing wall: mass leaves, so there is no "
-            f"stationary state; use fpsolve.evolve for the transient, or reflecting walls"
-        )
-    if order not in (None, 2, 4):
-        raise InputError(f"order must be None, 2 or 4; got {order!r}")
-    if order == 4 and not _can_extrapolate(grid):
-        raise InputError(
-            f"order=4 needs an even number of at least {2 * MIN_COARSE_CELLS} cells on every axis; "
-            f"got shape {grid.shape}"
-        )
     t0 = time.perf_counter()
     if problem.callable_fields:
         _check_periodic_drift(problem)
-    use4 = order == 4 or (order is None and _can_extrapolate(grid))
     fine = _solve_discrete(problem)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
-    density, current, used_order, estimate, limited = p_h, J_h, 2, None, 0
-    extrapolation = "not requested" if not use4 else ""
-    exact = fine.path in ("closed form", "detailed balance") and problem.callable_fields
-    if exact:
-        used_order = "exact (detailed balance)"
-    elif use4:
-        coarse = fine.coarse
-        if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
-            coarse = _solve_discrete(problem.on(grid.coarsened()))
-        supported, extrapolation = _observed_convergence(problem, fine, coarse)
-        if supported:
-            cg = coarse.problem.grid
-            p_c = coarse.p.reshape(cg.shape)
-            J_c = coarse.operator.current(p_c)
-            density, limited = extrapolate_density(p_h, p_c, grid, cg)
-            density /= density.sum() * grid.cell_volume
-            # extrapolate the velocity J / p (smooth even in the tails), then J = v p
-            v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
-            current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
-            estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
-            used_order = 4
-        else:
-            if order == 4:
-                warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
-                              f"solution", ExtrapolationWarning, stacklevel=2)
+    density, current, used_order, estimate, limited, extrapolation = _higher_order(problem, fine, J_h, order)
     if used_order == 4:
         with np.errstate(divide="ignore"):
             log_density = np.where(density > 0, np.log(density), fine.log_p.reshape(grid.shape))
@@ -1010,15 +1030,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         log_density = fine.log_p.reshape(grid.shape)
     sigma = _entropy_production(problem, density, current)
     if check_boundary:
-        mass, axis = _boundary_mass(grid, density)
-        if mass > BOUNDARY_MASS_TOL:
-            warnings.warn(
-                f"the stationary density is not negligible at a reflecting wall: probability "
-                f"{mass:.3g} in the cells along axis {axis} (above {BOUNDARY_MASS_TOL:g}); the box "
-                f"[{grid.lower[axis]}, {grid.upper[axis]}] truncates the distribution, enlarge it",
-                BoundaryMassWarning,
-                stacklevel=2,
-            )
+        _warn_boundary_mass(grid, density)
     info = SolveInfo(
         method=fine.method,
         order=used_order,
@@ -1039,22 +1051,82 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
         regularized_mass=fine.operator.regularized_mass(density),
         regularized_factor=fine.operator.regularized_factor,
     )
-    state = StationaryState(
-        grid=grid,
-        problem=problem,
-        density=density,
-        current=current,
-        entropy_production=sigma,
-        residual=fine.residual,
-        status=_STATUS[fine.path],
-        info=info,
-        operator=fine.operator,
-        discrete_density=p_h,
-        log_density=log_density,
-    )
+    state = StationaryState(grid=grid, problem=problem, density=density, current=current,
+                            entropy_production=sigma, residual=fine.residual, status=_STATUS[fine.path],
+                            info=info, operator=fine.operator, discrete_density=p_h,
+                            log_density=log_density)
     if check_resolution:
         _check_resolution(state, estimate)
     return state
+
+
+def _check_arguments(problem: FokkerPlanck, order) -> None:
+    """The checks :func:`stationary` makes before solving (type, memory, walls, order)."""
+    if not isinstance(problem, FokkerPlanck):
+        raise InputTypeError(f"problem must be an fpsolve.FokkerPlanck; got {type(problem).__name__}")
+    grid = problem.grid
+    from .._memory import check_memory, operator_bytes
+
+    check_memory(operator_bytes(grid.size, grid.ndim), f"the stationary solve on {grid.size:.4g} cells "
+                 f"(problem.grid.shape={grid.shape})", "use a coarser grid")
+    if "absorbing" in grid.boundary:
+        raise InputError(
+            f"boundary {grid.boundary!r} has an absorbing wall: mass leaves, so there is no "
+            f"stationary state; use fpsolve.evolve for the transient, or reflecting walls"
+        )
+    if order not in (None, 2, 4):
+        raise InputError(f"order must be None, 2 or 4; got {order!r}")
+    if order == 4 and not _can_extrapolate(grid):
+        raise InputError(
+            f"order=4 needs an even number of at least {2 * MIN_COARSE_CELLS} cells on every axis; "
+            f"got shape {grid.shape}"
+        )
+
+
+def _higher_order(problem: FokkerPlanck, fine: _DiscreteSolution, J_h: np.ndarray, order):
+    """Richardson extrapolation of the second-order solution where it is asked for and the observed
+    convergence supports it.  Returns ``(density, current, order used, error estimate, limited
+    cells, what was decided about extrapolation)``; warns when ``order=4`` was asked for and not
+    applied."""
+    grid = problem.grid
+    p_h = fine.p.reshape(grid.shape)
+    use4 = order == 4 or (order is None and _can_extrapolate(grid))
+    extrapolation = "not requested" if not use4 else ""
+    if fine.path in ("closed form", "detailed balance") and problem.callable_fields:
+        return p_h, J_h, "exact (detailed balance)", None, 0, extrapolation
+    if not use4:
+        return p_h, J_h, 2, None, 0, extrapolation
+    coarse = fine.coarse
+    if coarse is None or coarse.problem.grid.shape != tuple(n // 2 for n in grid.shape):
+        coarse = _solve_discrete(problem.on(grid.coarsened()))
+    supported, extrapolation = _observed_convergence(problem, fine, coarse)
+    if not supported:
+        if order == 4:
+            warnings.warn(f"order=4 not applied: {extrapolation}; returning the second-order "
+                          f"solution", ExtrapolationWarning, stacklevel=4)
+        return p_h, J_h, 2, None, 0, extrapolation
+    cg = coarse.problem.grid
+    p_c = coarse.p.reshape(cg.shape)
+    J_c = coarse.operator.current(p_c)
+    density, limited = extrapolate_density(p_h, p_c, grid, cg)
+    density /= density.sum() * grid.cell_volume
+    # extrapolate the velocity J / p (smooth even in the tails), then J = v p
+    v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
+    current = (v_h + (v_h - resample(v_c, cg, grid, lead=1)) / 3.0) * density
+    estimate = 0.5 * float(np.sum(np.abs(density - p_h)) * grid.cell_volume)
+    return density, current, 4, estimate, limited, extrapolation
+
+
+def _warn_boundary_mass(grid: Grid, density: np.ndarray) -> None:
+    mass, axis = _boundary_mass(grid, density)
+    if mass > BOUNDARY_MASS_TOL:
+        warnings.warn(
+            f"the stationary density is not negligible at a reflecting wall: probability "
+            f"{mass:.3g} in the cells along axis {axis} (above {BOUNDARY_MASS_TOL:g}); the box "
+            f"[{grid.lower[axis]}, {grid.upper[axis]}] truncates the distribution, enlarge it",
+            BoundaryMassWarning,
+            stacklevel=4,
+        )
 
 
 def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
