@@ -26,3 +26,21 @@ ETA_SMALL = dict(FULL, name="eta0.1", learning_rate=0.1, ks=(10, 20), windows=(1
                  n_steps=210_000)
 
 SETTINGS = {"full": FULL, "quick": QUICK, "eta0.1": ETA_SMALL}
+
+# where the k = 20 departure comes from (departure.py): the same run at several learning rates,
+# Δs from the Hessian-based chain, the Gaussian prediction from SGD's own second moments, and
+# the chain fitted to half the chains evaluated on the other half
+DEPARTURE = {
+    "name": "departure",
+    "weight_decay": 1e-3,
+    "batch_size": 32,
+    "etas": (0.5, 0.35, 0.25),
+    "ks": (5, 10, 20),
+    "windows": (1, 5, 20),
+    "n_chains": 16,
+    "n_steps": 200_000,  # recorded steps per chain at every η
+    "burn_in_relaxations": 10,  # burn-in in relaxation times 1/(η λ_k) of the softest kept direction
+    "seed": 20261202,
+}
+DEPARTURE_QUICK = dict(DEPARTURE, name="departure_quick", etas=(0.5,), ks=(10,), windows=(1, 5),
+                       n_chains=4, n_steps=20_000)
