@@ -125,3 +125,16 @@ def test_grid_around_needs_only_the_slice_to_be_stable():
     want = sub.grid(shape=8)
     np.testing.assert_allclose(grid.lower, want.lower, rtol=SLICE_RTOL)
     np.testing.assert_allclose(grid.upper, want.upper, rtol=SLICE_RTOL)
+
+
+def test_fokker_planck_follows_the_objects_epoch_noise(lands):
+    _, direct, ref = lands
+    grid = fp.Grid((ref[0] - 0.05, ref[1] - 0.05), (ref[0] + 0.05, ref[1] + 0.05), (3, 3))
+    W = np.moveaxis(grid.mesh(), 0, -1).reshape(-1, 2)
+    got = {}
+    for noise in ("leading_order", "monte_carlo"):
+        sgd = fp.SGD(3e-3, 10, "without_replacement", epoch_noise=noise, n_permutations=500)
+        problem = sgd.fokker_planck(direct, grid, rng=1)  # no epoch_noise here: the object's
+        got[noise] = np.moveaxis(problem.diffusion_field, (0, 1), (-2, -1)).reshape(-1, 2, 2)
+        np.testing.assert_allclose(got[noise], sgd.fields(direct, W, rng=1).diffusion, rtol=MC_RTOL)
+    assert np.abs(got["monte_carlo"] - got["leading_order"]).max() > 1e-3 * np.abs(got["leading_order"]).max()

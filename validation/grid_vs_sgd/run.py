@@ -63,7 +63,8 @@ def run(s: Settings) -> dict:
     for label, rates, sampler in (("wr", s.wr_rates, "with_replacement"), ("wor", s.wor_rates, "without_replacement")):
         rows = []
         for j, eta in enumerate(rates):
-            scheme = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme=sampler)
+            scheme = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme=sampler,
+                            epoch_noise="leading_order")  # on grids: Monte Carlo at every node is hours
             state = solve(land, w, scheme, s.cells, s.n_std)
             steps = int(s.relaxations / (eta * lam_min))
             M = land.n_samples // s.batch_size
