@@ -270,7 +270,9 @@ class SGD:
     drift_correction : bool
         Add ``−(η/4) ∇|∇L|²`` to the drift (``with_replacement``, ``iid``).
     epoch_noise : {"monte_carlo", "leading_order"}
-        How ``without_replacement`` estimates the epoch noise (module docstring).
+        How ``without_replacement`` estimates the epoch noise (module docstring), in
+        :meth:`fields`, :meth:`linearized` and :meth:`fokker_planck` alike (on grids Monte Carlo
+        costs seconds per evaluated point: see :meth:`fokker_planck`).
     n_permutations : int
         Epochs sampled by the Monte Carlo estimate.
 
