@@ -31,7 +31,7 @@ BOX = 0.3
 def _problem(fp, scheme: str, n: int):
     x, y, _ = fp.datasets.load_adhikari2023()
     land = fp.Landscape(fp.models.TanhUnit(), x, y, noise_std=0.1, weight_decay=1e-3)
-    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme)
+    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme, epoch_noise="leading_order")
     grid = fp.Grid((-BOX, -BOX), (BOX, BOX), (n, n))
     return sgd.fokker_planck(land, grid)
 

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
 LEARNING_RATES = (1e-7, 3e-7, 1e-6)   # the linearised comparison (the paper's η and up)
@@ -35,25 +34,6 @@ LEARNING_RATES = (1e-7, 3e-7, 1e-6)   # the linearised comparison (the paper's �
 # non-Gaussian (TV ~0.04 to its own Gaussian) and SGD's O(ηλ) departure from the SDE (η λmax = 0.56) shows
 GRID_LEARNING_RATES = (3e-5, 3e-4)
 BATCH_SIZE = 10
-
-
-@numba.njit(cache=True)
-def _tanh_slice(w, x, params, grad, hess, order):  # pragma: no cover - compiled
-    """``f = v1 tanh(a1 x + c1) + v2 tanh(a2 x + c2) + b`` with ``(a1, a2) = w`` free and
-    ``(c1, c2, v1, v2, b) = params``: the paper's network on the (w1, w2) slice."""
-    t1 = np.tanh(w[0] * x[0] + params[0])
-    t2 = np.tanh(w[1] * x[0] + params[1])
-    if order >= 1:
-        s1 = 1.0 - t1 * t1
-        s2 = 1.0 - t2 * t2
-        grad[0] = params[2] * s1 * x[0]
-        grad[1] = params[3] * s2 * x[0]
-        if order >= 2:
-            hess[0, 0] = -2.0 * params[2] * t1 * s1 * x[0] * x[0]
-            hess[1, 1] = -2.0 * params[3] * t2 * s2 * x[0] * x[0]
-            hess[0, 1] = 0.0
-            hess[1, 0] = 0.0
-    return params[2] * t1 + params[3] * t2 + params[4]
 
 
 def _slope(x, y) -> float:
@@ -79,9 +59,6 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import fpsolve as fp
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +70,28 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
     def stage(i: int, text: str) -> None:
         echo(f"[{i}/5] {text} ({time.perf_counter() - t_start:.1f} s)")
 
+    land, w_star = _stage_model(res, stage)
+    _stage_linearised(res, figures, out, stage, land, w_star, quick)
+    _stage_slice(res, figures, out, stage, land, w_star, quick, n)
+    _stage_fluctuation_theorems(res, stage, land, w_star, quick)
+    _stage_phase_diagram(res, figures, out, stage, quick)
+
+    res["seconds"] = time.perf_counter() - t_start
+    report = _report(res, figures)
+    (out / "report.md").write_text(report)
+    res["report"] = str((out / "report.md").resolve())
+    res["figures"] = [str((out / f).resolve()) for f in figures]
+    echo(f"done in {res['seconds']:.1f} s: report and figures in {out.resolve()}")
+    echo(f"  report: {res['report']}")
+    return res
+
+
+
+
+def _stage_model(res: dict, stage):
+    """Stage 1: the data, the network, its minimum and Hessian."""
+    import fpsolve as fp
+
     # 1. data and model -------------------------------------------------------------------------
     x, y, w_min = fp.datasets.load_adhikari2023()
     land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
@@ -101,6 +100,14 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
     res.update(n_samples=land.n_samples, loss=float(land.loss(w_star)), hessian_eigenvalues=lam)
     stage(1, f"data: N = {land.n_samples} points, TanhNet(hidden=2), 7 parameters; minimum found, "
              f"Hessian eigenvalues {lam[0]:.3g} … {lam[-1]:.3g}")
+    return land, w_star
+
+
+def _stage_linearised(res: dict, figures: list, out: Path, stage, land, w_star, quick: bool):
+    """Stage 2: linearised states with and without replacement over ``LEARNING_RATES``."""
+    import matplotlib.pyplot as plt
+
+    import fpsolve as fp
 
     # 2. linearised, with and without replacement ------------------------------------------------
     n_perm = 20_000 if quick else 100_000
@@ -130,6 +137,13 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
     fig.tight_layout()
     figures.append(_save(fig, out, "linearised_wr_wor"))
 
+
+def _stage_slice(res: dict, figures: list, out: Path, stage, land, w_star, quick: bool, n: int):
+    """Stage 3: grid states on the (w1, w2) slice against samples."""
+    import matplotlib.pyplot as plt
+
+    import fpsolve as fp
+
     # 3. grid stationary states on a 2-parameter slice, against sampling ---------------------------
     rates = (GRID_LEARNING_RATES[-1],) if quick else GRID_LEARNING_RATES
     slice_land = None
@@ -154,9 +168,7 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
             source = "Langevin walkers of the slice's SDE (--quick)"
         else:
             if slice_land is None:
-                model = fp.models.CustomModel(_tanh_slice, n_params=2, input_dim=1, constants=w_star[2:],
-                                              names=("w1", "w2"))
-                slice_land = fp.Landscape(model, x, y, noise_std=0.1, weight_decay=1e-3)
+                slice_land, _, _ = fp.diagrams.tanhnet_input_slice(noise_std=0.1, weight_decay=1e-3)
             steps = int(n_relax)
             samples = fp.simulate.sgd(slice_land, sgd, w_star[:2], n_steps=steps, n_chains=8,
                                       burn_in=steps // 300, record_every=max(1, steps // 20_000), rng=0,
@@ -186,6 +198,11 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
         fig.tight_layout()
         figures.append(_save(fig, out, f"slice_marginals_eta{tag}"))
 
+
+def _stage_fluctuation_theorems(res: dict, stage, land, w_star, quick: bool):
+    """Stage 4: the fluctuation theorems on an SGD trajectory of the full network."""
+    import fpsolve as fp
+
     # 4. fluctuation theorems on an SGD trajectory of the full network ------------------------------
     eta = LEARNING_RATES[0]
     sgd = fp.SGD(learning_rate=eta, batch_size=BATCH_SIZE)
@@ -207,6 +224,11 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
              f"{ft[0]['mean_per_step']:.3g} ± {ft[0]['error_per_step']:.1g} (chain {chain.entropy_production_per_step:.3g}), "
              f"⟨e^-Δs⟩ = {ft[0]['ift']:.5f} ± {ft[0]['ift_error']:.1g} (1 step), {ft[1]['ift']:.5f} (3 steps)")
 
+
+def _stage_phase_diagram(res: dict, figures: list, out: Path, stage, quick: bool):
+    """Stage 5: a small (η, b) phase diagram through ``fp.sweep``."""
+    import fpsolve as fp
+
     # 5. a small (η, b) phase diagram of the with/without-replacement difference ----------------
     axes_ = {"learning_rate": [1e-7, 1e-6] if quick else list(LEARNING_RATES),
              "batch_size": [10, 40] if quick else [10, 20, 40]}
@@ -219,15 +241,6 @@ def run_demo(out_dir: str | Path = "fpsolve-demo", quick: bool = False, n: int |
     fig = fp.plot.phase_diagram(ds5, "log10_variance_ratio", x="learning_rate", y="batch_size",
                                 title="log10 tr C_WR / tr C_WOR (linearised, 7 parameters)")
     figures.append(_save(getattr(fig, "figure", fig), out, "phase_diagram"))
-
-    res["seconds"] = time.perf_counter() - t_start
-    report = _report(res, figures)
-    (out / "report.md").write_text(report)
-    res["report"] = str((out / "report.md").resolve())
-    res["figures"] = [str((out / f).resolve()) for f in figures]
-    echo(f"done in {res['seconds']:.1f} s: report and figures in {out.resolve()}")
-    echo(f"  report: {res['report']}")
-    return res
 
 
 def phase_point(learning_rate: float, batch_size: int, n_permutations: int = 20_000) -> dict[str, float]:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 
 from .landscape.datasets import load_adhikari2023
 from .landscape.landscape import Landscape
-from .landscape.models import GaussianMean, TanhNet
+from .landscape.models import CustomModel, GaussianMean, TanhNet
 from .landscape.schemes import SGD
 from .solve.grid import Grid
 from .solve.gaussian import linearized
@@ -468,4 +469,45 @@ tanhnet_slice.variables = {  # type: ignore[attr-defined]
 
 BUILTINS = {"gaussian_mean": gaussian_mean, "tanhnet_slice": tanhnet_slice}
 
-__all__ = ["gaussian_mean", "tanhnet_slice", "sgworld_variance", "BUILTINS"]
+@numba.njit(cache=True)
+def _input_weight_slice(w, x, params, grad, hess, order):  # pragma: no cover - compiled
+    """``f = v1 tanh(a1 x + c1) + v2 tanh(a2 x + c2) + b`` with ``(a1, a2) = w`` free and
+    ``(c1, c2, v1, v2, b) = params``: the paper's network on the (w1, w2) slice."""
+    t1 = np.tanh(w[0] * x[0] + params[0])
+    t2 = np.tanh(w[1] * x[0] + params[1])
+    if order >= 1:
+        s1 = 1.0 - t1 * t1
+        s2 = 1.0 - t2 * t2
+        grad[0] = params[2] * s1 * x[0]
+        grad[1] = params[3] * s2 * x[0]
+        if order >= 2:
+            hess[0, 0] = -2.0 * params[2] * t1 * s1 * x[0] * x[0]
+            hess[1, 1] = -2.0 * params[3] * t2 * s2 * x[0] * x[0]
+            hess[0, 1] = 0.0
+            hess[1, 0] = 0.0
+    return params[2] * t1 + params[3] * t2 + params[4]
+
+
+def tanhnet_input_slice(noise_std: float = 0.1, weight_decay: float = 1e-3) -> tuple[Landscape, np.ndarray, np.ndarray]:
+    """The paper's ``TanhNet(hidden=2)`` on its input-weight slice ``(w1, w2)`` as a landscape of its own.
+
+    The other five parameters are held at the network's minimum ``w*``; the model is a
+    :class:`~fpsolve.models.CustomModel` of the two input weights, so real SGD on it
+    (``fp.simulate.sgd``) moves only them, and its fields are the slice's (the same as
+    ``SGD.fokker_planck(full, grid, axes=(0, 1), reference=w*)``).  The kernel compiles once
+    per process (a user-model kernel).
+
+    Returns
+    -------
+    (Landscape, ndarray (2,), ndarray (7,))
+        The slice landscape, its minimum ``w*[:2]`` and the full minimum ``w*``.
+    """
+    x, y, w_min = load_adhikari2023()
+    full = Landscape(TanhNet(hidden=2), x, y, noise_std=noise_std, weight_decay=weight_decay)
+    w_star = full.minimize(w_min)
+    model = CustomModel(_input_weight_slice, n_params=2, input_dim=1, constants=w_star[2:], names=("w1", "w2"))
+    return Landscape(model, x, y, noise_std=noise_std, weight_decay=weight_decay), w_star[:2].copy(), w_star
+
+
+
+__all__ = ["gaussian_mean", "tanhnet_slice", "tanhnet_input_slice", "sgworld_variance", "BUILTINS"]

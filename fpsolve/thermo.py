@@ -705,6 +705,54 @@ class LinearChain:
         d = state.ndim
         return cls(np.eye(d) - eta * state.hessian, 2.0 * eta * state.diffusion, state.mean, eta)
 
+    @classmethod
+    def fit(cls, trajectory, dt: float | None = None) -> LinearChain:
+        """The linear Gaussian chain fitted to recorded consecutive steps (least squares).
+
+        With ``μ`` the mean of the records, ``C_0 = ⟨δ_n δ_nᵀ⟩`` and ``C_1 = ⟨δ_{n+1} δ_nᵀ⟩``
+        (``δ = w − μ``, averaged over walkers and over the pairs of successive records),
+        ``J = C_1 C_0⁻¹`` and ``Σ`` the covariance of the residuals ``δ_{n+1} − J δ_n``: the
+        Gaussian Markov chain with the one-step second moments of the data.  For a process that
+        is not a linear chain (real SGD in a curved landscape, a projection of one) this is the
+        surrogate whose ``Δs`` is built from what the trajectory does rather than from a model
+        of it.  Evaluate ``Δs`` on records the fit has not seen (the fit's own records bias
+        ``⟨e^{−Δs}⟩`` by about the number of fitted parameters over the number of pairs).
+
+        Parameters
+        ----------
+        trajectory : array (n_walkers, n_records, d) or (n_records, d)
+            Records one step apart (``nan`` after a divergence is not allowed).
+        dt : float, optional
+            SDE time per record, stored on the chain.
+
+        Returns
+        -------
+        LinearChain
+            With ``mean = μ``.
+        """
+        arr = np.asarray(trajectory, dtype=float)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise ThermoError(f"trajectory must be an array (n_walkers, n_records, d); got shape {np.shape(trajectory)}")
+        W, R, d = arr.shape
+        if not np.all(np.isfinite(arr)):
+            raise ThermoError("trajectory must be finite (a diverged chain has nan records): drop those walkers")
+        if W * (R - 1) <= 2 * d + 1:
+            raise ThermoError(
+                f"trajectory has {W * (R - 1)} pairs of successive records; fitting a {d}-dimensional chain "
+                f"needs more than {2 * d + 1}")
+        mu = arr.reshape(-1, d).mean(axis=0)
+        x = arr - mu
+        before = x[:, :-1].reshape(-1, d)
+        after = x[:, 1:].reshape(-1, d)
+        C0 = before.T @ before
+        C1 = after.T @ before
+        J = np.linalg.solve(C0, C1.T).T  # C_1 C_0⁻¹
+        resid = after - before @ J.T
+        S = resid.T @ resid / (resid.shape[0] - d)
+        return cls(J, 0.5 * (S + S.T), mu, dt)
+
     @property
     def ndim(self) -> int:
         """The dimension ``d``."""

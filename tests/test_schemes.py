@@ -199,7 +199,9 @@ def test_grid_fokker_planck_matches_linearised_state(tanh_unit):
     assert state.entropy_production == pytest.approx(sub.entropy_production, rel=0.1)
 
 
-@pytest.mark.parametrize("scheme", ["with_replacement", "without_replacement"])
+# without_replacement (and the drift correction) on a slice are not the restriction of the
+# full fields: tests/test_scheme_slices.py checks them against the slice model built directly
+@pytest.mark.parametrize("scheme", ["with_replacement", "iid"])
 def test_grid_fields_are_the_pointwise_fields_on_the_chosen_axis(tanh_unit, scheme):
     land, w = tanh_unit
     sgd = fp.SGD(1e-4, 10, scheme, temperature=1e-6)
@@ -244,3 +246,17 @@ def test_bad_scheme_input_is_rejected(tanh_unit, paper):
         sgd.fokker_planck(land, grid, axes=(0, 1), reference=far)
     with pytest.raises(ValueError, match=r"reference must have shape \(3,\)"):
         sgd.fokker_planck(land, grid, axes=(0, 1), reference=w[:2])
+
+
+def test_monte_carlo_epoch_noise_on_a_grid_is_refused_with_its_cost():
+    """The object's epoch_noise governs fokker_planck; Monte Carlo on a grid that would take
+    hours raises with the estimate and the cheaper settings instead of running for hours."""
+    x, y, _ = fp.datasets.load_adhikari2023()
+    land = fp.Landscape(fp.models.TanhUnit(), x, y, noise_std=0.1, weight_decay=1e-3)
+    grid = fp.Grid((-0.3, -0.3), (0.3, 0.3), (8, 8))
+    wor = fp.SGD(3e-4, 10, temperature=1e-2, scheme="without_replacement")
+    with pytest.raises(fp.InputError, match=r"monte_carlo.*\(8, 8\).*n_permutations=100000.*leading_order"):
+        wor.fokker_planck(land, grid)
+    assert isinstance(wor.fokker_planck(land, grid, epoch_noise="leading_order"), fp.FokkerPlanck)
+    small = fp.SGD(3e-4, 10, temperature=1e-2, scheme="without_replacement", n_permutations=50)
+    assert isinstance(small.fokker_planck(land, grid), fp.FokkerPlanck)

@@ -103,6 +103,14 @@ def test_digits_quick_run():
         assert disc["ift_converged"]
         assert abs(disc["ift"] - 1.0) < STAT_Z * disc["ift_error"]
         assert abs(disc["dft_slope"] - 1.0) < STAT_Z * disc["dft_slope_error"]
+    # the chain fitted to the first half of the records, on the second half (k = 2: enough data to fit)
+    fit_row = results["per_k"]["2"]
+    for window, entry in fit_row["windows"].items():
+        fit = entry["fitted"]
+        assert abs(fit["mean"] / int(window) - fit_row["fitted_per_step"]) < STAT_Z * fit["error"] / int(window)
+        assert abs(fit["ift"] - 1.0) < STAT_Z * fit["ift_error"]
+        # a Gaussian process with the measured moments: the IFT within the same error
+        assert abs(fit["gauss_pred"] - fit["ift"]) < STAT_Z * fit["ift_error"]
     cov = results["covariance_top"]
     # SGD's variance along the stiffest directions: the per-step discrete Lyapunov state, not the
     # continuous one (η λ_max ≈ 0.24 makes them differ by ~12%); sampling error ≈ 3% at this size

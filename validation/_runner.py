@@ -161,6 +161,38 @@ def write_report(result: StudyResult, claim_text: str, body: str, meta: dict) ->
     return path
 
 
+def pipeline(run: Callable[[Any], dict], analyse: Callable[[dict, Any], tuple[list[Claim], dict]],
+             settings: Any) -> Callable[[], tuple[dict, list[Claim], dict]]:
+    """The usual ``compute`` of :func:`run_and_report`: ``run(settings)``, then ``analyse(data, settings)``."""
+    def compute():
+        data = run(settings)
+        return (data, *analyse(data, settings))
+    return compute
+
+
+def run_and_report(study: str, title: str, claim: str, quick: bool, settings: Any, out_dir: str | Path,
+                   compute: Callable[[], tuple[dict, list[Claim], dict]],
+                   figures: Callable[[dict, dict], dict[str, Any]],
+                   body: Callable[[dict, dict], str],
+                   save_extra: Callable[[Path], None] | None = None) -> StudyResult:
+    """The plumbing every study shares: time ``compute()`` (run and analyse: arrays, claims,
+    derived arrays), save ``results.npz``/``.json`` with the metadata, draw ``figures(data,
+    derived)`` (name → matplotlib figure), write ``report.md`` with ``body(data, derived)``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data, claims, derived = compute()
+    seconds = time.perf_counter() - t0
+    meta = metadata(study, settings, getattr(settings, "seed", None))
+    save_arrays(out, "results", {**data, **derived}, meta)
+    if save_extra is not None:
+        save_extra(out)
+    result = StudyResult(study, title, quick, claims, out, seconds)
+    result.figures += [save_figure(fig, out, name) for name, fig in figures(data, derived).items()]
+    write_report(result, claim, body(data, derived), meta)
+    return result
+
+
 def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
     import matplotlib.pyplot as plt
 

@@ -32,12 +32,18 @@ from ..solve.grid import Grid
 from ..solve.gaussian import GaussianState, linearized, stability_check
 from .linearized import linearized_epoch
 from ..solve.problem import FokkerPlanck
-from .landscape import MINIMIZE_GTOL, Landscape, newton_minimize
+from .landscape import MINIMIZE_GTOL, Landscape, LandscapeFields, newton_minimize
 from .models import check_points
 
 EPOCH_NOISE = ("monte_carlo", "leading_order")
 WOR_FD_STEP = 1e-5  # central differences of ∇L_WOR: truncation h² ~ 1e-10 against round-off eps/h ~ 1e-11
 PERMUTATION_BLOCK = 10_000  # permutations drawn per block (bounds the (block, N) index array)
+# Monte Carlo epoch noise on a grid: n_permutations epochs of N sample gradients at every field
+# point; above this many sample-gradient steps fokker_planck refuses (about 5 minutes at the
+# ~6e6 steps/s measured on the paper's data on 2 cores) and names the cheaper settings
+MC_GRID_WORK_MAX = 2e9
+MC_STEPS_PER_SECOND = 6e6  # the rate above, only for the estimate in the message
+SLICE_BUFFER_BYTES = 64 * 2**20  # slice fields: per-sample Hessians (block, N, d, d) per block of points
 
 
 def _batch_factor(n: int, b: int) -> float:
@@ -280,7 +286,9 @@ class SGD:
     drift_correction : bool
         Add ``−(η/4) ∇|∇L|²`` to the drift (``with_replacement``, ``iid``).
     epoch_noise : {"monte_carlo", "leading_order"}
-        How ``without_replacement`` estimates the epoch noise (module docstring).
+        How ``without_replacement`` estimates the epoch noise (module docstring), in
+        :meth:`fields`, :meth:`linearized` and :meth:`fokker_planck` alike (on grids Monte Carlo
+        costs seconds per evaluated point: see :meth:`fokker_planck`).
     n_permutations : int
         Epochs sampled by the Monte Carlo estimate.
 
@@ -429,7 +437,7 @@ class SGD:
 
     def fokker_planck(self, landscape: Landscape, grid: Grid, axes: tuple[int, ...] | None = None,
                       reference: ArrayLike | None = None, rng=None,
-                      epoch_noise: str = "leading_order") -> FokkerPlanck:
+                      epoch_noise: str | None = None) -> FokkerPlanck:
         """The Fokker--Planck problem of this scheme over 1--3 parameters.
 
         Parameters
@@ -446,9 +454,17 @@ class SGD:
             Needed when ``axes`` does not cover every parameter.
         rng : None, int or Generator
             For ``epoch_noise="monte_carlo"``.
-        epoch_noise : {"leading_order", "monte_carlo"}
-            Epoch-noise estimate for ``without_replacement`` on the grid; the leading-order
-            formula is the default here (Monte Carlo at every node is slow).
+        epoch_noise : {"monte_carlo", "leading_order"}, optional
+            Epoch-noise estimate for ``without_replacement``; default this object's
+            ``epoch_noise`` (itself ``"monte_carlo"`` by default).  Monte Carlo runs
+            ``n_permutations`` epochs at every point where the fields are evaluated (cell
+            centres and faces on every level: 578 points for an 8 × 8 grid), so it is slow on
+            grids: measured on the paper's data (TanhUnit, N = 200, b = 10) at the default
+            ``n_permutations = 100_000``, 3.3 s per point on 2 cores under load 12 — about half
+            an hour for 8 × 8, most of a day for 64² — against well under a second for the
+            whole 64² problem with ``"leading_order"``.  Use
+            ``SGD(..., epoch_noise="leading_order")`` (or pass it here) for the formula, or a
+            smaller ``n_permutations``.
 
         Returns
         -------
@@ -476,8 +492,10 @@ class SGD:
                         f"grid must contain the reference point: reference[{a}] = {ref[a]:.6g} lies outside "
                         f"grid axis {g} [{grid.lower[g]:.6g}, {grid.upper[g]:.6g}]"
                     )
-        evaluator = _GridFields(self, landscape, axes, ref, np.random.default_rng(rng),
-                                self._epoch_noise(epoch_noise))
+        noise = self._epoch_noise(epoch_noise)
+        if self.scheme == "without_replacement" and noise == "monte_carlo":
+            _check_monte_carlo_cost(self, landscape, grid)
+        evaluator = _GridFields(self, landscape, axes, ref, np.random.default_rng(rng), noise)
         return FokkerPlanck(grid, drift=evaluator.drift, diffusion=evaluator.diffusion)
 
     def grid_around(self, landscape: Landscape, w: ArrayLike, axes: tuple[int, ...] | None = None,
@@ -485,9 +503,11 @@ class SGD:
                     boundary: str | tuple[str, ...] = "reflecting", rng=None) -> Grid:
         """A grid over ``axes`` covering ``± n_std`` standard deviations of the linearised state.
 
-        The state is that of the problem on the chosen axes alone (the other parameters held
-        at the minimum), i.e. ``H`` and ``D`` restricted to ``axes``; the grid is centred at
-        the linearised mean (for ``without_replacement`` the minimum of ``L_WOR``).
+        The state is that of the slice: the problem on the chosen axes alone with the other
+        parameters held at ``w`` (the fields :meth:`fokker_planck` solves with
+        ``reference=w``), linearised on the slice itself — so only the slice has to be stable,
+        and for ``without_replacement`` the grid is centred at the slice's own minimum of
+        ``L_WOR`` with the slice's epoch noise.
 
         Parameters
         ----------
@@ -511,10 +531,11 @@ class SGD:
         if not 1 <= len(axes) <= 3:
             raise InputError(f"axes must name 1 to 3 parameters; got {axes}")
         _check_axes(axes, None, d)
-        full = self.linearized(landscape, w, rng=rng)
-        ix = np.ix_(axes, axes)
-        sub = linearized(0.5 * (full.hessian[ix] + full.hessian[ix].T), full.diffusion[ix],
-                         mean=full.mean[list(axes)])
+        self.strategy.check(self, landscape)
+        ref = check_points(landscape.model, w)[0]
+        piece = landscape if axes == tuple(range(d)) else _Slice(landscape, axes, ref)
+        sub = self.strategy.linearized(self, piece, ref[list(axes)], np.random.default_rng(rng),
+                                       self.epoch_noise, 200)
         return sub.grid(n_std=n_std, shape=shape, boundary=boundary)
 
 
@@ -536,11 +557,93 @@ def _check_axes(axes, grid: Grid | None, d: int) -> tuple[int, ...]:
     return axes
 
 
+def _check_monte_carlo_cost(sgd: SGD, landscape: Landscape, grid: Grid) -> None:
+    """Refuse Monte Carlo epoch noise on a grid whose field points would take hours."""
+    points = int(np.prod([2 * n + 1 for n in grid.shape]))  # the fine level's lattice of half steps
+    work = float(sgd.n_permutations) * landscape.n_samples * points
+    if work > MC_GRID_WORK_MAX:
+        raise InputError(
+            f"epoch_noise='monte_carlo' on grid shape {grid.shape} runs n_permutations="
+            f"{sgd.n_permutations} epochs of {landscape.n_samples} samples at each of at least "
+            f"{points} field points: {work:.2g} sample-gradient steps (about "
+            f"{work / MC_STEPS_PER_SECOND / 3600:.2g} h on 2 cores), above {MC_GRID_WORK_MAX:.0e}; pass "
+            f"epoch_noise='leading_order' (to fokker_planck or SGD) for the formula, or a smaller "
+            f"n_permutations"
+        )
+
+
+class _SliceModel:
+    """What the minimiser needs of a slice's model: its number of parameters."""
+
+    def __init__(self, n_params: int) -> None:
+        self.n_params = n_params
+
+
+class _Slice:
+    """The landscape restricted to ``axes`` with the other parameters held at ``reference``.
+
+    A landscape of its own in the slice coordinates ``u = w[axes]``: ``ℓ_i(u) = ℓ_i(w)`` with
+    ``w[axes] = u`` and the rest at the reference, so its gradient, Hessian and ``Σ₁`` are the
+    ``axes`` blocks of the full ones, and every derived term (the drift correction
+    ``H ∇L``, ``L_WOR`` with ``mean_i H_i ∇ℓ_i``, the epoch noise) is built from those blocks
+    alone — not restricted after being built from all ``d`` parameters.
+    """
+
+    def __init__(self, land: Landscape, axes, reference: np.ndarray) -> None:
+        self.land, self.axes, self.reference = land, list(axes), np.asarray(reference, dtype=float)
+        self.model = _SliceModel(len(self.axes))
+
+    @property
+    def n_samples(self) -> int:
+        return self.land.n_samples
+
+    @property
+    def n_params(self) -> int:
+        return len(self.axes)
+
+    def embed(self, u: np.ndarray) -> np.ndarray:
+        """Full points (P, d) from slice points (P, n)."""
+        U = np.atleast_2d(np.asarray(u, dtype=float))
+        W = np.tile(self.reference, (U.shape[0], 1))
+        W[:, self.axes] = U
+        return W
+
+    def fields(self, u, hessian: bool = True) -> LandscapeFields:
+        U = np.atleast_2d(np.asarray(u, dtype=float))
+        f = self.land.fields(self.embed(U), hessian=hessian)
+        a = self.axes
+        hg = self._hessian_gradient(U) if hessian else None
+        return LandscapeFields(U, f.loss, f.gradient[:, a], f.gradient_covariance[:, a][:, :, a],
+                               f.hessian[:, a][:, :, a] if hessian else None, hg)
+
+    def _hessian_gradient(self, U: np.ndarray) -> np.ndarray:
+        """``mean_i ∇²ℓ_i ∇ℓ_i`` of the slice (blocks of the per-sample terms), in blocks of points."""
+        land, a = self.land, self.axes
+        N, d = land.n_samples, land.n_params
+        block = max(1, min(U.shape[0], SLICE_BUFFER_BYTES // (8 * N * d * d)))
+        out = np.empty((U.shape[0], len(a)))
+        for s in range(0, U.shape[0], block):
+            W = self.embed(U[s:s + block])
+            P = W.shape[0]
+            pred = land.model.predict(W, land.x, order=2)
+            ell, G, Hs = np.empty((P, N)), np.empty((P, N, d)), np.empty((P, N, d, d))
+            _k.per_sample_terms(W, pred.value, pred.gradient, pred.hessian, land.y, *land._loss_args(),
+                                ell, G, Hs)
+            out[s:s + P] = np.einsum("pnij,pnj->pi", Hs[:, :, a][:, :, :, a], G[:, :, a]) / N
+        return out
+
+    def per_sample(self, u) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ell, G, Hs = self.land.per_sample(self.embed(u)[0])
+        a = self.axes
+        return ell, G[:, a], Hs[:, a][:, :, a]
+
+
 class _GridFields:
     """Callable drift and diffusion over the chosen axes; one kernel run serves both."""
 
     def __init__(self, sgd: SGD, land: Landscape, axes, ref, rng, epoch_noise) -> None:
-        self.sgd, self.land, self.axes, self.ref = sgd, land, list(axes), ref
+        full = list(axes) == list(range(land.n_params))
+        self.sgd, self.land = sgd, land if full else _Slice(land, axes, ref)
         self.rng, self.epoch_noise = rng, epoch_noise
         self._last = None
 
@@ -548,13 +651,11 @@ class _GridFields:
         if self._last is not None and self._last[0] is x:
             return self._last[1]
         pts = x.shape[1:]
-        W = np.tile(self.ref, (int(np.prod(pts, dtype=int)), 1))
-        W[:, self.axes] = x.reshape(len(self.axes), -1).T
-        f = self.sgd.strategy.fields(self.sgd, self.land, W, self.rng, self.epoch_noise)
-        n = len(self.axes)
-        A = f.drift[:, self.axes].T.reshape(n, *pts)
-        D = f.diffusion[:, self.axes][:, :, self.axes]
-        D = np.moveaxis(D, 0, -1).reshape(n, n, *pts)
+        n = x.shape[0]
+        U = np.ascontiguousarray(x.reshape(n, -1).T)
+        f = self.sgd.strategy.fields(self.sgd, self.land, U, self.rng, self.epoch_noise)
+        A = f.drift.T.reshape(n, *pts)
+        D = np.moveaxis(f.diffusion, 0, -1).reshape(n, n, *pts)
         self._last = (x, (A, D))
         return A, D
 

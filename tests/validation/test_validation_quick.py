@@ -47,6 +47,8 @@ def test_dln_mode(tmp_path):
     assert r.passed, [x for x in r.claims if not x.passed]
     assert c["depth 1: grid vs closed form (TV)"].measured < 1e-8
     assert c["σ_ε = 0: max |s − m| at the end"].measured < 1e-8
+    # docs/theory.md §5 at depth 2 and 3: one exact SGD step, the preconditioner squared in D
+    assert c["depth 3: SGD step Var/(2η) / ((η/2) P² Var r)"].measured < 1e-3
 
 
 def test_fpsolve_validate_runs_a_study_and_prints_the_table(tmp_path, capsys):

@@ -7,12 +7,11 @@ SGD runs of both schemes at several learning rates.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .._runner import StudyResult, metadata, save_arrays, save_figure, write_report
+from .._runner import StudyResult, pipeline, run_and_report
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -27,15 +26,12 @@ CLAIM = ("Without replacement the stationary covariance of SGD scales like η³ 
 
 def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
     s = QUICK if quick else FULL
-    out = Path(out_dir)
-    t0 = time.perf_counter()
-    data = _run.run(s)
-    claims, derived = _analyse.analyse(data, s)
-    seconds = time.perf_counter() - t0
-    meta = metadata(STUDY, s, s.seed)
-    save_arrays(out, "results", {**data, **derived}, meta)
-    result = StudyResult(STUDY, TITLE, quick, claims, out, seconds)
-    result.figures.append(save_figure(_plot.plot(data, derived), out, "covariance_scaling"))
+    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
+                          lambda data, derived: {"covariance_scaling": _plot.plot(data, derived)},
+                          lambda data, derived: _body(data, derived, s))
+
+
+def _body(data: dict, derived: dict, s) -> str:
     lin = "\n".join(f"| {e:g} | {a:.4g} | {b:.4g} | {c:.3g} |" for e, a, b, c in zip(
         data["learning_rates"], derived["tr_lin_wr"], derived["tr_lin_wor"],
         np.linalg.norm(data["linearized_mean_wor"] - data["w_star"], axis=1)))
@@ -54,5 +50,4 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
             f"{s.burn_in_relaxations:g} relaxation times of the softest mode (WOR: epoch-end moments):\n\n"
             "| η | tr C_WR sim (vs lin.) | tr C_WOR sim (vs lin.) | est. SE | "
             "WOR mean − argmin L_WOR (/shift) | WOR mean − w* (/shift) |\n|---|---|---|---|---|---|\n" + sim)
-    write_report(result, CLAIM, body, meta)
-    return result
+    return body

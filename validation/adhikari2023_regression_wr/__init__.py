@@ -7,12 +7,11 @@ its covariance, the stochastic area of (w1, w2), the mean Δs and ⟨e^{−Δs}�
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .._runner import StudyResult, metadata, save_arrays, save_figure, write_report
+from .._runner import StudyResult, pipeline, run_and_report
 from . import analyse as _analyse
 from . import run as _run
 from .settings import FULL, QUICK
@@ -47,15 +46,12 @@ def _plot(d: dict, s):
 
 def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
     s = QUICK if quick else FULL
-    out = Path(out_dir)
-    t0 = time.perf_counter()
-    data = _run.run(s)
-    claims, derived = _analyse.analyse(data, s)
-    seconds = time.perf_counter() - t0
-    meta = metadata(STUDY, s, s.seed)
-    save_arrays(out, "results", {**data, **derived}, meta)
-    result = StudyResult(STUDY, TITLE, quick, claims, out, seconds)
-    result.figures.append(save_figure(_plot(data, s), out, "covariance_entropy_production"))
+    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
+                          lambda data, derived: {"covariance_entropy_production": _plot(data, s)},
+                          lambda data, derived: _body(data, derived, s))
+
+
+def _body(data: dict, derived: dict, s) -> str:
     rows = "\n".join(
         f"| {w} | {data[f'ds_mean_w{w}'] / w:.4g} ± {data[f'ds_err_w{w}'] / w:.2g} | {data['chain_per_step']:.4g} | "
         f"{data[f'ift_w{w}']:.5f} ± {data[f'ift_err_w{w}']:.2g} | {data[f'ift_exact_w{w}']:.6f} |" for w in s.windows)
@@ -68,5 +64,4 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
             "|---|---|---|---|---|\n" + rows + "\n\n"
             f"Stochastic area of (w1, w2): {data['area']:.4g} ± {data['area_err']:.2g} per unit SDE time; "
             f"circulation Q₁₂ = {data['circulation']:.4g} (per-step chain: {data['circulation_discrete']:.4g}).")
-    write_report(result, CLAIM, body, meta)
-    return result
+    return body

@@ -20,23 +20,25 @@ from .._runner import Claim, StudyResult, below, metadata, write_report
 
 STUDY = "digits_ft"
 TITLE = "Fluctuation theorems of SGD in 650 dimensions (softmax regression on the 8×8 digits)"
-CLAIM = ("Along real SGD trajectories projected on the top-k Hessian directions, the mean entropy "
-         "production per step equals the linear chain's, ⟨e^{−Δs}⟩ = 1 (integral FT) and "
-         "ln P(Δs)/P(−Δs) = Δs (detailed FT, slope 1), for every k and window.")
+CLAIM = ("Along real SGD trajectories projected on the top-k Hessian directions, with Δs from the linear "
+         "chain fitted to the trajectory, the mean entropy production per step equals the chain's, "
+         "⟨e^{−Δs}⟩ = 1 (integral FT) and ln P(Δs)/P(−Δs) = Δs (detailed FT, slope 1), for every k and "
+         "window; with Δs from the Hessian-based chain, for k up to 10 at η = 0.5 (its departure grows with "
+         "k and like η^2.2: a finding reported, not claimed, at k = 20).")
 AREA_Z = 4.0  # stochastic area within 4 standard errors of the per-step circulation
 
 
-def _z_rows(results: dict) -> list[tuple[str, str, float]]:
-    """(k, window, max |z|) with the deviations analyse.summarise tabulates (same formulas)."""
+def _z_rows(results: dict) -> list[tuple[str, str, str, float]]:
+    """(k, window, form, max |z|) for every claimed row of analyse.summarise (same formulas)."""
+    from . import analyse
+
     rows = []
     for k, row in results["per_k"].items():
-        for w, entry in row["windows"].items():
-            disc = entry["discrete"]
-            per_step, err = disc["mean"] / int(w), disc["error"] / int(w)
-            z = [abs(per_step - row["chain_per_step"]) / err, abs(disc["ift"] - 1.0) / disc["ift_error"]]
-            if disc["dft_status"] == "ok":
-                z.append(abs(disc["dft_slope"] - 1.0) / disc["dft_slope_error"])
-            rows.append((k, w, float(max(z))))
+        for w in row["windows"]:
+            for form in analyse.FORMS:
+                if analyse.claimed(results, k, form):
+                    z = [abs(v) for v in analyse.deviations(results, k, w, form) if v == v]
+                    rows.append((k, w, form, float(max(z))))
     return rows
 
 
@@ -60,8 +62,8 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
     text, _ = analyse.summarise(results)
     (out / f"summary_{name}.md").write_text(text)
     claims: list[Claim] = [
-        below(f"k={k}, window={w}: max |z|", "mean Δs, integral and detailed FT", z, analyse.STAT_Z,
-              "standard errors") for k, w, z in _z_rows(results)]
+        below(f"k={k}, window={w}, {analyse.FORMS[form]}: max |z|", "mean Δs, integral and detailed FT", z,
+              analyse.STAT_Z, "standard errors") for k, w, form, z in _z_rows(results)]
     for k, row in results["per_k"].items():
         a = row["area"]
         claims.append(below(f"k={k}: stochastic area |z|", "area = per-step circulation Q₁₂",

@@ -12,6 +12,7 @@ NOISE_FACTOR = 3.0       # a TV within 3 effective noise floors is sampling nois
 COLLAPSE_MAX = 1e-8      # σ_ε = 0: |s − m| after the run, at round-off scale compared with the start 0.3 m
 LEARNED = 0.9            # "before the mode is learned": the peak of ⟨D⟩ comes before ⟨s⟩ reaches 0.9 m
 PEAK_RATIO = 2.0         # and is at least twice the final ⟨D⟩ (a real maximum, not a plateau)
+STEP_RTOL = 1e-3         # one exact SGD step at η P = 1e-5: the O(η P) remainders are ~1e-5 relative
 
 
 def analyse(d: dict, s: Settings) -> tuple[list[Claim], dict]:
@@ -33,4 +34,12 @@ def analyse(d: dict, s: Settings) -> tuple[list[Claim], dict]:
     claims.append(below("time of ⟨D⟩ max / time ⟨s⟩ = 0.9 m", "diffusion peaks before the mode is learned",
                         float(t[i_peak] / t_learned), 1.0 - 1e-12, "strictly before"))
     claims.append(above("⟨D⟩ max / final ⟨D⟩", "a real maximum", float(D[i_peak] / D[-1]), PEAK_RATIO, ""))
+    drift_err = np.abs(d["step_drift"] / d["step_drift_pred"] - 1.0)
+    diff_err = np.abs(d["step_diffusion"] / d["step_diffusion_pred"] - 1.0)
+    for i, L in enumerate(d["step_depths"]):
+        claims.append(below(f"depth {L}: SGD step drift / (P (m − s) + Itô)", "§5 drift constant, P = L s^(2−2/L)",
+                            float(drift_err[i].max()), STEP_RTOL, "rel., over s = " +
+                            ", ".join(f"{v:g}" for v in d["step_strengths"])))
+        claims.append(below(f"depth {L}: SGD step Var/(2η) / ((η/2) P² Var r)", "§5 diffusion constant (P squared)",
+                            float(diff_err[i].max()), STEP_RTOL, "rel., over the same s"))
     return claims, {"t_peak": float(t[i_peak]), "t_learned": t_learned}

@@ -50,6 +50,34 @@ def balanced_problem(land: fp.Landscape, scheme: fp.SGD, depth: int, lower: floa
     return fp.FokkerPlanck(grid, drift=f.drift[:, 0][None], diffusion=f.diffusion[:, 0, 0][None, None])
 
 
+def step_moments(s: Settings) -> dict:
+    """One SGD step in the mode strength ``s = a^L``, exactly: iid batches of one sample from the
+    balanced point (every layer ``a``) move every layer by ``−η a^{L−1} r_i``, ``r_i = (s x_i − y_i) x_i``,
+    so ``Δs_i = (a − η a^{L−1} r_i)^L − a^L`` for each of the N samples, each with probability 1/N.
+    Returns the measured drift ``E[Δs]/η`` and diffusion ``Var[Δs]/(2η)`` (SDE time) at
+    ``step_strengths`` for each depth in ``step_depths``, with the docs/theory.md §5 predictions
+    built from the data's own moments of ``r``: drift ``−P E[r]`` plus the Itô term
+    ``(η/2) L (L − 1) a^{3L−4} E[r²]``, diffusion ``(η/2) P² Var[r]``, ``P = L s^{2−2/L}``."""
+    x, y = data(s, s.label_noise)
+    out = {"step_depths": np.array(s.step_depths), "step_strengths": np.array(s.step_strengths)}
+    shape = (len(s.step_depths), len(s.step_strengths))
+    for key in ("drift", "drift_pred", "diffusion", "diffusion_pred", "diffusion_pred_p1"):
+        out[f"step_{key}"] = np.empty(shape)
+    for i, L in enumerate(s.step_depths):
+        for j, strength in enumerate(s.step_strengths):
+            a = strength ** (1.0 / L)
+            P = L * strength ** (2.0 - 2.0 / L)
+            eta = s.step_learning_rate_times_p / P   # η P small: O(η) corrections ~1e-5 of D
+            r = (strength * x - y) * x
+            ds = (a - eta * a ** (L - 1) * r) ** L - strength
+            out["step_drift"][i, j] = ds.mean() / eta
+            out["step_diffusion"][i, j] = ds.var() / (2 * eta)
+            out["step_drift_pred"][i, j] = -P * r.mean() + 0.5 * eta * L * (L - 1) * a ** (3 * L - 4) * np.mean(r**2)
+            out["step_diffusion_pred"][i, j] = 0.5 * eta * P**2 * r.var()
+            out["step_diffusion_pred_p1"][i, j] = 0.5 * eta * P * r.var()
+    return out
+
+
 def run(s: Settings) -> dict:
     out: dict = {}
     # 1. depth 1 through the SDE: grid against the closed form and against Langevin walkers
@@ -118,4 +146,5 @@ def run(s: Settings) -> dict:
     mean_D = ev.densities @ Da * dx
     mean_s = ev.densities @ (a**L) * dx
     out.update(evo_times=times, evo_mean_diffusion=mean_D, evo_mean_s=mean_s)
+    out.update(step_moments(s))
     return out

@@ -38,6 +38,10 @@ class Settings:
     evolution_start: float = 0.1    # a0, so s0 = a0² = 0.01
     evolution_label_noise: float = 0.1   # small σ_ε: the gradient noise 2(s − m)² dominates early
     evolution_time: float = 12.0
+    # docs/theory.md §5 constants at depth > 1: one SGD step in s = a^L, exactly over the data
+    step_depths: tuple[int, ...] = (2, 3)
+    step_strengths: tuple[float, ...] = (0.25, 0.5, 2.0)
+    step_learning_rate_times_p: float = 1e-5   # η P, P = L s^{2−2/L} the drift's preconditioner
     seed: int = 5
 
 

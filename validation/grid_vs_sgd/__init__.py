@@ -1,7 +1,7 @@
 """Grid against SGD on a 2-parameter slice of the paper's network (docs/theory.md §2, §6).
 
 The input weights (w1, w2) of the 7-parameter network, the other five held at the minimum, as
-a 2-parameter model of the paper's data (``validation.grid_vs_sgd.run.tanh_slice``): grid
+a 2-parameter model of the paper's data (``fp.diagrams.tanhnet_input_slice``): grid
 stationary states with and without replacement against real SGD on the slice (TV, KL, noise
 floor) at learning rates from the SDE regime to where the state is visibly non-Gaussian, and an
 ``fp.sweep`` phase diagram of the with/without-replacement difference over (η, b).
@@ -9,12 +9,10 @@ floor) at learning rates from the SDE regime to where the state is visibly non-G
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 
-from .._runner import StudyResult, metadata, save_arrays, save_figure, write_report
+from .._runner import StudyResult, run_and_report
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -29,20 +27,26 @@ CLAIM = ("The grid stationary states of the SGD Fokker-Planck equations (with re
 
 def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
     s = QUICK if quick else FULL
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    data = _run.run(s)
-    ds = _run.phase_diagram(s)
-    claims, derived = _analyse.analyse(data, ds, s)
-    seconds = time.perf_counter() - t0
-    meta = metadata(STUDY, s, s.seed)
-    save_arrays(out, "results", {**data, **derived}, meta)
-    ds.to_netcdf(out / "phase_diagram.nc") if _has_netcdf() else None
-    result = StudyResult(STUDY, TITLE, quick, claims, out, seconds)
-    result.figures += [save_figure(_plot.plot_densities(data), out, "densities"),
-                       save_figure(_plot.plot_agreement(data), out, "agreement_vs_eta"),
-                       save_figure(_plot.plot_phase(ds), out, "phase_diagram")]
+    extra = {}
+
+    def compute():
+        data = _run.run(s)
+        extra["ds"] = ds = _run.phase_diagram(s)
+        claims, derived = _analyse.analyse(data, ds, s)
+        return data, claims, derived
+
+    def save_extra(out: Path) -> None:
+        if _has_netcdf():
+            extra["ds"].to_netcdf(out / "phase_diagram.nc")
+
+    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, compute,
+                          lambda data, derived: {"densities": _plot.plot_densities(data),
+                                                 "agreement_vs_eta": _plot.plot_agreement(data),
+                                                 "phase_diagram": _plot.plot_phase(extra["ds"])},
+                          lambda data, derived: _body(data, derived, extra["ds"], s), save_extra)
+
+
+def _body(data: dict, derived: dict, ds, s) -> str:
     head = "| scheme | η | η λmax | TV | noise floor | KL(samples‖grid) | cov. error | TV to own Gaussian | σ | steps/chain |"
     rows = "\n".join(f"| {lab.upper()} | {r[0]:g} | {r[1]:.3f} | {r[2]:.4f} | {r[3]:.4f} | {r[4]:.4f} | {r[5]:.3f} | "
                      f"{r[6]:.4f} | {r[7]:.4g} | {r[8]:.3g} |" for lab in ("wr", "wor") for r in data[f"{lab}_table"])
@@ -57,8 +61,7 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
             "| b \\ η | " + " | ".join(f"{e:g}" for e in ds["learning_rate"].values) + " |\n|---|"
             + "---|" * len(ds["learning_rate"]) + "\n" + grid_rows + "\n\n"
             f"Fitted slopes over η ≤ 1e-5 per b: {', '.join(f'{v:.2f}' for v in derived['ratio_slopes'])} (−2 expected).")
-    write_report(result, CLAIM, body, meta)
-    return result
+    return body
 
 
 def _has_netcdf() -> bool:

@@ -7,10 +7,9 @@ from the exact discrete-time formulas, against the learning rate.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from .._runner import StudyResult, metadata, save_arrays, save_figure, write_report
+from .._runner import StudyResult, pipeline, run_and_report
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -24,15 +23,12 @@ CLAIM = ("At the same learning rate, SGWORLD's stationary variance is orders of 
 
 def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
     s = QUICK if quick else FULL
-    out = Path(out_dir)
-    t0 = time.perf_counter()
-    data = _run.run(s)
-    claims, derived = _analyse.analyse(data, s)
-    seconds = time.perf_counter() - t0
-    meta = metadata(STUDY, s, s.seed)
-    save_arrays(out, "results", {**data, **derived}, meta)
-    result = StudyResult(STUDY, TITLE, quick, claims, out, seconds)
-    result.figures.append(save_figure(_plot.plot(data, derived), out, "variance_error"))
+    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
+                          lambda data, derived: {"variance_error": _plot.plot(data, derived)},
+                          lambda data, derived: _body(data, derived, s))
+
+
+def _body(data: dict, derived: dict, s) -> str:
     M = s.n_samples // s.batch_size
     rows = "\n".join(f"| {eh:g} | " + " | ".join(f"{derived['measured'][i, j]:.4g} ± {data['variance_se'][i, j] * data['hessian']:.2g} "
                                                    f"({derived['exact'][i, j]:.4g})" for i in range(3)) + " |"
@@ -45,5 +41,4 @@ def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" +
             "The exact formulas (dashed) carry the comparison to small η, where simulation cannot resolve "
             "the error: there SGWORLD's error tends to ηH/2 and SGLD's to (M + 1) times that. At the simulated "
             "rates SGWORLD's O(η²) minibatch remainder dominates, so its advantage grows like 1/η.")
-    write_report(result, CLAIM, body, meta)
-    return result
+    return body
