@@ -627,7 +627,7 @@ class _Slice:
             P = W.shape[0]
             pred = land.model.predict(W, land.x, order=2)
             ell, G, Hs = np.empty((P, N)), np.empty((P, N, d)), np.empty((P, N, d, d))
-            _k.per_sample_terms(W, pred.value, pred.gradient, pred.hessian, land.y, *land._loss_args(),
+            _k.per_sample_terms(W, pred.value, pred.gradient, pred.hessian, land._loss_terms(),
                                 ell, G, Hs)
             out[s:s + P] = np.einsum("pnij,pnj->pi", Hs[:, :, a][:, :, :, a], G[:, :, a]) / N
         return out
