@@ -497,6 +497,13 @@ def tanhnet_input_slice(noise_std: float = 0.1, weight_decay: float = 1e-3) -> t
     ``SGD.fokker_planck(full, grid, axes=(0, 1), reference=w*)``).  The kernel compiles once
     per process (a user-model kernel).
 
+    Parameters
+    ----------
+    noise_std : float
+        Observation noise σ of the Gaussian likelihood (as for :class:`~fpsolve.Landscape`).
+    weight_decay : float
+        λ, the weight decay (as for :class:`~fpsolve.Landscape`).
+
     Returns
     -------
     (Landscape, ndarray (2,), ndarray (7,))
@@ -507,7 +514,6 @@ def tanhnet_input_slice(noise_std: float = 0.1, weight_decay: float = 1e-3) -> t
     w_star = full.minimize(w_min)
     model = CustomModel(_input_weight_slice, n_params=2, input_dim=1, constants=w_star[2:], names=("w1", "w2"))
     return Landscape(model, x, y, noise_std=noise_std, weight_decay=weight_decay), w_star[:2].copy(), w_star
-
 
 
 __all__ = ["gaussian_mean", "tanhnet_slice", "tanhnet_input_slice", "sgworld_variance", "BUILTINS"]

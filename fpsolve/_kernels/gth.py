@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
 
 GROWTH = 2  # factor by which the L and U storage grows when it fills
 PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product updates the rest of a front
@@ -24,6 +24,19 @@ def _grow_int(a, need):
     out = np.empty(max(need, GROWTH * a.shape[0]), dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
+
+
+@jit_inline
+def _join_row(i, j, mark, rows, top):
+    """Add row ``i`` to column ``j``'s pattern ``rows[..top]`` if it lies below ``j`` and is not
+    there yet (``mark[i] == j``); ``(rows, top)``, ``rows`` grown when full."""
+    if i > j and mark[i] != j:
+        if top >= rows.shape[0]:
+            rows = _grow_int(rows, top + 1)
+        mark[i] = j
+        rows[top] = i
+        top += 1
+    return rows, top
 
 
 @jit
@@ -448,23 +461,11 @@ def supernodal_symbolic(n, Sp, Si, parent):
     for j in range(n):
         mark[j] = j
         for q in range(Sp[j], Sp[j + 1]):
-            i = Si[q]
-            if i > j and mark[i] != j:
-                if top >= rows.shape[0]:
-                    rows = _grow_int(rows, top + 1)
-                mark[i] = j
-                rows[top] = i
-                top += 1
+            rows, top = _join_row(Si[q], j, mark, rows, top)
         c = head[j]
         while c >= 0:
             for q in range(ptr[c], ptr[c + 1]):
-                i = rows[q]
-                if i > j and mark[i] != j:
-                    if top >= rows.shape[0]:
-                        rows = _grow_int(rows, top + 1)
-                    mark[i] = j
-                    rows[top] = i
-                    top += 1
+                rows, top = _join_row(rows[q], j, mark, rows, top)
             c = nxt[c]
         ptr[j + 1] = top
     # supernodes: j joins the supernode of j-1 when the pattern of j-1 is {j} + pattern of j
