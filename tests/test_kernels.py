@@ -70,6 +70,50 @@ def test_walk_2d_is_walk_bit_for_bit(method, boundary):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+@pytest.mark.parametrize(("method", "noise"), [(_codes.EULER_MARUYAMA, "constant"),
+                                               (_codes.EULER_MARUYAMA, "variable"),
+                                               (_codes.HEUN, "constant")])  # Heun: additive noise
+@pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
+def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
+    """``langevin_grid`` steps 2-D walkers in lockstep pairs (a lone last one by itself): each
+    walker is the general loop's, also when its partner stops (absorbed, or blown up by
+    infinite drift cells) part-way through a chunk."""
+    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
+    if noise == "constant":
+        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
+    else:
+        def diffusion(x):
+            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
+    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
+                              diffusion=diffusion)
+    n_walkers = N_WALKERS - 1  # odd: one walker has no partner
+    runs = []
+    for pairs in (True, False):
+        walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
+        walkers = lk.Walkers(*(a[:n_walkers] for a in walkers))
+        tables.drift_table[:20] = np.inf  # the cells next to the wall x = -2 send walkers to infinity
+        for n0, n1 in ((0, 150), (150, N_STEPS)):
+            span = lk.Span(n0, n1, 37, 9, 0.02, method)
+            if pairs:
+                lk.langevin_grid(walkers, span, box, tables)
+            else:
+                for w in range(n_walkers):
+                    if walkers.status[w] == _codes.RUNNING:
+                        lk._walk(np.int64(w), walkers, span, box, tables)
+        runs.append(walkers)
+    paired, general = runs
+    assert (general.status == _codes.NON_FINITE).any() and (general.status == _codes.RUNNING).any()
+    if boundary == "absorbing":
+        assert (general.status == _codes.ABSORBED).any()
+    stop = general.stop_step[general.status != _codes.RUNNING]
+    assert (stop % 150 != 0).any()  # some stopped inside a chunk, their partners ran on alone
+    for name in lk.Walkers._fields:
+        a, b = getattr(paired, name), getattr(general, name)
+        if name == "sum2":
+            a, b = np.triu(a), np.triu(b)
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 @pytest.mark.parametrize(("sampler", "temperature"),
                          [("with_replacement", 0.0), ("iid", 1.0), ("without_replacement", 1.0)])
 def test_tanh_net_loop_is_the_general_loop_bit_for_bit(monkeypatch, sampler, temperature):
