@@ -27,8 +27,11 @@ Arrays (``W`` walkers, ``d`` dimensions, ``N`` grid cells, ``R`` records)
 
 Steps ``n`` count from 1: step ``n`` maps ``x_{n-1}`` to ``x_n``.  A kernel call advances every
 running walker from step ``n_start`` to ``n_end``, so long runs go in chunks.  Each walker runs
-its whole step loop in one ``prange`` iteration; two-dimensional grid problems (the common
-case) take :func:`_walk_2d`, with every per-walker quantity a scalar.
+its whole step loop inside one ``prange`` iteration; two-dimensional problems (the common case)
+take two walkers per iteration, stepped in lockstep with every per-walker quantity a scalar
+(:func:`_walk_2d_pair`, :func:`_callable_pair_2d`): one walker's step is a chain of dependent
+operations, and the partner's independent step fills the processor's idle cycles.  Pairing, the
+thread count and the chunking change no bit of any walker's trajectory.
 """
 
 from __future__ import annotations
@@ -708,59 +711,225 @@ def langevin_grid(walkers, span, box, tables):
     return n_stopped
 
 
+@jit_inline
+def _walk_callable(drift, diffusion, w, pos, rng, count, ref, sum1, sum2, status, stop_step, exit_wall,
+                   records, span, box, noise_const, diffusion_callable):
+    """Walker ``w`` with the user's fields (any ``d``) over ``span``; 1 if it stopped.
+
+    (The walker arrays come one by one: writes through the namedtuple from an inlined
+    function in a ``prange`` body are lost, see ``Walkers``.)
+    """
+    n_start, n_end, burn_in, record_every, dt, method = span
+    lower, upper, bc = box
+    d = pos.shape[1]
+    sq = math.sqrt(dt)
+    x, s, rf, s1 = pos[w].copy(), rng[w].copy(), ref[w].copy(), sum1[w].copy()
+    s2 = sum2[w].copy().reshape(d * d)
+    c = count[w]
+    a, a2, g, xi, xp, dev = _scratch(d)
+    Dm = np.empty((d, d))
+    B = noise_const.copy()
+    n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
+    if _records_start(n_start, burn_in, record_every, records.shape[1]):
+        for i in range(d):
+            records[w, 0, i] = x[i]
+    for n in range(n_start + 1, n_end + 1):
+        drift(x, a)
+        if diffusion_callable:
+            diffusion(x, Dm)
+            if factor_diffusion(Dm, B, d) != RUNNING:
+                status[w] = NOT_PSD
+                stop_step[w] = n
+                break
+        _noise(s, B, xi, sq, d, g)
+        if method == EULER_MARUYAMA:
+            _euler_all(x, a, g, dt, d)
+        else:
+            _predict_all(x, a, g, dt, xp, d)
+            _fold(xp, lower, upper, bc, d)
+            drift(xp, a2)
+            _heun_all(x, a, a2, g, dt, d)
+        if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
+            break
+        if n > burn_in:
+            c = add_sample(x, c, rf, s1, s2, dev, d)
+        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
+    pos[w] = x
+    rng[w] = s
+    count[w] = c
+    ref[w] = rf
+    sum1[w] = s1
+    sum2[w] = s2.reshape(d, d)
+    return 0 if status[w] == RUNNING else 1
+
+
+@jit_inline
+def _callable_step_2d(drift, diffusion, diffusion_callable, x, y, s0, s1, s2, s3, xa, aa, Dm, Bm,
+                      b00, b01, b10, b11, geometry, dt, sq, method):
+    """One step of :func:`_walk_callable` for ``d = 2`` on scalars: ``(x, y)``, the generator
+    state and ``RUNNING``, or the unchanged walker and ``NOT_PSD``.
+
+    ``xa``, ``aa`` (2,), ``Dm`` (2, 2) and ``Bm`` (4) carry values to and from the user's
+    functions; ``b..`` is the constant noise matrix (used unless ``diffusion_callable``).
+    """
+    lx, ly, hx, hy, bx, by = geometry
+    xa[0] = x
+    xa[1] = y
+    drift(xa, aa)
+    a0 = aa[0]
+    a1 = aa[1]
+    if diffusion_callable:
+        diffusion(xa, Dm)
+        if factor_diffusion(Dm, Bm, 2) != RUNNING:
+            return x, y, s0, s1, s2, s3, NOT_PSD
+        b00, b01, b10, b11 = Bm[0], Bm[1], Bm[2], Bm[3]
+    z0, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    z1, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    g0 = sq * (0.0 + b00 * z0 + b01 * z1)
+    g1 = sq * (0.0 + b10 * z0 + b11 * z1)
+    if method == EULER_MARUYAMA:
+        return _euler(x, a0, g0, dt), _euler(y, a1, g1, dt), s0, s1, s2, s3, RUNNING
+    xa[0] = _fold1(_predict(x, a0, g0, dt), lx, hx, bx)
+    xa[1] = _fold1(_predict(y, a1, g1, dt), ly, hy, by)
+    drift(xa, aa)
+    return _heun(x, a0, aa[0], g0, dt), _heun(y, a1, aa[1], g1, dt), s0, s1, s2, s3, RUNNING
+
+
+@jit_inline
+def _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2, status, stop_step,
+                      exit_wall, records, span, box, noise_const, diffusion_callable):
+    """Walkers ``w`` and ``v`` (``v`` may be ``-1``: none) in lockstep over ``span`` with the
+    user's fields, ``d = 2``; the number that stopped.
+
+    As :func:`_walk_2d_pair`: each walker's operations are those of :func:`_walk_callable`
+    (a test pins them bit for bit); a stopped walker is left alone while its partner runs on.
+    """
+    n_start, n_end, burn_in, record_every, dt, method = span
+    sq = math.sqrt(dt)
+    geometry = (box.lower[0], box.lower[1], box.upper[0], box.upper[1], box.bc[0], box.bc[1])
+    b00, b01, b10, b11 = noise_const[0], noise_const[1], noise_const[2], noise_const[3]
+    xa, aa, Bm = np.empty(2), np.empty(2), np.empty(4)
+    XA, AA, BM = np.empty(2), np.empty(2), np.empty(4)
+    Dm = np.empty((2, 2))
+    code_w = RUNNING
+    code_v = RUNNING if v >= 0 else ABSORBED  # no partner: a lane that never runs
+    u = v if v >= 0 else w
+    x, y = pos[w, 0], pos[w, 1]
+    s0, s1, s2, s3 = rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3]
+    c = count[w]
+    rx, ry = ref[w, 0], ref[w, 1]
+    t0, t1 = sum1[w, 0], sum1[w, 1]
+    q00, q01, q11 = sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1]
+    X, Y = pos[u, 0], pos[u, 1]
+    S0, S1, S2, S3 = rng[u, 0], rng[u, 1], rng[u, 2], rng[u, 3]
+    C = count[u]
+    RX, RY = ref[u, 0], ref[u, 1]
+    T0, T1 = sum1[u, 0], sum1[u, 1]
+    Q00, Q01, Q11 = sum2[u, 0, 0], sum2[u, 0, 1], sum2[u, 1, 1]
+    n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
+    n_records = records.shape[1]
+    if _records_start(n_start, burn_in, record_every, n_records):
+        records[w, 0, 0] = x
+        records[w, 0, 1] = y
+        if v >= 0:
+            records[v, 0, 0] = X
+            records[v, 0, 1] = Y
+    n_stopped = 0
+    for n in range(n_start + 1, n_end + 1):
+        if code_w == RUNNING:
+            x, y, s0, s1, s2, s3, code_w = _callable_step_2d(
+                drift, diffusion, diffusion_callable, x, y, s0, s1, s2, s3, xa, aa, Dm, Bm,
+                b00, b01, b10, b11, geometry, dt, sq, method)
+            if code_w == RUNNING and not (_inside_2d(x, y, geometry)
+                                          and math.isfinite(x) and math.isfinite(y)):
+                x, y, code_w, wall = _walls_2d(x, y, geometry)
+                exit_wall[w] = wall
+            if code_w != RUNNING:
+                status[w] = code_w
+                stop_step[w] = n
+                n_stopped += 1
+            else:
+                if n > burn_in:
+                    c, rx, ry, t0, t1, q00, q01, q11 = _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11)
+                if n == n_rec and r_rec < n_records:
+                    records[w, r_rec, 0] = x
+                    records[w, r_rec, 1] = y
+        if code_v == RUNNING:
+            X, Y, S0, S1, S2, S3, code_v = _callable_step_2d(
+                drift, diffusion, diffusion_callable, X, Y, S0, S1, S2, S3, XA, AA, Dm, BM,
+                b00, b01, b10, b11, geometry, dt, sq, method)
+            if code_v == RUNNING and not (_inside_2d(X, Y, geometry)
+                                          and math.isfinite(X) and math.isfinite(Y)):
+                X, Y, code_v, wall = _walls_2d(X, Y, geometry)
+                exit_wall[v] = wall
+            if code_v != RUNNING:
+                status[v] = code_v
+                stop_step[v] = n
+                n_stopped += 1
+            else:
+                if n > burn_in:
+                    C, RX, RY, T0, T1, Q00, Q01, Q11 = _sample_2d(X, Y, C, RX, RY, T0, T1, Q00, Q01, Q11)
+                if n == n_rec and r_rec < n_records:
+                    records[v, r_rec, 0] = X
+                    records[v, r_rec, 1] = Y
+        if n == n_rec:
+            r_rec += 1
+            n_rec += record_every
+        if code_w != RUNNING and code_v != RUNNING:
+            break
+    pos[w, 0], pos[w, 1] = x, y
+    rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3] = s0, s1, s2, s3
+    count[w] = c
+    ref[w, 0], ref[w, 1] = rx, ry
+    sum1[w, 0], sum1[w, 1] = t0, t1
+    sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1] = q00, q01, q11
+    if v >= 0:
+        pos[v, 0], pos[v, 1] = X, Y
+        rng[v, 0], rng[v, 1], rng[v, 2], rng[v, 3] = S0, S1, S2, S3
+        count[v] = C
+        ref[v, 0], ref[v, 1] = RX, RY
+        sum1[v, 0], sum1[v, 1] = T0, T1
+        sum2[v, 0, 0], sum2[v, 0, 1], sum2[v, 1, 1] = Q00, Q01, Q11
+    return n_stopped
+
+
 @jit_parallel_uncached
 def langevin_callable(drift, diffusion, walkers, span, box, noise_const, diffusion_callable):
     """Advance walkers with user fields ``drift(x, out)`` and ``diffusion(x, out)``.
 
     ``drift`` fills ``out`` (d,) with ``A(x)``; ``diffusion`` fills ``out`` (d, d) with ``D(x)``
     and is called only when ``diffusion_callable``; otherwise ``noise_const`` (d*d) is ``B``.
-    Methods as in :func:`langevin_grid`; returns the number of walkers that stopped.
-    (The step loop stays in the ``prange`` body: a version calling a per-walker function with
-    the user's fields as arguments compiled in half the time but ran about 8 times slower.)
+    Methods as in :func:`langevin_grid`; returns the number of walkers that stopped.  Two
+    dimensions step pairs of walkers in lockstep (:func:`_callable_pair_2d`), others one
+    walker at a time (:func:`_walk_callable`).
+    (The step loops are inlined into the ``prange`` body: a version calling a per-walker
+    function with the user's fields as arguments compiled in half the time but ran about 8
+    times slower.)
     """
-    count, status, stop_step, exit_wall = walkers.count, walkers.status, walkers.stop_step, walkers.exit_wall
-    records = walkers.records
-    n_start, n_end, burn_in, record_every, dt, method = span
-    lower, upper, bc = box
     W, d = walkers.pos.shape
-    sq = math.sqrt(dt)
+    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
+                                        walkers.sum1, walkers.sum2)
+    status, stop_step, exit_wall, records = (walkers.status, walkers.stop_step, walkers.exit_wall,
+                                             walkers.records)
     n_stopped = 0
-    for w in prange(W):
-        if status[w] != RUNNING:
-            continue
-        x, s, rf, s1, s2 = _load(walkers, w)
-        c = count[w]
-        a, a2, g, xi, xp, dev = _scratch(d)
-        Dm = np.empty((d, d))
-        B = noise_const.copy()
-        n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
-        if _records_start(n_start, burn_in, record_every, records.shape[1]):
-            for i in range(d):
-                records[w, 0, i] = x[i]
-        for n in range(n_start + 1, n_end + 1):
-            drift(x, a)
-            if diffusion_callable:
-                diffusion(x, Dm)
-                if factor_diffusion(Dm, B, d) != RUNNING:
-                    status[w] = NOT_PSD
-                    stop_step[w] = n
-                    break
-            _noise(s, B, xi, sq, d, g)
-            if method == EULER_MARUYAMA:
-                _euler_all(x, a, g, dt, d)
-            else:
-                _predict_all(x, a, g, dt, xp, d)
-                _fold(xp, lower, upper, bc, d)
-                drift(xp, a2)
-                _heun_all(x, a, a2, g, dt, d)
-            if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
-                break
-            if n > burn_in:
-                c = add_sample(x, c, rf, s1, s2, dev, d)
-            n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
-        if status[w] != RUNNING:
-            n_stopped += 1
-        _store(walkers, w, x, s, c, rf, s1, s2)
+    for p in prange((W + 1) // 2):
+        w = np.int64(2 * p)
+        v = w + 1
+        if d == 2:
+            if v >= W or status[v] != RUNNING:
+                v = np.int64(-1)
+            if status[w] != RUNNING:
+                w, v = v, np.int64(-1)
+            if w >= 0:
+                n_stopped += _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2,
+                                               status, stop_step, exit_wall, records, span, box,
+                                               noise_const, diffusion_callable)
+        else:
+            for u in range(w, min(v + 1, W)):
+                if status[u] == RUNNING:
+                    n_stopped += _walk_callable(drift, diffusion, u, pos, rng, count, ref, sum1, sum2,
+                                                status, stop_step, exit_wall, records, span, box,
+                                                noise_const, diffusion_callable)
     return n_stopped
 
 
