@@ -11,14 +11,23 @@ reflecting box [-6, 6]^2) with 10^5 walkers, dt = 0.01, in one run:
 Both sides do Euler--Maruyama and streaming moments; fpsolve also checks the walls and
 non-finite values every step.  The implementations run interleaved ``--repeat`` times and the
 medians of walker-steps per second are printed, with the ratio, the first-call time
-(compilation, or loading the cache) and the machine's load average before and after.
+(compilation, or loading the cache), the jitted-callable path's time over the grid path's
+(goal: at most 1.5) and the machine's load average before and after.
+
+``--before DIR`` (a checkout of an older fpsolve) also times that checkout's kernels
+(``DIR/fpsolve/_kernels``, imported under another name) on the same walker arrays as today's,
+interleaved in this process: best of ``--repeat`` in walker-steps per wall second and per CPU
+second of the process (the latter is less sensitive to other processes taking the cores), the
+ratios, and whether the two give the same bits.
 
     python benchmarks/bench_langevin.py [--walkers 100000] [--steps 500] [--cells 256] [--repeat 3]
+                                        [--before /tmp/fpsolve-before]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -31,8 +40,85 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _problems import BOX, C, D, K, drift  # noqa: E402
 
 DT = 0.01
-TARGET_RATE = 5e7  # walker-steps per second (issue)
+TARGET_RATE = 1e8  # walker-steps per second on the two cores (issue 14, goal 5)
 TARGET_RATIO = 3.0  # against NumPy
+TARGET_CALLABLE = 1.5  # the jitted-callable path at most this many times slower than the grid path
+
+
+def load_kernels(checkout: Path, name: str = "_before_kernels"):
+    """``checkout/fpsolve/_kernels`` imported as package ``name`` (its modules import each other
+    relatively, so today's fpsolve stays untouched); returns its ``langevin`` module."""
+    folder = checkout / "fpsolve" / "_kernels"
+    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    return importlib.import_module(f"{name}.langevin")
+
+
+def kernel_arrays(lk, problem, W: int, n_records: int = 0):
+    """Walker state at the origin (seed 1) and the grid tables, as the driver builds them."""
+    from fpsolve._kernels import random as rk
+    from fpsolve.simulate.langevin import noise_matrix
+
+    d = 2
+    rng = np.empty((W, 4), np.uint64)
+    rk.seed_states(np.uint64(1), 0, rng)
+    walkers = lk.Walkers(np.zeros((W, d)), rng, np.zeros(W, np.int64), np.zeros((W, d)),
+                         np.zeros((W, d)), np.zeros((W, d, d)), np.zeros(W, np.int64),
+                         np.full(W, -1, np.int64), np.full(W, -1, np.int64),
+                         np.full((W, n_records, d), np.nan))
+    box = lk.Box(np.array(problem.grid.lower), np.array(problem.grid.upper), np.zeros(d, np.int64))
+    drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+    noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, 1).T)
+    shape = np.array(problem.grid.shape, np.int64)
+    tables = lk.Tables(shape, 1.0 / np.array(problem.grid.spacing), np.array([shape[1], 1], np.int64),
+                       drift_table, noise_table)
+    return walkers, box, tables
+
+
+def compare_before(checkout: Path, problem, fields, W: int, n: int, repeat: int) -> None:
+    """Today's kernels against ``checkout``'s, same arrays, interleaved, best of ``repeat``."""
+    import fpsolve._kernels.langevin as new
+
+    old = load_kernels(checkout)
+    B = np.ascontiguousarray(np.linalg.cholesky(2 * D).reshape(4))
+
+    def grid_run(lk):
+        walkers, box, tables = kernel_arrays(lk, problem, W)
+        span = lk.Span(0, n, n // 5, 0, DT, 0)
+        return lambda: lk.langevin_grid(walkers, span, box, tables), walkers
+
+    def callable_run(lk):
+        walkers, box, _ = kernel_arrays(lk, problem, W)
+        span = lk.Span(0, n, n // 5, 0, DT, 0)
+        return lambda: lk.langevin_callable(fields.drift, lk.no_diffusion, walkers, span, box, B,
+                                            False), walkers
+
+    cases = [(f"{path} {label}", make, lk) for path, make in (("grid", grid_run), ("callable", callable_run))
+             for label, lk in (("before", old), ("today", new))]
+    for _, make, lk in cases:  # compile (or load the cache) outside the timings
+        make(lk)[0]()
+    best = {name: (np.inf, np.inf) for name, _, _ in cases}
+    finals = {}
+    for _ in range(repeat):
+        for name, make, lk in cases:
+            call, walkers = make(lk)
+            wall, cpu = time.perf_counter(), time.process_time()
+            call()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+            finals[name] = walkers
+    print(f"kernels against {checkout} (best of {repeat}, {W} walkers x {n} steps, load "
+          f"{os.getloadavg()[0]:.2f}):")
+    print(f"{'kernel':18s} {'steps/wall-s':>13s} {'steps/cpu-s':>12s} {'x before (wall, cpu)':>21s} {'same bits':>10s}")
+    for name, _, lk in cases:
+        ref = name.replace("today", "before")
+        same = all(np.array_equal(getattr(finals[name], f), getattr(finals[ref], f))
+                   for f in ("pos", "rng", "count", "sum1", "sum2"))
+        print(f"{name:18s} {W * n / best[name][0]:13.3e} {W * n / best[name][1]:12.3e} "
+              f"{best[ref][0] / best[name][0]:9.2f} {best[ref][1] / best[name][1]:9.2f}x {str(same):>10s}")
 
 
 def numpy_em(walkers: int, steps: int, burn_in: int, seed: int = 0):
@@ -61,6 +147,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=256, help="grid cells per axis")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (medians)")
     parser.add_argument("--no-callable", action="store_true", help="skip the jitted-callable path")
+    parser.add_argument("--before", type=Path, help="an older fpsolve checkout whose kernels to compare")
     args = parser.parse_args()
     W, n, m = args.walkers, args.steps, args.cells
 
@@ -80,7 +167,8 @@ def main() -> None:
     fields = fp.simulate.Fields(ou_drift, D, grid=grid)
     setup = time.perf_counter() - t0
     load0 = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, {numba.config.NUMBA_NUM_THREADS} numba threads; "
+    print(f"machine: {os.cpu_count()} cores, {numba.get_num_threads()} numba threads "
+          f"(layer {numba.config.THREADING_LAYER!r}); "
           f"{W} walkers x {n} steps, dt={DT}, {m}^2 grid; load average {load0[0]:.2f}")
     print(f"import + problem setup: {setup:.2f} s")
 
@@ -118,6 +206,12 @@ def main() -> None:
     met = W * n / grid_s >= TARGET_RATE and np_s / grid_s >= TARGET_RATIO
     print(f"target: >= {TARGET_RATE:.0e} walker-steps/s and >= {TARGET_RATIO:.0f}x numpy (grid path): "
           f"{'met' if met else 'NOT met'}")
+    if not args.no_callable:
+        slower = med["fpsolve jitted callable"] / grid_s
+        print(f"jitted callable / grid arrays: {slower:.2f}x the time (target <= {TARGET_CALLABLE}): "
+              f"{'met' if slower <= TARGET_CALLABLE else 'NOT met'}")
+    if args.before is not None:
+        compare_before(args.before, problem, fields, W, n, args.repeat)
     load1 = os.getloadavg()
     print(f"load average before/after: {load0[0]:.2f} / {load1[0]:.2f} (on {os.cpu_count()} cores; "
           "another process's load takes cores from the threads, so rates vary between runs)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+import numba
 import numpy as np
 import pytest
 
@@ -68,6 +69,113 @@ def test_walk_2d_is_walk_bit_for_bit(method, boundary):
         if name == "sum2":  # the upper triangle is the statistic; the 2-D loop leaves [1, 0] alone
             a, b = np.triu(a), np.triu(b)
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize(("method", "noise"), [(_codes.EULER_MARUYAMA, "constant"),
+                                               (_codes.EULER_MARUYAMA, "variable"),
+                                               (_codes.HEUN, "constant")])  # Heun: additive noise
+@pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
+def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
+    """``langevin_grid`` steps 2-D walkers in lockstep pairs (a lone last one by itself): each
+    walker is the general loop's, also when its partner stops (absorbed, or blown up by
+    infinite drift cells) part-way through a chunk."""
+    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
+    if noise == "constant":
+        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
+    else:
+        def diffusion(x):
+            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
+    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
+                              diffusion=diffusion)
+    n_walkers = N_WALKERS - 1  # odd: one walker has no partner
+    runs = []
+    for pairs in (True, False):
+        walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
+        walkers = lk.Walkers(*(a[:n_walkers] for a in walkers))
+        tables.drift_table[:20] = np.inf  # the cells next to the wall x = -2 send walkers to infinity
+        for n0, n1 in ((0, 150), (150, N_STEPS)):
+            span = lk.Span(n0, n1, 37, 9, 0.02, method)
+            if pairs:
+                lk.langevin_grid(walkers, span, box, tables)
+            else:
+                for w in range(n_walkers):
+                    if walkers.status[w] == _codes.RUNNING:
+                        lk._walk(np.int64(w), walkers, span, box, tables)
+        runs.append(walkers)
+    paired, general = runs
+    assert (general.status == _codes.NON_FINITE).any() and (general.status == _codes.RUNNING).any()
+    if boundary == "absorbing":
+        assert (general.status == _codes.ABSORBED).any()
+    stop = general.stop_step[general.status != _codes.RUNNING]
+    assert (stop % 150 != 0).any()  # some stopped inside a chunk, their partners ran on alone
+    for name in lk.Walkers._fields:
+        a, b = getattr(paired, name), getattr(general, name)
+        if name == "sum2":
+            a, b = np.triu(a), np.triu(b)
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@numba.njit
+def _blowing_drift(x, out):
+    """A linear drift that turns infinite for x > 1.8, so some walkers stop part-way."""
+    out[0] = -x[0] - 0.5 * x[1] + (np.inf if x[0] > 1.8 else 0.0)
+    out[1] = -x[1] + 0.5 * x[0]
+
+
+@numba.njit
+def _failing_diffusion(x, out):
+    """A diffusion tensor that stops being positive semidefinite for x[1] > 1.5."""
+    out[0, 0] = 0.5 + 0.2 * np.cos(x[0])
+    out[0, 1] = 0.1
+    out[1, 0] = 0.1
+    out[1, 1] = 0.4 - (1.0 if x[1] > 1.5 else 0.0)
+
+
+@numba.njit
+def _one_walker_at_a_time(drift, diffusion, walkers, span, box, noise_const, diffusion_callable):
+    for w in range(walkers.pos.shape[0]):
+        if walkers.status[w] == _codes.RUNNING:
+            lk._walk_callable(drift, diffusion, w, walkers.pos, walkers.rng, walkers.count, walkers.ref,
+                              walkers.sum1, walkers.sum2, walkers.status, walkers.stop_step,
+                              walkers.exit_wall, walkers.records, span, box, noise_const,
+                              diffusion_callable)
+
+
+@pytest.mark.slow  # compiles the (uncached) callable kernel twice
+@pytest.mark.parametrize("boundary", ["reflecting", "absorbing", "free"])
+def test_callable_walker_pairs_are_single_walkers_bit_for_bit(boundary):
+    """``langevin_callable`` steps 2-D walkers in lockstep pairs; each walker is the general
+    loop's, also when its partner stops (absorbed, infinite drift, diffusion not PSD)."""
+    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [8, 8], boundary="reflecting" if boundary == "free" else boundary)
+    problem = fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=0.5)
+    n_walkers = N_WALKERS - 1  # odd: one walker has no partner
+    constant_B = np.linalg.cholesky(2 * np.array([[0.6, 0.1], [0.1, 0.4]])).reshape(4)
+    cases = [(_codes.EULER_MARUYAMA, lk.no_diffusion, False), (_codes.HEUN, lk.no_diffusion, False),
+             (_codes.EULER_MARUYAMA, _failing_diffusion, True)]
+    for method, diffusion, diffusion_callable in cases:
+        noise_const = np.zeros(4) if diffusion_callable else constant_B
+        runs = []
+        for pairs in (True, False):
+            walkers, box, _ = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
+            walkers = lk.Walkers(*(a[:n_walkers] for a in walkers))
+            if boundary == "free":
+                box = lk.Box(np.full(2, -np.inf), np.full(2, np.inf), np.full(2, _codes.FREE, dtype=np.int64))
+            for n0, n1 in ((0, 150), (150, N_STEPS)):
+                span = lk.Span(n0, n1, 37, 9, 0.02, method)
+                run = lk.langevin_callable if pairs else _one_walker_at_a_time
+                run(_blowing_drift, diffusion, walkers, span, box, noise_const, diffusion_callable)
+            runs.append(walkers)
+        paired, general = runs
+        stopped = general.status != _codes.RUNNING
+        assert stopped.any() and not stopped.all()
+        assert (general.stop_step[stopped] % 150 != 0).any()  # partners ran on alone mid-chunk
+        if diffusion_callable:
+            assert (general.status == _codes.NOT_PSD).any()
+        for name in lk.Walkers._fields:
+            a, b = getattr(paired, name), getattr(general, name)
+            if name == "sum2":
+                a, b = np.triu(a), np.triu(b)
+            np.testing.assert_array_equal(a, b, err_msg=f"{name} (method {method}, {diffusion})")
 
 
 @pytest.mark.parametrize(("sampler", "temperature"),

@@ -27,8 +27,11 @@ Arrays (``W`` walkers, ``d`` dimensions, ``N`` grid cells, ``R`` records)
 
 Steps ``n`` count from 1: step ``n`` maps ``x_{n-1}`` to ``x_n``.  A kernel call advances every
 running walker from step ``n_start`` to ``n_end``, so long runs go in chunks.  Each walker runs
-its whole step loop in one ``prange`` iteration; two-dimensional grid problems (the common
-case) take :func:`_walk_2d`, with every per-walker quantity a scalar.
+its whole step loop inside one ``prange`` iteration; two-dimensional problems (the common case)
+take two walkers per iteration, stepped in lockstep with every per-walker quantity a scalar
+(:func:`_walk_2d_pair`, :func:`_callable_pair_2d`): one walker's step is a chain of dependent
+operations, and the partner's independent step fills the processor's idle cycles.  Pairing, the
+thread count and the chunking change no bit of any walker's trajectory.
 """
 
 from __future__ import annotations
@@ -363,6 +366,91 @@ def bilinear(table, m, k, c00, c01, c10, c11, w00, w01, w10, w11):
             + w10 * table[c10 * mm + kk] + w11 * table[c11 * mm + kk])
 
 
+@jit_inline
+def _step_2d(x, y, s0, s1, s2, s3, A, Bt, constant, b00, b01, b10, b11, geometry, dt, sq, method):
+    """One step of a 2-D grid walker on scalars: ``(x, y)`` and the generator state after it.
+
+    ``geometry`` is ``(lx, ly, hx, hy, bx, by, px, py, hix, hiy, nx, ny)`` (box, boundary codes,
+    periodic flags, inverse spacings, cells); ``b..`` is the constant noise matrix, used when
+    ``constant``.  The walls come after, in :func:`_walls_2d`.
+    """
+    lx, ly, hx, hy, bx, by, px, py, hix, hiy, nx, ny = geometry
+    # the normals first: fewer values live across the (rare) call into _normal_slow
+    z0, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    z1, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(x, y, lx, ly, hix, hiy, nx, ny, px, py)
+    a0 = bilinear(A, 2, 0, c00, c01, c10, c11, w00, w01, w10, w11)
+    a1 = bilinear(A, 2, 1, c00, c01, c10, c11, w00, w01, w10, w11)
+    if not constant:
+        b00 = bilinear(Bt, 4, 0, c00, c01, c10, c11, w00, w01, w10, w11)
+        b01 = bilinear(Bt, 4, 1, c00, c01, c10, c11, w00, w01, w10, w11)
+        b10 = bilinear(Bt, 4, 2, c00, c01, c10, c11, w00, w01, w10, w11)
+        b11 = bilinear(Bt, 4, 3, c00, c01, c10, c11, w00, w01, w10, w11)
+    g0 = sq * (0.0 + b00 * z0 + b01 * z1)
+    g1 = sq * (0.0 + b10 * z0 + b11 * z1)
+    if method == EULER_MARUYAMA:
+        return _euler(x, a0, g0, dt), _euler(y, a1, g1, dt), s0, s1, s2, s3
+    xp = _predict(x, a0, g0, dt)
+    yp = _predict(y, a1, g1, dt)
+    if not (math.isfinite(xp) and math.isfinite(yp)):
+        return xp, yp, s0, s1, s2, s3
+    xp = _fold1(xp, lx, hx, bx)
+    yp = _fold1(yp, ly, hy, by)
+    c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(xp, yp, lx, ly, hix, hiy, nx, ny, px, py)
+    e0 = bilinear(A, 2, 0, c00, c01, c10, c11, w00, w01, w10, w11)
+    e1 = bilinear(A, 2, 1, c00, c01, c10, c11, w00, w01, w10, w11)
+    return _heun(x, a0, e0, g0, dt), _heun(y, a1, e1, g1, dt), s0, s1, s2, s3
+
+
+@jit_inline
+def _inside_2d(x, y, geometry):
+    """Whether ``(x, y)`` is inside the (finite) box; False for a non-finite position."""
+    return x >= geometry[0] and x <= geometry[2] and y >= geometry[1] and y <= geometry[3]
+
+
+@jit_inline
+def _walls_2d(x, y, geometry):
+    """The walls for a position outside the box: ``(x, y, status, wall)`` after folding.
+
+    ``status`` is ``RUNNING``, ``NON_FINITE`` or ``ABSORBED`` (``wall``: ``2 * axis + side``, else -1).
+    """
+    lx, ly, hx, hy, bx, by = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return x, y, NON_FINITE, -1
+    x = _fold1(x, lx, hx, bx)
+    y = _fold1(y, ly, hy, by)
+    wall = _exit1(x, lx, hx, bx, 0)
+    if wall < 0:
+        wall = _exit1(y, ly, hy, by, 1)
+    if wall >= 0:
+        return x, y, ABSORBED, wall
+    return x, y, RUNNING, -1
+
+
+@jit_inline
+def _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11):
+    """:func:`stats.add_sample` on scalars (the first sample's zero deviation is added)."""
+    if c == 0:
+        rx = x
+        ry = y
+    c += 1
+    dx = x - rx
+    dy = y - ry
+    return c, rx, ry, t0 + dx, t1 + dy, q00 + dx * dx, q01 + dx * dy, q11 + dy * dy
+
+
+@jit_inline
+def _geometry_2d(box, tables):
+    """The scalars :func:`_step_2d` and :func:`_walls_2d` read, and the flat tables."""
+    bx, by = box.bc[0], box.bc[1]
+    geometry = (box.lower[0], box.lower[1], box.upper[0], box.upper[1], bx, by,
+                bx == PERIODIC, by == PERIODIC, tables.inv_spacing[0], tables.inv_spacing[1],
+                tables.shape[0], tables.shape[1])
+    A = tables.drift_table.reshape(tables.drift_table.size)
+    Bt = tables.noise_table.reshape(tables.noise_table.size)
+    return geometry, A, Bt, tables.noise_table.shape[0] == 1
+
+
 @jit
 def _walk_2d(w, walkers, span, box, tables):
     """Walker ``w`` of a 2-D grid problem over ``span``; 1 if it stopped.
@@ -375,19 +463,10 @@ def _walk_2d(w, walkers, span, box, tables):
     """
     pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
                                         walkers.sum1, walkers.sum2)
-    status, stop_step, exit_wall, records = (walkers.status, walkers.stop_step, walkers.exit_wall,
-                                             walkers.records)
+    records = walkers.records
     n_start, n_end, burn_in, record_every, dt, method = span
     sq = math.sqrt(dt)
-    lx, ly = box.lower[0], box.lower[1]
-    hx, hy = box.upper[0], box.upper[1]
-    bx, by = box.bc[0], box.bc[1]
-    px, py = bx == PERIODIC, by == PERIODIC
-    hix, hiy = tables.inv_spacing[0], tables.inv_spacing[1]
-    nx, ny = tables.shape[0], tables.shape[1]
-    A = tables.drift_table.reshape(tables.drift_table.size)
-    Bt = tables.noise_table.reshape(tables.noise_table.size)
-    constant = tables.noise_table.shape[0] == 1
+    geometry, A, Bt, constant = _geometry_2d(box, tables)
     b00, b01, b10, b11 = Bt[0], Bt[1], Bt[2], Bt[3]
     x, y = pos[w, 0], pos[w, 1]
     s0, s1, s2, s3 = rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3]
@@ -402,67 +481,18 @@ def _walk_2d(w, walkers, span, box, tables):
         records[w, 0, 1] = y
     stopped = 0
     for n in range(n_start + 1, n_end + 1):
-        # the normals first: fewer values live across the (rare) call into _normal_slow
-        z0, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        z1, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(x, y, lx, ly, hix, hiy, nx, ny, px, py)
-        a0 = bilinear(A, 2, 0, c00, c01, c10, c11, w00, w01, w10, w11)
-        a1 = bilinear(A, 2, 1, c00, c01, c10, c11, w00, w01, w10, w11)
-        if not constant:
-            b00 = bilinear(Bt, 4, 0, c00, c01, c10, c11, w00, w01, w10, w11)
-            b01 = bilinear(Bt, 4, 1, c00, c01, c10, c11, w00, w01, w10, w11)
-            b10 = bilinear(Bt, 4, 2, c00, c01, c10, c11, w00, w01, w10, w11)
-            b11 = bilinear(Bt, 4, 3, c00, c01, c10, c11, w00, w01, w10, w11)
-        g0 = sq * (0.0 + b00 * z0 + b01 * z1)
-        g1 = sq * (0.0 + b10 * z0 + b11 * z1)
-        if method == EULER_MARUYAMA:
-            x = _euler(x, a0, g0, dt)
-            y = _euler(y, a1, g1, dt)
-        else:
-            xp = _predict(x, a0, g0, dt)
-            yp = _predict(y, a1, g1, dt)
-            if math.isfinite(xp) and math.isfinite(yp):
-                xp = _fold1(xp, lx, hx, bx)
-                yp = _fold1(yp, ly, hy, by)
-                c00, c01, c10, c11, w00, w01, w10, w11 = corners_2d(xp, yp, lx, ly, hix, hiy,
-                                                                    nx, ny, px, py)
-                e0 = bilinear(A, 2, 0, c00, c01, c10, c11, w00, w01, w10, w11)
-                e1 = bilinear(A, 2, 1, c00, c01, c10, c11, w00, w01, w10, w11)
-                x = _heun(x, a0, e0, g0, dt)
-                y = _heun(y, a1, e1, g1, dt)
-            else:
-                x = xp
-                y = yp
-        if not (x >= lx and x <= hx and y >= ly and y <= hy):
-            # outside the (finite) box, or not finite: the walls
-            if not (math.isfinite(x) and math.isfinite(y)):
-                status[w] = NON_FINITE
-                stop_step[w] = n
+        x, y, s0, s1, s2, s3 = _step_2d(x, y, s0, s1, s2, s3, A, Bt, constant, b00, b01, b10, b11,
+                                        geometry, dt, sq, method)
+        if not _inside_2d(x, y, geometry):
+            x, y, code, wall = _walls_2d(x, y, geometry)
+            if code != RUNNING:
+                walkers.status[w] = code
+                walkers.stop_step[w] = n
+                walkers.exit_wall[w] = wall
                 stopped = 1
                 break
-            x = _fold1(x, lx, hx, bx)
-            y = _fold1(y, ly, hy, by)
-            wall = _exit1(x, lx, hx, bx, 0)
-            if wall < 0:
-                wall = _exit1(y, ly, hy, by, 1)
-            if wall >= 0:
-                status[w] = ABSORBED
-                stop_step[w] = n
-                exit_wall[w] = wall
-                stopped = 1
-                break
-        if n > burn_in:  # stats.add_sample on scalars (the first sample's zero deviation is added)
-            if c == 0:
-                rx = x
-                ry = y
-            c += 1
-            dx = x - rx
-            dy = y - ry
-            t0 += dx
-            t1 += dy
-            q00 += dx * dx
-            q01 += dx * dy
-            q11 += dy * dy
+        if n > burn_in:
+            c, rx, ry, t0, t1, q00, q01, q11 = _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11)
         if n == n_rec:
             if r_rec < n_records:
                 records[w, r_rec, 0] = x
@@ -476,6 +506,125 @@ def _walk_2d(w, walkers, span, box, tables):
     sum1[w, 0], sum1[w, 1] = t0, t1
     sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1] = q00, q01, q11
     return stopped
+
+
+@jit
+def _walk_2d_pair(w, v, walkers, span, box, tables):
+    """Walkers ``w`` and ``v`` (both running) of a 2-D grid problem over ``span``; the number
+    that stopped.
+
+    The two walkers advance in lockstep: each step of one depends on the step before it (a
+    chain of about 70 cycles through the interpolation), and the other walker's step is
+    independent work the processor overlaps with it.  Each walker goes through exactly the
+    operations of :func:`_walk_2d` (the same inlined :func:`_step_2d`, :func:`_walls_2d`,
+    :func:`_sample_2d`), so pairing changes no bit; when one stops, the other finishes that
+    step here and the rest of the span in :func:`_walk_2d`.  The loop is compiled for the
+    common cases with the method and the constant noise known (so their branches leave the
+    loop: worth about 10 %), else for any.
+    """
+    constant = tables.noise_table.shape[0] == 1
+    if span.method == EULER_MARUYAMA:
+        if constant:
+            return _pair_2d(w, v, walkers, span, box, tables, EULER_MARUYAMA, True)
+        return _pair_2d(w, v, walkers, span, box, tables, EULER_MARUYAMA, False)
+    return _pair_2d(w, v, walkers, span, box, tables, span.method, constant)
+
+
+@jit_inline
+def _pair_2d(w, v, walkers, span, box, tables, method, constant):
+    """The loop of :func:`_walk_2d_pair` with ``method`` and ``constant`` given."""
+    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
+                                        walkers.sum1, walkers.sum2)
+    records = walkers.records
+    n_start, n_end, burn_in, record_every, dt = span[0], span[1], span[2], span[3], span[4]
+    sq = math.sqrt(dt)
+    geometry, A, Bt, _ = _geometry_2d(box, tables)
+    b00, b01, b10, b11 = Bt[0], Bt[1], Bt[2], Bt[3]
+    x, y = pos[w, 0], pos[w, 1]
+    s0, s1, s2, s3 = rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3]
+    c = count[w]
+    rx, ry = ref[w, 0], ref[w, 1]
+    t0, t1 = sum1[w, 0], sum1[w, 1]
+    q00, q01, q11 = sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1]
+    X, Y = pos[v, 0], pos[v, 1]
+    S0, S1, S2, S3 = rng[v, 0], rng[v, 1], rng[v, 2], rng[v, 3]
+    C = count[v]
+    RX, RY = ref[v, 0], ref[v, 1]
+    T0, T1 = sum1[v, 0], sum1[v, 1]
+    Q00, Q01, Q11 = sum2[v, 0, 0], sum2[v, 0, 1], sum2[v, 1, 1]
+    n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
+    n_records = records.shape[1]
+    if _records_start(n_start, burn_in, record_every, n_records):
+        records[w, 0, 0] = x
+        records[w, 0, 1] = y
+        records[v, 0, 0] = X
+        records[v, 0, 1] = Y
+    code_w = RUNNING
+    code_v = RUNNING
+    wall_w = -1
+    wall_v = -1
+    n_stop = n_end
+    for n in range(n_start + 1, n_end + 1):
+        x, y, s0, s1, s2, s3 = _step_2d(x, y, s0, s1, s2, s3, A, Bt, constant, b00, b01, b10, b11,
+                                        geometry, dt, sq, method)
+        X, Y, S0, S1, S2, S3 = _step_2d(X, Y, S0, S1, S2, S3, A, Bt, constant, b00, b01, b10, b11,
+                                        geometry, dt, sq, method)
+        if not _inside_2d(x, y, geometry):
+            x, y, code_w, wall_w = _walls_2d(x, y, geometry)
+        if not _inside_2d(X, Y, geometry):
+            X, Y, code_v, wall_v = _walls_2d(X, Y, geometry)
+        if code_w != RUNNING or code_v != RUNNING:
+            n_stop = n  # the running one (if any) finishes step n below
+            break
+        if n > burn_in:
+            c, rx, ry, t0, t1, q00, q01, q11 = _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11)
+            C, RX, RY, T0, T1, Q00, Q01, Q11 = _sample_2d(X, Y, C, RX, RY, T0, T1, Q00, Q01, Q11)
+        if n == n_rec:
+            if r_rec < n_records:
+                records[w, r_rec, 0] = x
+                records[w, r_rec, 1] = y
+                records[v, r_rec, 0] = X
+                records[v, r_rec, 1] = Y
+            r_rec += 1
+            n_rec += record_every
+    stopping = code_w != RUNNING or code_v != RUNNING
+    if stopping and code_w == RUNNING:
+        if n_stop > burn_in:
+            c, rx, ry, t0, t1, q00, q01, q11 = _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11)
+        if n_stop == n_rec and r_rec < n_records:
+            records[w, r_rec, 0] = x
+            records[w, r_rec, 1] = y
+    if stopping and code_v == RUNNING:
+        if n_stop > burn_in:
+            C, RX, RY, T0, T1, Q00, Q01, Q11 = _sample_2d(X, Y, C, RX, RY, T0, T1, Q00, Q01, Q11)
+        if n_stop == n_rec and r_rec < n_records:
+            records[v, r_rec, 0] = X
+            records[v, r_rec, 1] = Y
+    pos[w, 0], pos[w, 1] = x, y
+    rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3] = s0, s1, s2, s3
+    count[w] = c
+    ref[w, 0], ref[w, 1] = rx, ry
+    sum1[w, 0], sum1[w, 1] = t0, t1
+    sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1] = q00, q01, q11
+    pos[v, 0], pos[v, 1] = X, Y
+    rng[v, 0], rng[v, 1], rng[v, 2], rng[v, 3] = S0, S1, S2, S3
+    count[v] = C
+    ref[v, 0], ref[v, 1] = RX, RY
+    sum1[v, 0], sum1[v, 1] = T0, T1
+    sum2[v, 0, 0], sum2[v, 0, 1], sum2[v, 1, 1] = Q00, Q01, Q11
+    if not stopping:
+        return 0
+    n_stopped = 0
+    rest = Span(n_stop, n_end, burn_in, record_every, dt, span.method)
+    for u, code, wall in ((w, code_w, wall_w), (v, code_v, wall_v)):
+        if code != RUNNING:
+            walkers.status[u] = code
+            walkers.stop_step[u] = n_stop
+            walkers.exit_wall[u] = wall
+            n_stopped += 1
+        elif n_stop < n_end:
+            n_stopped += _walk_2d(u, walkers, rest, box, tables)
+    return n_stopped
 
 
 @jit
@@ -545,14 +694,202 @@ def langevin_grid(walkers, span, box, tables):
     W, d = walkers.pos.shape
     status = walkers.status
     n_stopped = 0
-    if d == 2:
-        for w in prange(W):
-            if status[w] == RUNNING:
-                n_stopped += _walk_2d(np.int64(w), walkers, span, box, tables)
+    if d == 2:  # pairs of walkers in lockstep (see _walk_2d_pair), a lone one by itself
+        for p in prange((W + 1) // 2):
+            w = np.int64(2 * p)
+            v = w + 1
+            if v < W and status[w] == RUNNING and status[v] == RUNNING:
+                n_stopped += _walk_2d_pair(w, v, walkers, span, box, tables)
+            else:
+                for u in range(w, min(v + 1, W)):
+                    if status[u] == RUNNING:
+                        n_stopped += _walk_2d(u, walkers, span, box, tables)
     else:
         for w in prange(W):
             if status[w] == RUNNING:
                 n_stopped += _walk(np.int64(w), walkers, span, box, tables)
+    return n_stopped
+
+
+@jit_inline
+def _walk_callable(drift, diffusion, w, pos, rng, count, ref, sum1, sum2, status, stop_step, exit_wall,
+                   records, span, box, noise_const, diffusion_callable):
+    """Walker ``w`` with the user's fields (any ``d``) over ``span``; 1 if it stopped.
+
+    (The walker arrays come one by one: writes through the namedtuple from an inlined
+    function in a ``prange`` body are lost, see ``Walkers``.)
+    """
+    n_start, n_end, burn_in, record_every, dt, method = span
+    lower, upper, bc = box
+    d = pos.shape[1]
+    sq = math.sqrt(dt)
+    x, s, rf, s1 = pos[w].copy(), rng[w].copy(), ref[w].copy(), sum1[w].copy()
+    s2 = sum2[w].copy().reshape(d * d)
+    c = count[w]
+    a, a2, g, xi, xp, dev = _scratch(d)
+    Dm = np.empty((d, d))
+    B = noise_const.copy()
+    n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
+    if _records_start(n_start, burn_in, record_every, records.shape[1]):
+        for i in range(d):
+            records[w, 0, i] = x[i]
+    for n in range(n_start + 1, n_end + 1):
+        drift(x, a)
+        if diffusion_callable:
+            diffusion(x, Dm)
+            if factor_diffusion(Dm, B, d) != RUNNING:
+                status[w] = NOT_PSD
+                stop_step[w] = n
+                break
+        _noise(s, B, xi, sq, d, g)
+        if method == EULER_MARUYAMA:
+            _euler_all(x, a, g, dt, d)
+        else:
+            _predict_all(x, a, g, dt, xp, d)
+            _fold(xp, lower, upper, bc, d)
+            drift(xp, a2)
+            _heun_all(x, a, a2, g, dt, d)
+        if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
+            break
+        if n > burn_in:
+            c = add_sample(x, c, rf, s1, s2, dev, d)
+        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
+    pos[w] = x
+    rng[w] = s
+    count[w] = c
+    ref[w] = rf
+    sum1[w] = s1
+    sum2[w] = s2.reshape(d, d)
+    return 0 if status[w] == RUNNING else 1
+
+
+@jit_inline
+def _callable_step_2d(drift, diffusion, diffusion_callable, x, y, s0, s1, s2, s3, xa, aa, Dm, Bm,
+                      b00, b01, b10, b11, geometry, dt, sq, method):
+    """One step of :func:`_walk_callable` for ``d = 2`` on scalars: ``(x, y)``, the generator
+    state and ``RUNNING``, or the unchanged walker and ``NOT_PSD``.
+
+    ``xa``, ``aa`` (2,), ``Dm`` (2, 2) and ``Bm`` (4) carry values to and from the user's
+    functions; ``b..`` is the constant noise matrix (used unless ``diffusion_callable``).
+    """
+    lx, ly, hx, hy, bx, by = geometry
+    xa[0] = x
+    xa[1] = y
+    drift(xa, aa)
+    a0 = aa[0]
+    a1 = aa[1]
+    if diffusion_callable:
+        diffusion(xa, Dm)
+        if factor_diffusion(Dm, Bm, 2) != RUNNING:
+            return x, y, s0, s1, s2, s3, NOT_PSD
+        b00, b01, b10, b11 = Bm[0], Bm[1], Bm[2], Bm[3]
+    z0, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    z1, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    g0 = sq * (0.0 + b00 * z0 + b01 * z1)
+    g1 = sq * (0.0 + b10 * z0 + b11 * z1)
+    if method == EULER_MARUYAMA:
+        return _euler(x, a0, g0, dt), _euler(y, a1, g1, dt), s0, s1, s2, s3, RUNNING
+    xa[0] = _fold1(_predict(x, a0, g0, dt), lx, hx, bx)
+    xa[1] = _fold1(_predict(y, a1, g1, dt), ly, hy, by)
+    drift(xa, aa)
+    return _heun(x, a0, aa[0], g0, dt), _heun(y, a1, aa[1], g1, dt), s0, s1, s2, s3, RUNNING
+
+
+@jit_inline
+def _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2, status, stop_step,
+                      exit_wall, records, span, box, noise_const, diffusion_callable):
+    """Walkers ``w`` and ``v`` (``v`` may be ``-1``: none) in lockstep over ``span`` with the
+    user's fields, ``d = 2``; the number that stopped.
+
+    As :func:`_walk_2d_pair`: each walker's operations are those of :func:`_walk_callable`
+    (a test pins them bit for bit); a stopped walker is left alone while its partner runs on.
+    """
+    n_start, n_end, burn_in, record_every, dt, method = span
+    sq = math.sqrt(dt)
+    geometry = (box.lower[0], box.lower[1], box.upper[0], box.upper[1], box.bc[0], box.bc[1])
+    b00, b01, b10, b11 = noise_const[0], noise_const[1], noise_const[2], noise_const[3]
+    xa, aa, Bm = np.empty(2), np.empty(2), np.empty(4)
+    XA, AA, BM = np.empty(2), np.empty(2), np.empty(4)
+    Dm = np.empty((2, 2))
+    code_w = RUNNING
+    code_v = RUNNING if v >= 0 else ABSORBED  # no partner: a lane that never runs
+    u = v if v >= 0 else w
+    x, y = pos[w, 0], pos[w, 1]
+    s0, s1, s2, s3 = rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3]
+    c = count[w]
+    rx, ry = ref[w, 0], ref[w, 1]
+    t0, t1 = sum1[w, 0], sum1[w, 1]
+    q00, q01, q11 = sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1]
+    X, Y = pos[u, 0], pos[u, 1]
+    S0, S1, S2, S3 = rng[u, 0], rng[u, 1], rng[u, 2], rng[u, 3]
+    C = count[u]
+    RX, RY = ref[u, 0], ref[u, 1]
+    T0, T1 = sum1[u, 0], sum1[u, 1]
+    Q00, Q01, Q11 = sum2[u, 0, 0], sum2[u, 0, 1], sum2[u, 1, 1]
+    n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
+    n_records = records.shape[1]
+    if _records_start(n_start, burn_in, record_every, n_records):
+        records[w, 0, 0] = x
+        records[w, 0, 1] = y
+        if v >= 0:
+            records[v, 0, 0] = X
+            records[v, 0, 1] = Y
+    n_stopped = 0
+    for n in range(n_start + 1, n_end + 1):
+        if code_w == RUNNING:
+            x, y, s0, s1, s2, s3, code_w = _callable_step_2d(
+                drift, diffusion, diffusion_callable, x, y, s0, s1, s2, s3, xa, aa, Dm, Bm,
+                b00, b01, b10, b11, geometry, dt, sq, method)
+            if code_w == RUNNING and not (_inside_2d(x, y, geometry)
+                                          and math.isfinite(x) and math.isfinite(y)):
+                x, y, code_w, wall = _walls_2d(x, y, geometry)
+                exit_wall[w] = wall
+            if code_w != RUNNING:
+                status[w] = code_w
+                stop_step[w] = n
+                n_stopped += 1
+            else:
+                if n > burn_in:
+                    c, rx, ry, t0, t1, q00, q01, q11 = _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11)
+                if n == n_rec and r_rec < n_records:
+                    records[w, r_rec, 0] = x
+                    records[w, r_rec, 1] = y
+        if code_v == RUNNING:
+            X, Y, S0, S1, S2, S3, code_v = _callable_step_2d(
+                drift, diffusion, diffusion_callable, X, Y, S0, S1, S2, S3, XA, AA, Dm, BM,
+                b00, b01, b10, b11, geometry, dt, sq, method)
+            if code_v == RUNNING and not (_inside_2d(X, Y, geometry)
+                                          and math.isfinite(X) and math.isfinite(Y)):
+                X, Y, code_v, wall = _walls_2d(X, Y, geometry)
+                exit_wall[v] = wall
+            if code_v != RUNNING:
+                status[v] = code_v
+                stop_step[v] = n
+                n_stopped += 1
+            else:
+                if n > burn_in:
+                    C, RX, RY, T0, T1, Q00, Q01, Q11 = _sample_2d(X, Y, C, RX, RY, T0, T1, Q00, Q01, Q11)
+                if n == n_rec and r_rec < n_records:
+                    records[v, r_rec, 0] = X
+                    records[v, r_rec, 1] = Y
+        if n == n_rec:
+            r_rec += 1
+            n_rec += record_every
+        if code_w != RUNNING and code_v != RUNNING:
+            break
+    pos[w, 0], pos[w, 1] = x, y
+    rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3] = s0, s1, s2, s3
+    count[w] = c
+    ref[w, 0], ref[w, 1] = rx, ry
+    sum1[w, 0], sum1[w, 1] = t0, t1
+    sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1] = q00, q01, q11
+    if v >= 0:
+        pos[v, 0], pos[v, 1] = X, Y
+        rng[v, 0], rng[v, 1], rng[v, 2], rng[v, 3] = S0, S1, S2, S3
+        count[v] = C
+        ref[v, 0], ref[v, 1] = RX, RY
+        sum1[v, 0], sum1[v, 1] = T0, T1
+        sum2[v, 0, 0], sum2[v, 0, 1], sum2[v, 1, 1] = Q00, Q01, Q11
     return n_stopped
 
 
@@ -562,53 +899,37 @@ def langevin_callable(drift, diffusion, walkers, span, box, noise_const, diffusi
 
     ``drift`` fills ``out`` (d,) with ``A(x)``; ``diffusion`` fills ``out`` (d, d) with ``D(x)``
     and is called only when ``diffusion_callable``; otherwise ``noise_const`` (d*d) is ``B``.
-    Methods as in :func:`langevin_grid`; returns the number of walkers that stopped.
-    (The step loop stays in the ``prange`` body: a version calling a per-walker function with
-    the user's fields as arguments compiled in half the time but ran about 8 times slower.)
+    Methods as in :func:`langevin_grid`; returns the number of walkers that stopped.  Two
+    dimensions step pairs of walkers in lockstep (:func:`_callable_pair_2d`), others one
+    walker at a time (:func:`_walk_callable`).
+    (The step loops are inlined into the ``prange`` body: a version calling a per-walker
+    function with the user's fields as arguments compiled in half the time but ran about 8
+    times slower.)
     """
-    count, status, stop_step, exit_wall = walkers.count, walkers.status, walkers.stop_step, walkers.exit_wall
-    records = walkers.records
-    n_start, n_end, burn_in, record_every, dt, method = span
-    lower, upper, bc = box
     W, d = walkers.pos.shape
-    sq = math.sqrt(dt)
+    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
+                                        walkers.sum1, walkers.sum2)
+    status, stop_step, exit_wall, records = (walkers.status, walkers.stop_step, walkers.exit_wall,
+                                             walkers.records)
     n_stopped = 0
-    for w in prange(W):
-        if status[w] != RUNNING:
-            continue
-        x, s, rf, s1, s2 = _load(walkers, w)
-        c = count[w]
-        a, a2, g, xi, xp, dev = _scratch(d)
-        Dm = np.empty((d, d))
-        B = noise_const.copy()
-        n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
-        if _records_start(n_start, burn_in, record_every, records.shape[1]):
-            for i in range(d):
-                records[w, 0, i] = x[i]
-        for n in range(n_start + 1, n_end + 1):
-            drift(x, a)
-            if diffusion_callable:
-                diffusion(x, Dm)
-                if factor_diffusion(Dm, B, d) != RUNNING:
-                    status[w] = NOT_PSD
-                    stop_step[w] = n
-                    break
-            _noise(s, B, xi, sq, d, g)
-            if method == EULER_MARUYAMA:
-                _euler_all(x, a, g, dt, d)
-            else:
-                _predict_all(x, a, g, dt, xp, d)
-                _fold(xp, lower, upper, bc, d)
-                drift(xp, a2)
-                _heun_all(x, a, a2, g, dt, d)
-            if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
-                break
-            if n > burn_in:
-                c = add_sample(x, c, rf, s1, s2, dev, d)
-            n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
-        if status[w] != RUNNING:
-            n_stopped += 1
-        _store(walkers, w, x, s, c, rf, s1, s2)
+    for p in prange((W + 1) // 2):
+        w = np.int64(2 * p)
+        v = w + 1
+        if d == 2:
+            if v >= W or status[v] != RUNNING:
+                v = np.int64(-1)
+            if status[w] != RUNNING:
+                w, v = v, np.int64(-1)
+            if w >= 0:
+                n_stopped += _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2,
+                                               status, stop_step, exit_wall, records, span, box,
+                                               noise_const, diffusion_callable)
+        else:
+            for u in range(w, min(v + 1, W)):
+                if status[u] == RUNNING:
+                    n_stopped += _walk_callable(drift, diffusion, u, pos, rng, count, ref, sum1, sum2,
+                                                status, stop_step, exit_wall, records, span, box,
+                                                noise_const, diffusion_callable)
     return n_stopped
 
 
