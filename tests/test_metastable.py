@@ -301,7 +301,8 @@ def test_tanh_unit_sgd_64_is_verified_with_its_transient_wall_cells(scheme):
     of such a cell was taken as the chain's recurrent state); it is exact for the discrete chain."""
     x, y, _ = fp.datasets.load_adhikari2023()
     land = fp.Landscape(fp.models.TanhUnit(), x, y, noise_std=0.1, weight_decay=1e-3)
-    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme)
+    sgd = fp.SGD(learning_rate=3e-4, batch_size=10, temperature=1e-2, scheme=scheme,
+                 epoch_noise="leading_order")  # Monte Carlo epoch noise on a grid takes hours
     problem = sgd.fokker_planck(land, fp.Grid((-0.3, -0.3), (0.3, 0.3), (64, 64)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
