@@ -134,7 +134,7 @@ class SolveInfo:
         Whether Richardson extrapolation was applied, and why (not).
     regularized_cells : int
         Number of cells whose diffusion was made less anisotropic to bound the stencil
-        (``STENCIL_ANISOTROPY`` in :mod:`fpsolve.solve.operator`).
+        (``STENCIL_ANISOTROPY`` in ``fpsolve.solve.operator``).
     regularized_mass : float
         The stationary probability in those cells.  Equilibria are unchanged by the
         regularisation; a non-equilibrium state is perturbed in proportion to this mass
