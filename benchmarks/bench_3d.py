@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _fresh import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 BOX = 5.0
@@ -65,15 +66,7 @@ def worker(case: str, n: int) -> None:
 
 
 def measure(path: Path, case: str, n: int, timeout: float) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(path))
-    try:
-        out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", case, str(n)],
-                             capture_output=True, text=True, env=env, cwd=str(path), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"still running after {timeout:.0f} s"}
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, path, (case, n), timeout)
 
 
 def fmt(r: dict) -> str:

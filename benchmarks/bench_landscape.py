@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _fresh import run_worker
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -62,16 +63,7 @@ def worker(scheme: str, n: int, repeats: int, refine: bool) -> None:
 
 
 def measure(path: Path, scheme: str, n: int, repeats: int, refine: bool, timeout: float) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(path))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", scheme, str(n), str(repeats),
-           str(int(refine))]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(path), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"still running after {timeout:.0f} s"}
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, path, (scheme, n, repeats, int(refine)), timeout)
 
 
 def fmt(r: dict) -> str:

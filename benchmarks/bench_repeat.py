@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from _fresh import run_worker
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -99,12 +101,7 @@ def cold(path: Path, runs: int = 3) -> dict:
 
 
 def run(path: Path, case: str, args) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(path) + os.pathsep + str(HERE))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", case, str(args.cells), str(args.solves)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(path))
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, path, (case, args.cells, args.solves))
 
 
 def main() -> None:
