@@ -110,3 +110,16 @@ def test_multigrid_result_failing_the_componentwise_test_is_polished_by_the_dire
     assert state.info.method.startswith("pinned sparse LU") and "(simulated)" in state.info.method
     assert state.info.componentwise_residual < 1e-12
     np.testing.assert_allclose(state.density, reference.density, rtol=1e-9, atol=1e-12 * reference.density.max())
+
+
+def test_stationary_warnings_point_at_the_callers_line():
+    """stationary runs under a wrapper (the per-call memory of solved levels): its warnings must
+    still name the caller's file, not fpsolve's."""
+    import warnings
+
+    grid = fp.Grid(-1.0, 1.0, 64)  # the OU density is cut by the walls: a BoundaryMassWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fp.stationary(fp.FokkerPlanck(grid, drift=lambda x: -x, diffusion=1.0))
+    found = [w for w in caught if issubclass(w.category, fp.BoundaryMassWarning)]
+    assert found and all(w.filename == __file__ for w in found), [(w.category, w.filename) for w in caught]
