@@ -156,9 +156,9 @@ PERIODIC = 1
 ABSORBING = 2
 
 
-@jit
-def _target(a, v, sign, shape, strides, kind, disp):
-    """Where the jump ``sign * v`` from cell ``a`` lands.
+@jit_inline
+def _land(c, v, sign, shape, strides, kind, disp):
+    """Where the jump ``sign * v`` from the cell with multi-index ``c`` lands.
 
     ``kind`` per axis: REFLECTING, PERIODIC or ABSORBING.  Periodic axes wrap.  On a
     reflecting axis a jump that would leave the box is mirrored at the wall (the
@@ -168,14 +168,12 @@ def _target(a, v, sign, shape, strides, kind, disp):
     ``disp`` receives the displacement in grid units.
     """
     ndim = shape.shape[0]
-    rem = a
     b = 0
     mirrored = False
     exit_code = -1
     t = 1.0
     for d in range(ndim):
-        i = rem // strides[d]
-        rem -= i * strides[d]
+        i = c[d]
         j = i + sign * v[d]
         disp[d] = sign * v[d]
         if j < 0 or j >= shape[d]:
@@ -197,6 +195,15 @@ def _target(a, v, sign, shape, strides, kind, disp):
     return b, mirrored, exit_code, t
 
 
+@jit_inline
+def _unravel(a, strides, c):
+    """The multi-index ``c`` of the flat C-order cell index ``a``."""
+    rem = a
+    for d in range(c.shape[0]):
+        c[d] = rem // strides[d]
+        rem -= c[d] * strides[d]
+
+
 # Edge rules on the lattice of half cell steps: weights of the nodes a + (k / 2) v, k = -2..4,
 # for ∫ over the edge from cell a to a + v (rows: 7, 5 and 3 nodes).  The wider rules are exact
 # for polynomials of degree 7 and 5 (error terms 4.0e-7 and 1.0e-5 times h^8 f^(8) and h^6 f^(6));
@@ -207,16 +214,6 @@ EDGE_RULES = np.array([
     [0.0, -1 / 180, 17 / 90, 19 / 30, 17 / 90, -1 / 180, 0.0],
     [0.0, 0.0, 1 / 6, 2 / 3, 1 / 6, 0.0, 0.0],
 ])
-
-
-@jit_inline
-def _inside(c, v, k, refine, lat_shape, kind):
-    """Whether the node ``refine * c + k v`` lies in the lattice (periodic axes always)."""
-    for d in range(c.shape[0]):
-        j = refine * c[d] + k * v[d]
-        if (j < 0 or j >= lat_shape[d]) and kind[d] != PERIODIC:
-            return False
-    return True
 
 
 @jit_inline
@@ -248,15 +245,32 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
             for d in range(ndim):
                 total += 0.5 * G[node, d] * (v[d] * h[d])
         return total
-    if _inside(c, v, -2, refine, lat_shape, kind) and _inside(c, v, 4, refine, lat_shape, kind):
-        rule, first = 0, 0
-    elif _inside(c, v, -1, refine, lat_shape, kind) and _inside(c, v, 3, refine, lat_shape, kind):
-        rule, first = 1, 1
-    else:
-        rule, first = 2, 2
+    # the widest rule whose nodes all lie in the lattice, and whether they wrap a periodic axis:
+    # if not, the node indices step by a constant (the nodes at -2 ... 4 are in order)
+    rule = 0
+    wraps = False
+    base = 0
+    step = 0
+    for d in range(ndim):
+        size = lat_shape[d]
+        j = refine * c[d]
+        base = base * size + j
+        step = step * size + v[d]
+        for r in range(rule, 3):
+            lo = j - (2 - r) * v[d]
+            hi = j + (4 - r) * v[d]
+            if lo >= 0 and lo < size and hi >= 0 and hi < size:
+                break
+            if kind[d] == PERIODIC:
+                wraps = True
+                break
+            rule = r + 1
+    if rule == 3:  # only when c + v leaves the box on a non-periodic axis; the callers avoid it
+        rule = 2
+    first = rule
     total = 0.0
     for q in range(first, 7 - first):
-        node = _node(c, v, q - 2, refine, lat_shape)
+        node = _node(c, v, q - 2, refine, lat_shape) if wraps else base + (q - 2) * step
         s = 0.0
         for d in range(ndim):
             s += G[node, d] * (v[d] * h[d])
@@ -264,184 +278,170 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
     return total
 
 
-EDGE_CHUNK = 4096  # cells per parallel task of edge_betas
-# Grids from this size use the parallel edge_betas; below it the serial one, which spares a
-# first solve the start of Numba's thread pool (measured 0.2-0.3 s of cold start).
+CELL_CHUNK = 4096  # cells per parallel task of the assembly kernels
+# Grids from this size use the parallel assembly kernels; below it the serial ones, which spare
+# a first solve the start of Numba's thread pool (measured 0.2-0.3 s of cold start).
 PARALLEL_CELLS = 1 << 17
 
 
-def _edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, out):
-    """``out[a, k, 0]``: ``β`` from cell ``a`` to ``a + v``, ``out[a, k, 1]``: from ``a`` to
-    ``a - v`` (``v = vec[a, k]``), where that cell is reached without a wall (else not written).
+@jit_inline
+def _unpack(layout, vec):
+    """Cells per axis, strides, boundary kinds (the rows of ``layout``) and whether ``vec`` has
+    one row per cell (1) or one for all (0)."""
+    return layout[0], layout[1], layout[2], 1 if vec.shape[0] > 1 else 0
 
-    Both come from :func:`edge_integral` started at the edge's end where ``+v`` starts, so the two
-    directions of an edge get exactly opposite values.  In parallel over blocks of cells, slot by
-    slot within a block so that the lattice is read in sequence.
-    """
-    K = vec.shape[1]
-    per_cell = 1 if vec.shape[0] > 1 else 0
+
+def _count_jumps(layout, vec, w, n, counts):
+    """``counts[a, 0]``: the jumps out of cell ``a`` that :func:`build_generator` lists,
+    ``counts[a, 1]``: those of them that stay in the box.  In parallel over blocks of cells."""
+    shape, strides, kind, per_cell = _unpack(layout, vec)
     ndim = shape.shape[0]
-    n_chunks = (n + EDGE_CHUNK - 1) // EDGE_CHUNK
-    for chunk in prange(n_chunks):
+    for chunk in prange((n + CELL_CHUNK - 1) // CELL_CHUNK):
         c = np.empty(ndim, dtype=np.int64)
-        cb = np.empty(ndim, dtype=np.int64)
-        start = chunk * EDGE_CHUNK
-        stop = min(n, start + EDGE_CHUNK)
-        for k in range(K):
-            rem = start
-            for d in range(ndim - 1, -1, -1):
-                c[d] = rem % shape[d]
-                rem //= shape[d]
-            for a in range(start, stop):
-                if a > start:  # next multi-index in C order
-                    d = ndim - 1
-                    c[d] += 1
-                    while c[d] == shape[d]:
-                        c[d] = 0
-                        d -= 1
-                        c[d] += 1
-                row = a * per_cell
+        step = np.empty_like(c)
+        lo, hi = chunk * CELL_CHUNK, min(n, (chunk + 1) * CELL_CHUNK)
+        for a in range(lo, hi):
+            row = a * per_cell
+            total = inside = 0
+            _unravel(a, strides, c)
+            for k in range(vec.shape[1]):
                 if not w[row, k] > 0.0:
                     continue
+                for s in (1, -1):
+                    b, _, exit_code, _ = _land(c, vec[row, k], s, shape, strides, kind, step)
+                    if exit_code >= 0:
+                        total += 1
+                    elif b != a:
+                        total += 1
+                        inside += 1
+            counts[a, 0] = total
+            counts[a, 1] = inside
+
+
+def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
+    """Fill the jump list ``jumps = (src, dst, rate, disp, beta)`` (the jumps out of cell ``a``
+    from ``start[a]``) and the generator's CSC arrays ``csc = (indptr, indices, data)``
+    (``indptr`` given: column ``a`` holds the diagonal, then the jumps out of ``a`` that stay in
+    the box, in the order of the list).  In parallel over blocks of cells; see
+    :func:`build_generator` for the rates."""
+    shape, strides, kind, per_cell = _unpack(layout, vec)
+    src, dst, rate, disp, beta = jumps
+    indptr, indices, data = csc
+    ndim = shape.shape[0]
+    for chunk in prange((n + CELL_CHUNK - 1) // CELL_CHUNK):
+        c = np.empty(ndim, dtype=np.int64)
+        cb = np.empty(ndim, dtype=np.int64)
+        step = np.empty(ndim, dtype=np.int64)
+        for a in range(chunk * CELL_CHUNK, min(n, (chunk + 1) * CELL_CHUNK)):
+            _unravel(a, strides, c)
+            row = a * per_cell
+            ga = 0
+            for d in range(ndim):
+                ga = ga * lat_shape[d] + refine * c[d]
+            j = start[a]
+            diag = indptr[a]
+            pos = diag + 1
+            indices[diag] = a
+            total = 0.0
+            for k in range(vec.shape[1]):
+                weight = w[row, k]
+                if not weight > 0.0:
+                    continue
                 v = vec[row, k]
-                forward = True
-                backward = True
-                for d in range(ndim):
-                    j = c[d] + v[d]
-                    if (j < 0 or j >= shape[d]) and kind[d] != PERIODIC:
-                        forward = False
-                    j = c[d] - v[d]
-                    if j < 0 or j >= shape[d]:
-                        if kind[d] != PERIODIC:
-                            backward = False
-                        j %= shape[d]
-                    cb[d] = j
-                if forward:
-                    out[a, k, 0] = edge_integral(c, v, G, lat_shape, refine, kind, h)
-                if backward:
-                    out[a, k, 1] = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+                for s in (1, -1):
+                    b, mirrored, exit_code, t = _land(c, v, s, shape, strides, kind, step)
+                    if exit_code < 0 and b == a:
+                        continue
+                    if exit_code >= 0:
+                        bt = 0.0
+                        for d in range(ndim):
+                            bt += G[ga, d] * step[d] * h[d]
+                        r = (weight / t) * bernoulli(-bt * t)
+                        dst[j] = -1 - exit_code
+                    else:
+                        if mirrored:
+                            gb = 0
+                            for d in range(ndim):  # b = a + step (wrapped on periodic axes)
+                                jd = c[d] + step[d]
+                                if jd < 0 or jd >= shape[d]:
+                                    jd %= shape[d]
+                                gb = gb * lat_shape[d] + refine * jd
+                            bt = 0.0
+                            for d in range(ndim):
+                                bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
+                        elif s > 0:
+                            bt = edge_integral(c, v, G, lat_shape, refine, kind, h)
+                        else:  # from the far end, so both directions get opposite values
+                            for d in range(ndim):
+                                jd = c[d] - v[d]
+                                if jd < 0 or jd >= shape[d]:
+                                    jd %= shape[d]
+                                cb[d] = jd
+                            bt = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+                        r = weight * bernoulli(-bt)
+                        dst[j] = b
+                        indices[pos] = b
+                        data[pos] = r
+                        pos += 1
+                    src[j] = a
+                    rate[j] = r
+                    beta[j] = bt
+                    for d in range(ndim):
+                        disp[j, d] = step[d]
+                    total += r
+                    j += 1
+            data[diag] = -total
 
 
-edge_betas_serial = jit(_edge_betas)
-edge_betas_parallel = jit_parallel(_edge_betas)
-
-
-def edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, out):
-    """:func:`_edge_betas`, in parallel on grids of at least ``PARALLEL_CELLS`` cells."""
-    kernel = edge_betas_parallel if n >= PARALLEL_CELLS else edge_betas_serial
-    kernel(shape, kind, vec, w, G, lat_shape, refine, h, n, out)
+count_jumps_serial = jit(_count_jumps)
+count_jumps_parallel = jit_parallel(_count_jumps)
+fill_jumps_serial = jit(_fill_jumps)
+fill_jumps_parallel = jit_parallel(_fill_jumps)
 
 
 def grid_layout(shape, kind) -> np.ndarray:
-    """The ``layout`` argument of :func:`build_jumps`: rows ``shape``, C-order strides, ``kind``."""
+    """The ``layout`` argument of :func:`build_generator`: rows ``shape``, C-order strides, ``kind``."""
     shape = np.asarray(shape, dtype=np.int64)
     strides = np.array([int(np.prod(shape[d + 1:])) for d in range(len(shape))], dtype=np.int64)
     return np.ascontiguousarray(np.stack((shape, strides, np.asarray(kind, dtype=np.int64))))
 
 
-@jit
-def build_jumps(layout, vec, w, G, lat_shape, refine, h, betas, jumps, n):
-    """Fill the jump list ``jumps = (src, dst, rate, disp, beta)``; returns the number of jumps.
+def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
+    """The jump list and the generator matrix: ``((src, dst, rate, disp, beta), (indptr, indices,
+    data))``, the latter the CSC arrays of ``L`` (column ``a``: the diagonal, then the jumps out
+    of ``a`` that stay in the box).
 
     ``layout`` (3, ndim) int64: the grid's cells per axis, C-order strides and boundary kinds
-    (REFLECTING, PERIODIC, ABSORBING), one row each (see :func:`grid_layout`).
+    (REFLECTING, PERIODIC, ABSORBING), one row each (see :func:`grid_layout`).  ``vec`` and ``w``
+    hold one row per cell, or a single row shared by all ``n`` cells (constant diffusion).
 
-    Jump ``a -> a + s v`` (``v = vec[a, k]``, weight ``w[a, k] > 0``) has rate ``w B(-β)`` with
-    ``β = ∫ D⁻¹A·dx`` along the jump (``betas`` from :func:`edge_betas`); a jump
-    mirrored at a reflecting wall uses the trapezoid rule on ``G`` at its two cells.  A jump
-    through an absorbing wall (``p = 0`` on the wall) has ``dst = -1 - exit`` and rate
-    ``(w / t) B(-β t)``: the Scharfetter--Gummel flux over the part ``t`` inside the box, with
-    ``β`` from ``G`` at the cell.  ``disp`` (cap, ndim) receives displacements in grid units and
-    ``beta`` (cap,) the ``β`` of each jump.  ``vec`` and ``w`` hold one row per cell, or a single
-    row shared by all ``n`` cells (constant diffusion).  Output arrays need room for
-    ``2 * n * K`` jumps.
+    Jump ``a -> a + s v`` (``v = vec[a, k]``, weight ``w[a, k] > 0``, ``s = ±1``) has rate
+    ``w B(-β)`` with ``β = ∫ D⁻¹A·dx`` along the jump by :func:`edge_integral`, started at the
+    edge's end where ``+v`` starts, so the two directions of an edge get exactly opposite
+    values.  A jump mirrored at a reflecting wall uses the trapezoid rule on ``G`` at its two
+    cells; one mirrored onto its own cell is dropped.  A jump through an absorbing wall
+    (``p = 0`` on the wall) has ``dst = -1 - exit`` and rate ``(w / t) B(-β t)``: the
+    Scharfetter--Gummel flux over the part ``t`` inside the box, with ``β`` from ``G`` at the
+    cell; it only enters the diagonal, so every column of ``L`` sums to minus its exit rate.
+    ``disp`` receives displacements in grid units and ``beta`` the ``β`` of each jump.  The jumps
+    are listed by source cell, offset and sign (``+`` first).  In parallel on grids of at least
+    ``PARALLEL_CELLS`` cells: one pass counts the jumps of every cell, a second fills them in.
     """
-    shape, strides, kind = layout[0], layout[1], layout[2]
-    src, dst, rate, disp, beta = jumps
-    K = vec.shape[1]
-    per_cell = 1 if vec.shape[0] > 1 else 0
-    ndim = shape.shape[0]
-    count = 0
-    step = np.empty(ndim, dtype=np.int64)
-    ca = np.empty(ndim, dtype=np.int64)
-    for a in range(n):
-        row = a * per_cell
-        rem = a
-        for d in range(ndim):
-            ca[d] = rem // strides[d]
-            rem -= ca[d] * strides[d]
-        ga = 0
-        for d in range(ndim):
-            ga = ga * lat_shape[d] + refine * ca[d]
-        for k in range(K):
-            weight = w[row, k]
-            if not weight > 0.0:
-                continue
-            v = vec[row, k]
-            for s in (1, -1):
-                b, mirrored, exit_code, t = _target(a, v, s, shape, strides, kind, step)
-                if exit_code >= 0:
-                    bt = 0.0
-                    for d in range(ndim):
-                        bt += G[ga, d] * step[d] * h[d]
-                    src[count] = a
-                    dst[count] = -1 - exit_code
-                    rate[count] = (weight / t) * bernoulli(-bt * t)
-                    beta[count] = bt
-                    for d in range(ndim):
-                        disp[count, d] = step[d]
-                    count += 1
-                    continue
-                if b == a:
-                    continue
-                if mirrored:
-                    gb = 0
-                    for d in range(ndim):  # b = a + step (wrapped on periodic axes)
-                        j = ca[d] + step[d]
-                        if j < 0 or j >= shape[d]:
-                            j %= shape[d]
-                        gb = gb * lat_shape[d] + refine * j
-                    bt = 0.0
-                    for d in range(ndim):
-                        bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
-                else:
-                    bt = betas[a, k, 0 if s > 0 else 1]
-                src[count] = a
-                dst[count] = b
-                rate[count] = weight * bernoulli(-bt)
-                beta[count] = bt
-                for d in range(ndim):
-                    disp[count, d] = step[d]
-                count += 1
-    return count
-
-
-@jit
-def jumps_to_csc(n, src, dst, rate, indptr, indices, data):
-    """Generator matrix in CSC form (column a: the diagonal, then the jumps out of a).
-
-    ``src`` must be sorted.  Jumps out of the box (``dst < 0``) only enter the diagonal, so
-    every column sums to minus its exit rate (zero without absorbing walls).  ``indptr`` has
-    n + 1 entries, ``indices``/``data`` room for ``n + len(src)``.
-    """
-    nj = src.shape[0]
-    j = 0
-    pos = 0
-    for a in range(n):
-        indptr[a] = pos
-        diag = pos
-        indices[pos] = a
-        pos += 1
-        total = 0.0
-        while j < nj and src[j] == a:
-            total += rate[j]
-            if dst[j] >= 0:
-                indices[pos] = dst[j]
-                data[pos] = rate[j]
-                pos += 1
-            j += 1
-        data[diag] = -total
-    indptr[n] = pos
+    parallel = n >= PARALLEL_CELLS
+    counts = np.empty((n, 2), dtype=np.int64)
+    (count_jumps_parallel if parallel else count_jumps_serial)(layout, vec, w, n, counts)
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts[:, 0], out=start[1:])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts[:, 1] + 1, out=indptr[1:])
+    del counts
+    count, ndim = int(start[n]), layout.shape[1]
+    jumps = (np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64), np.empty(count),
+             np.empty((count, ndim), dtype=np.int64), np.empty(count))
+    csc = (indptr, np.empty(indptr[n], dtype=np.int64), np.empty(indptr[n]))
+    (fill_jumps_parallel if parallel else fill_jumps_serial)(layout, vec, w, G, lat_shape, refine, h,
+                                                             start, jumps, csc, n)
+    return jumps, csc
 
 
 @jit

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from numba import prange
+
+from ._jit import jit, jit_parallel
 
 
 @jit
@@ -74,23 +76,55 @@ def ilu0_smooth(indptr, indices, data, lu, diag_pos, x, b, work):
         x[i] += work[i]
 
 
-@jit
-def stencil_reach(indptr, indices, shape, periodic):
-    """Largest number of cells, along any axis, between a row of a CSR grid operator and the
-    columns it couples (``shape``: the grid, C order; on a ``periodic`` axis the short way round)."""
+REACH_CHUNK = 4096  # rows per parallel task of stencil_reach
+PARALLEL_ROWS = 1 << 17  # from this many rows stencil_reach runs in parallel (the thread pool's
+# start, 0.2-0.3 s, would cost a small first solve more than it saves)
+
+
+def _stencil_reach(indptr, indices, shape, periodic, out):
+    """``out[t]``: the reach of the rows of block ``t`` (see :func:`stencil_reach`)."""
     ndim = shape.shape[0]
-    reach = 0
-    for i in range(indptr.shape[0] - 1):
-        for k in range(indptr[i], indptr[i + 1]):
-            a = i
-            b = indices[k]
+    n = indptr.shape[0] - 1
+    inv = 1.0 / shape.astype(np.float64)
+    for chunk in prange((n + REACH_CHUNK - 1) // REACH_CHUNK):
+        ci = np.empty(ndim, dtype=np.int64)
+        reach = 0
+        for i in range(chunk * REACH_CHUNK, min(n, (chunk + 1) * REACH_CHUNK)):
+            rem = i
             for d in range(ndim - 1, -1, -1):
-                m = shape[d]
-                dist = abs(a % m - b % m)
-                if periodic[d] and m - dist < dist:
-                    dist = m - dist
-                if dist > reach:
-                    reach = dist
-                a //= m
-                b //= m
-    return reach
+                ci[d] = rem % shape[d]
+                rem //= shape[d]
+            for k in range(indptr[i], indptr[i + 1]):
+                b = indices[k]
+                for d in range(ndim - 1, -1, -1):
+                    m = shape[d]
+                    q = np.int64(b * inv[d])  # b // m, or one off: corrected below (no division)
+                    r = b - q * m
+                    if r < 0:
+                        q -= 1
+                        r += m
+                    elif r >= m:
+                        q += 1
+                        r -= m
+                    dist = abs(ci[d] - r)
+                    if periodic[d] and m - dist < dist:
+                        dist = m - dist
+                    if dist > reach:
+                        reach = dist
+                    b = q
+        out[chunk] = reach
+
+
+stencil_reach_serial = jit(_stencil_reach)
+stencil_reach_parallel = jit_parallel(_stencil_reach)
+
+
+def stencil_reach(indptr, indices, shape, periodic) -> int:
+    """Largest number of cells, along any axis, between a row of a CSR grid operator and the
+    columns it couples (``shape``: the grid, C order; on a ``periodic`` axis the short way round).
+    In parallel over blocks of rows from ``PARALLEL_ROWS`` rows."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(max(1, (n + REACH_CHUNK - 1) // REACH_CHUNK), dtype=np.int64)
+    kernel = stencil_reach_parallel if n >= PARALLEL_ROWS else stencil_reach_serial
+    kernel(indptr, indices, shape, periodic, out)
+    return int(out.max())

@@ -89,24 +89,65 @@ def solve_small(D: np.ndarray, A: np.ndarray) -> np.ndarray:
     return np.moveaxis(np.linalg.solve(mats, np.moveaxis(A, 0, -1)[..., None])[..., 0], -1, 0)
 
 
+# The eigenvalue screens below skip the eigen-decomposition of tensors whose invariants bound
+# λ_min / λ_max above the threshold by this much: the bound carries its own rounding error, and
+# this covers that of the eigenvalues the decision is otherwise made on (backward stable: a few
+# ulps of λ_max).
+SCREEN_SLACK = 1e3 * np.finfo(float).eps
+_SCREEN_ULPS = 16 * np.finfo(float).eps  # rounding of a sum of up to 12 products, relative to its terms
+
+
+def _ratio_floor(M: np.ndarray) -> np.ndarray:
+    """A lower bound on ``λ_min / λ_max`` of each symmetric matrix ``M`` (m, d, d), d ≤ 3, from
+    its invariants (no eigen-decomposition), rounding errors included: in 2-D ``det / λ_max²``
+    (exact), in 3-D ``det / (m₂ tr)`` (``m₂`` the sum of the principal 2x2 minors;
+    ``λ_max ≤ tr``, ``λ_max λ_mid ≤ m₂``); ``0`` where that bound is not positive (then ``M`` is
+    not certainly positive definite: all invariants positive is the test)."""
+    d = M.shape[-1]
+    tr = np.trace(M, axis1=1, axis2=2)
+    if d == 1:
+        return np.where(tr > 0, 1.0, 0.0)
+    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 1, 1]
+    with np.errstate(all="ignore"):
+        if d == 2:
+            det = a * c - b * b
+            det_low = det - _SCREEN_ULPS * (np.abs(a * c) + b * b)
+            lam_max = 0.5 * (np.abs(tr) + np.hypot(a - c, 2 * b)) * (1 + _SCREEN_ULPS)
+            bound = det_low / lam_max**2
+        else:
+            e, f, g = M[:, 0, 2], M[:, 1, 2], M[:, 2, 2]
+            minors = (c * g - f * f, a * g - e * e, a * c - b * b)
+            det = a * minors[0] - b * (b * g - f * e) + e * (b * f - c * e)
+            det_low = det - _SCREEN_ULPS * (np.abs(a) * (np.abs(c * g) + f * f)
+                                            + np.abs(b) * (np.abs(b * g) + np.abs(f * e))
+                                            + np.abs(e) * (np.abs(b * f) + np.abs(c * e)))
+            m2_high = sum(minors) + _SCREEN_ULPS * (np.abs(a * c) + np.abs(a * g) + np.abs(c * g)
+                                                    + b * b + e * e + f * f)
+            bound = det_low / (m2_high * np.abs(tr) * (1 + _SCREEN_ULPS))
+    return np.where((tr > 0) & (det_low > 0) & (bound > 0), bound, 0.0)
+
+
 def check_definite(problem: FokkerPlanck) -> None:
     """Raise if the diffusion tensor is singular somewhere on the grid (``D⁻¹`` is needed)."""
     D = problem.diffusion_field
     ndim = problem.grid.ndim
     mats = np.moveaxis(D.reshape(ndim, ndim, -1), -1, 0)
-    eig = np.linalg.eigvalsh(mats)
+    suspect = np.flatnonzero(~(_ratio_floor(mats) >= SINGULAR_RTOL + SCREEN_SLACK))
+    if not len(suspect):
+        return
+    eig = np.linalg.eigvalsh(mats[suspect])
     ratio = eig[:, 0] / np.maximum(eig[:, -1], 1e-300)
     k = int(np.argmin(ratio))
     if eig[k, -1] <= 0 or ratio[k] < SINGULAR_RTOL:
         where = "every point"
         if D.ndim > 2:
-            idx = np.unravel_index(k, problem.grid.shape)
+            idx = np.unravel_index(suspect[k], problem.grid.shape)
             where = "x=(" + ", ".join(f"{v:.6g}" for v in problem.grid.point(idx)) + ")"
         n_bad = int(np.sum((eig[:, -1] <= 0) | (ratio < SINGULAR_RTOL)))
         raise FieldError(
             f"diffusion must be positive definite on the grid for this solver; got smallest "
             f"eigenvalue {eig[k, 0]:.3g} (largest {eig[k, -1]:.3g}) at {where}, singular (relative "
-            f"eigenvalue below {SINGULAR_RTOL:g}) in {n_bad} of {len(eig)} cells. Degenerate noise "
+            f"eigenvalue below {SINGULAR_RTOL:g}) in {n_bad} of {len(mats)} cells. Degenerate noise "
             f"makes D⁻¹A and the entropy production undefined there. Low-rank gradient noise is "
             f"normal for SGD (Σ₁ vanishes where the per-sample gradients agree, e.g. on a line where "
             f"an output weight is 0): add a small temperature (SGLD, D + T I with T well above "
@@ -204,15 +245,20 @@ def _bound_anisotropy(Dh: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     bound (the nearest tensor, in every unitarily invariant norm, whose Selling offsets stay
     short); returns the tensors, a mask of the cells changed and the largest factor by which an
     eigenvalue was raised."""
-    lam, V = np.linalg.eigh(Dh)
-    floor = lam[:, -1:] / STENCIL_ANISOTROPY
-    changed = (lam < floor).any(axis=1)
-    if not changed.any():
+    changed = np.zeros(len(Dh), dtype=bool)
+    maybe = np.flatnonzero(~(_ratio_floor(Dh) >= 1 / STENCIL_ANISOTROPY + SCREEN_SLACK))
+    if not len(maybe):
         return Dh, changed, 1.0
+    lam, V = np.linalg.eigh(Dh[maybe])
+    floor = lam[:, -1:] / STENCIL_ANISOTROPY
+    hit = (lam < floor).any(axis=1)
+    if not hit.any():
+        return Dh, changed, 1.0
+    changed[maybe[hit]] = True
     Dh = Dh.copy()
-    lam_c, V_c = np.maximum(lam[changed], floor[changed]), V[changed]
+    lam_c, V_c = np.maximum(lam[hit], floor[hit]), V[hit]
     Dh[changed] = np.einsum("cik,ck,cjk->cij", V_c, lam_c, V_c)
-    factor = float(np.max(lam_c / np.maximum(lam[changed], np.finfo(float).tiny)))
+    factor = float(np.max(lam_c / np.maximum(lam[hit], np.finfo(float).tiny)))
     return Dh, changed, factor
 
 
@@ -257,21 +303,24 @@ def _encode(vectors: np.ndarray) -> np.ndarray:
     return key
 
 
-def _offset_index(vec: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct offsets in use (m, ndim) and, per (cell, k), the row of each (-1 if unused)."""
-    used = w > 0
+def _offsets_in_use(vec: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Distinct offsets of positive weight (m, ndim), in lexicographic order (a histogram over the
+    box the offsets span: no sort)."""
+    used = vec[w > 0]
     ndim = vec.shape[2]
-    bias = 1 << (_KEY_BITS - 1)
-    key = _encode(vec)
-    uniq, inverse = np.unique(key[used], return_inverse=True)
-    offsets = np.empty((len(uniq), ndim), dtype=np.int64)
-    rest = uniq.copy()
+    if not len(used):
+        return np.empty((0, ndim), dtype=np.int64)
+    lo = used.min(axis=0)
+    span = used.max(axis=0) - lo + 1
+    key = np.zeros(len(used), dtype=np.int64)
+    for d in range(ndim):
+        key = key * span[d] + (used[:, d] - lo[d])
+    rest = np.flatnonzero(np.bincount(key, minlength=int(np.prod(span))))
+    offsets = np.empty((len(rest), ndim), dtype=np.int64)
     for d in reversed(range(ndim)):
-        offsets[:, d] = rest % (1 << _KEY_BITS) - bias
-        rest //= 1 << _KEY_BITS
-    index = np.full(vec.shape[:2], -1, dtype=np.int64)
-    index[used] = inverse
-    return offsets, index
+        offsets[:, d] = rest % span[d] + lo[d]
+        rest = rest // span[d]
+    return offsets
 
 
 LATTICE_CHUNK = 1 << 16  # lattice points per call of the fields (bounds the temporaries)
@@ -353,32 +402,17 @@ def assemble(problem: FokkerPlanck) -> Operator:
     grid = problem.grid
     n = grid.size
     vec, w, regularized, factor = _decompose(problem)
-    offsets, _ = _offset_index(vec, w)
+    offsets = _offsets_in_use(vec, w)
     G, refine = edge_field(problem)
     shape = np.asarray(grid.shape, dtype=np.int64)
     kind = np.asarray([{"reflecting": fv.REFLECTING, "periodic": fv.PERIODIC,
                         "absorbing": fv.ABSORBING}[b] for b in grid.boundary], dtype=np.int64)
     lat_shape = np.asarray(lattice_shape(grid) if refine == 2 else grid.shape, dtype=np.int64)
-    cap = 2 * n * vec.shape[1]
-    src = np.empty(cap, dtype=np.int64)
-    dst = np.empty(cap, dtype=np.int64)
-    rate = np.empty(cap)
-    beta = np.empty(cap)
-    disp = np.empty((cap, grid.ndim), dtype=np.int64)
     h = np.asarray(grid.spacing)
-    betas = np.empty((n, vec.shape[1], 2))
-    fv.edge_betas(shape, kind, vec, w, G, lat_shape, refine, h, n, betas)
-    count = fv.build_jumps(fv.grid_layout(shape, kind), vec, w, G, lat_shape, refine, h, betas,
-                           (src, dst, rate, disp, beta), n)
-    del betas
-    src, dst, rate, disp, beta = src[:count], dst[:count], rate[:count], disp[:count], beta[:count]
+    (src, dst, rate, disp, beta), (indptr, indices, data) = fv.build_generator(
+        fv.grid_layout(shape, kind), vec, w, G, lat_shape, refine, h, n)
     if not np.all(np.isfinite(beta)):
         raise FieldError("drift integrated along grid edges is not finite; check the drift field")
-    indptr = np.empty(n + 1, dtype=np.int64)
-    indices = np.empty(n + count, dtype=np.int64)
-    data = np.empty(n + count)
-    fv.jumps_to_csc(n, src, dst, rate, indptr, indices, data)
-    nnz = indptr[n]
-    matrix = sp.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(n, n))
+    matrix = sp.csc_matrix((data, indices, indptr), shape=(n, n))
     return Operator(grid, matrix, offsets, src, dst, rate, disp, np.broadcast_to(w, (n, w.shape[1])), beta,
                     regularized, factor)
