@@ -454,6 +454,7 @@ class _DiscreteSolution:
     checked: int = 0  # number of checked cells
     basins: int = 1  # basins of attraction of the discrete drift
     graph: JumpGraph | None = None
+    matrix_rows: object = None  # operator.matrix in sorted CSR (the multigrid level's matrix)
 
 
 def _zero_current_1d_log(op: Operator) -> np.ndarray:
@@ -515,27 +516,29 @@ def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P) -> np.ndarray:
     return np.where(linear > GUESS_FLOOR * linear.max(), fourth, linear)
 
 
-def _fast_solve(problem: FokkerPlanck, op: Operator):
-    """Multigrid (large even 2-D/3-D grids) or sparse LU.  Returns the raw vector (or None),
+def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None):
+    """Multigrid (large 2-D/3-D grids) or sparse LU on ``op.matrix`` (``rows``: the same in
+    sorted CSR, if the caller has it).  Returns the raw vector (or None),
     the factors and levels kept for coarser-level use, the pinned cell, the method and, when the
     vector fails the sign and finiteness checks, why."""
     grid = problem.grid
+    rows = op.matrix.tocsr() if rows is None else rows
     coarse, pinned, lu, levels = None, None, None, []
     if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
         coarse = _solve_discrete(problem.on(_estimate_grid(grid)))
         if coarse.coarse is None and coarse.lu is None:  # solved without factors: build them
             cgrid = coarse.problem.grid
             coarse.lu = PinnedLU(coarse.operator.matrix, cgrid.shape, int(np.argmax(coarse.p)))
-            coarse.levels = [make_level(cgrid, coarse.operator.matrix, None)]
+            coarse.levels = [make_level(cgrid, coarse.matrix_rows, None)]
         elif not coarse.levels:
             coarse = None
     if coarse is None:
         p, lu, pinned, method = _direct(problem, op)
         if lu is not None:
-            levels = [make_level(grid, op.matrix, None)]
+            levels = [make_level(grid, rows, None)]
     else:
         cg = coarse.problem.grid
-        levels = [make_level(grid, op.matrix, cg, jump_reach(grid, op.disp))] + coarse.levels
+        levels = [make_level(grid, rows, cg, jump_reach(grid, op.disp))] + coarse.levels
         x0 = _initial_guess(coarse.p, cg, grid, levels[0].P)
         coarsest = coarse
         while coarsest.coarse is not None:
@@ -708,7 +711,8 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
     t0 = time.perf_counter()
     op = assemble(problem)
     t1 = time.perf_counter()
-    graph = JumpGraph(op.matrix)
+    rows = op.matrix.tocsr()  # sorted; shared by the jump graph and the multigrid level
+    graph = JumpGraph(op.matrix, rows)
     coarse, pinned, lu, levels = None, None, None, []
     log_p, basins = None, None
     if grid.ndim == 1 and not grid.periodic[0]:
@@ -725,7 +729,7 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
         elif basins > 1 and (hopeless := _fast_path_hopeless(problem)) is not None:
             method, path = f"GTH elimination (fast path skipped: {hopeless})", "gth"
         else:
-            raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op)
+            raw, coarse, lu, levels, pinned, method, failure = _fast_solve(problem, op, rows)
             path = "fast"
             if failure is None:
                 failure, accepted = _fast_check(problem, op, graph, raw, basins)
@@ -778,7 +782,7 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
     residual = _relative_residual(op.matrix, p)
     return _DiscreteSolution(problem, op, p, residual, pinned, method, coarse, t1 - t0, t2 - t1, levels, lu,
                   log_p=log_p, path=path, componentwise=componentwise, checked=n_checked,
-                  basins=basins, graph=graph)
+                  basins=basins, graph=graph, matrix_rows=rows)
 
 
 # -- public entry point ----------------------------------------------------------------
