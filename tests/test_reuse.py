@@ -204,7 +204,7 @@ def test_prolongation_between_non_nested_grids_is_linear_and_keeps_constants(per
     assert abs((R @ r).sum()) <= LINEAR_EXACT * np.abs(r).sum()  # consistent right-hand sides stay so
 
 
-def test_jump_reach_equals_the_matrix_reach():
+def test_offset_reach_equals_the_matrix_reach():
     from fpsolve._kernels.smooth import stencil_reach
     from fpsolve.solve import multigrid
 
@@ -215,7 +215,7 @@ def test_jump_reach_equals_the_matrix_reach():
         grid = problem.grid
         expected = stencil_reach(A.indptr, A.indices, np.asarray(grid.shape, dtype=np.int64),
                                  np.asarray(grid.periodic, dtype=np.bool_))
-        assert multigrid.jump_reach(grid, op.disp) == expected
+        assert multigrid.offset_reach(grid, op.offsets) == expected
     assert expected == 1  # the periodic 5-point stencil, wraps counted the short way
 
 

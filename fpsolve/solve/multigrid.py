@@ -45,8 +45,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels.smooth import (gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
-                               stencil_reach)
+from .._kernels.smooth import (combine, gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
+                               norm2, orthogonalise, stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
@@ -188,23 +188,23 @@ class Level:
             sweep(A.indptr, A.indices, A.data, self.inv_diag, e, r)
 
 
-def jump_reach(grid: Grid, disp: np.ndarray) -> int:
-    """Cells along an axis spanned by the widest of the jumps displaced by ``disp`` (one row per
-    jump, grid units; on a periodic axis the short way round): what :attr:`Level.reach` measures
-    on the matrix, from the jump list instead (no index arithmetic per stored entry)."""
-    reach = 0
-    for axis, (m, periodic) in enumerate(zip(grid.shape, grid.periodic)):
-        d = np.abs(disp[:, axis])
-        if periodic and len(d) and d.max() > m // 2:  # some jump is shorter the other way round
-            d = d % m
-            d = np.minimum(d, m - d)
-        reach = max(reach, int(d.max()) if len(d) else 0)
-    return reach
+def offset_reach(grid: Grid, offsets: np.ndarray) -> int:
+    """Cells along an axis spanned by the widest of the stencil ``offsets`` (one row per offset,
+    grid units; on a periodic axis the short way round): what :attr:`Level.reach` measures on the
+    matrix, from the assembly's distinct offsets instead of every stored entry (jumps mirrored at
+    a wall are shorter than their offset, so this can only overstate the reach of a grid too
+    small for the offset to fit anywhere)."""
+    if len(offsets) == 0:
+        return 0
+    d = np.abs(np.asarray(offsets, dtype=np.int64))
+    m = np.asarray(grid.shape, dtype=np.int64)
+    wrapped = np.minimum(d % m, m - d % m)
+    return int(np.where(np.asarray(grid.periodic), wrapped, d).max())
 
 
 def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None, reach: int | None = None) -> Level:
     """The level of ``grid`` with generator ``L`` (CSR without copying when it is one already),
-    the transfers from ``coarse`` and, if known (:func:`jump_reach`), the stencil's ``reach``."""
+    the transfers from ``coarse`` and, if known (:func:`offset_reach`), the stencil's ``reach``."""
     A = sp.csr_matrix(L)
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
     P, R = _transfers(coarse, tuple(grid.shape)) if coarse is not None else (None, None)
@@ -242,8 +242,9 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
 
     Stops when ``|b − A e|₂ <= atol`` (the true residual, recomputed after each cycle of
     ``restart`` iterations; inside a cycle the Givens estimate of the same norm decides).  The
-    Krylov basis is orthogonalised by classical Gram--Schmidt with one reorthogonalisation, as
-    matrix--vector products over the whole basis.  ``M`` (the multigrid cycle, a fixed linear map)
+    Krylov basis is orthogonalised by classical Gram--Schmidt with one reorthogonalisation, in
+    single-threaded kernels (:func:`fpsolve._kernels.smooth.orthogonalise`: BLAS's threads cost
+    twice the CPU time on a loaded machine).  ``M`` (the multigrid cycle, a fixed linear map)
     is applied once per iteration and once per cycle to form the correction; ``tick`` is called
     once per iteration.  (SciPy's ``gmres`` preconditions from the left, which stops on the
     preconditioned residual, and orthogonalises vector by vector in Python: at 512² its own
@@ -251,12 +252,13 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
     """
     n = b.shape[0]
     e = np.zeros(n)
-    r = b.copy()
-    beta = float(np.linalg.norm(r))
+    r = np.ascontiguousarray(b, dtype=float)
+    beta = float(norm2(r))
     if not beta > atol:
         return e, bool(beta <= atol)
     V = np.empty((restart + 1, n))
     H = np.zeros((restart + 1, restart))
+    update = np.empty(n)
     for _ in range(max_restarts):
         V[0] = r / beta
         g = np.zeros(restart + 1)
@@ -264,14 +266,9 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
         cs, sn = np.zeros(restart), np.zeros(restart)
         k = 0
         for j in range(restart):
-            w = A @ M(V[j])
-            basis = V[: j + 1]
-            h = basis @ w
-            w -= basis.T @ h
-            h2 = basis @ w
-            w -= basis.T @ h2
-            h += h2
-            hn = float(np.linalg.norm(w))
+            w = np.ascontiguousarray(A @ M(V[j]), dtype=float)
+            h = np.zeros(j + 1)
+            hn = float(orthogonalise(V, j, w, h))
             H[: j + 1, j] = h
             H[j + 1, j] = hn
             for i in range(j):  # the earlier rotations, then a new one for row j + 1
@@ -288,9 +285,10 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
                 break
             V[j + 1] = w / hn
         y = np.linalg.solve(np.triu(H[:k, :k]), g[:k]) if k else np.zeros(0)
-        e += M(V[:k].T @ y)
+        combine(V, y, update)
+        e += M(update)
         r = b - A @ e
-        beta = float(np.linalg.norm(r))
+        beta = float(norm2(r))
         if not np.isfinite(beta):
             return e, False
         if beta <= atol:

@@ -62,7 +62,7 @@ from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .direct import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
-from .multigrid import jump_reach, make_level, solve_level
+from .multigrid import make_level, offset_reach, solve_level
 from .operator import Operator, assemble, solve_small
 from .problem import FokkerPlanck
 
@@ -538,7 +538,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None):
             levels = [make_level(grid, rows, None)]
     else:
         cg = coarse.problem.grid
-        levels = [make_level(grid, rows, cg, jump_reach(grid, op.disp))] + coarse.levels
+        levels = [make_level(grid, rows, cg, offset_reach(grid, op.offsets))] + coarse.levels
         x0 = _initial_guess(coarse.p, cg, grid, levels[0].P)
         coarsest = coarse
         while coarsest.coarse is not None:
