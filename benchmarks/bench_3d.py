@@ -8,6 +8,8 @@ current error relative to the largest current), and with ``--before DIR`` the sa
 checkout and the ratio.
 
     python benchmarks/bench_3d.py [--sizes 64 96 128] [--before /tmp/fpsolve-before]
+
+Odd sizes (``--sizes 63 95 127``) check that odd cell counts take the multigrid path too.
 """
 
 from __future__ import annotations

@@ -180,3 +180,72 @@ def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(mo
     assert np.array_equal(state.density, fresh.density)
     assert np.array_equal(state.current, fresh.current)
     assert state.info.error_estimate == fresh.info.error_estimate
+
+
+ODD_AGREEMENT = 1e-11  # of the peak (measured 4e-13): GMRES stops at a normwise residual 1e-13 of the scale
+LINEAR_EXACT = 1e-12  # linear interpolation reproduces a linear function up to rounding
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_prolongation_between_non_nested_grids_is_linear_and_keeps_constants(periodic):
+    from fpsolve.solve import multigrid
+
+    boundary = ("periodic" if periodic else "reflecting", "reflecting")
+    coarse = fp.Grid((0.0, 0.0), (1.0, 1.0), (5, 8), boundary)
+    P, R = multigrid._transfers(coarse, (9, 16))  # odd first axis, nested second axis
+    assert P.shape == (9 * 16, 5 * 8) and R.shape == (5 * 8, 9 * 16)
+    np.testing.assert_allclose(P @ np.ones(40), 1.0, rtol=0, atol=LINEAR_EXACT)
+    fine = fp.Grid((0.0, 0.0), (1.0, 1.0), (9, 16), boundary)
+    xc, xf = coarse.mesh()[0].ravel(), fine.mesh()[0]
+    inner = (xf > xc.min()) & (xf < xc.max())  # between the outermost coarse centres: no wrap, no wall
+    np.testing.assert_allclose((P @ xc).reshape(9, 16)[inner], xf[inner], rtol=0, atol=LINEAR_EXACT)
+    r = np.random.default_rng(0).normal(size=9 * 16)
+    r -= r.mean()
+    assert abs((R @ r).sum()) <= LINEAR_EXACT * np.abs(r).sum()  # consistent right-hand sides stay so
+
+
+def test_offset_reach_equals_the_matrix_reach():
+    from fpsolve._kernels.smooth import stencil_reach
+    from fpsolve.solve import multigrid
+
+    periodic = fp.Grid((-3, -3), (3, 3), (16, 16), boundary="periodic")
+    for problem in (_wide_problem(32), fp.FokkerPlanck(periodic, lambda x: -np.sin(x), 0.5)):
+        op = assemble(problem)
+        A = op.matrix.tocsr()
+        grid = problem.grid
+        expected = stencil_reach(A.indptr, A.indices, np.asarray(grid.shape, dtype=np.int64),
+                                 np.asarray(grid.periodic, dtype=np.bool_))
+        assert multigrid.offset_reach(grid, op.offsets) == expected
+    assert expected == 1  # the periodic 5-point stencil, wraps counted the short way
+
+
+def test_odd_grid_is_solved_by_multigrid_and_matches_the_direct_solve():
+    from fpsolve.solve.direct import PinnedLU
+
+    state = fp.stationary(_ness_ou(131), check_boundary=False)  # 17161 cells: above DIRECT_MAX_CELLS
+    assert "multigrid" in state.info.method and state.info.order == 2
+    L = assemble(_ness_ou(131)).matrix
+    p = state.discrete_density.ravel()
+    ref = PinnedLU(L, (131, 131), int(np.argmax(p))).null_vector()
+    ref /= ref.sum() * state.grid.cell_volume
+    np.testing.assert_allclose(p, ref, rtol=0, atol=ODD_AGREEMENT * ref.max())
+
+
+def test_initial_guess_does_not_amplify_the_coarse_tails():
+    from fpsolve.solve import steady_state
+    from fpsolve.solve.interpolate import interpolate_density
+    from fpsolve.solve.multigrid import prolongation
+
+    cg = fp.Grid((-6, -6), (6, 6), (32, 32))
+    grid = fp.Grid((-6, -6), (6, 6), (64, 64))
+    x, y = cg.mesh()
+    p = np.exp(-(x**2 + y**2) / 2)
+    tail = p < 1e-14
+    rng = np.random.default_rng(1)
+    p[tail] = np.where(rng.uniform(size=tail.sum()) < 0.5, 1e-300, 1e-16)  # rounding noise of a fast solve
+    guess = steady_state._initial_guess(p.ravel(), cg, grid, prolongation(cg))
+    fourth = interpolate_density(p, cg, grid).ravel()
+    assert fourth.max() > 2 * p.max()  # the fourth-order interpolation of log p overshoots there
+    assert guess.max() <= 1.0 + LINEAR_EXACT  # the Gaussian's peak (its quadratic log p is interpolated exactly)
+    bulk = guess > 1e-6 * guess.max()
+    assert np.array_equal(guess[bulk], fourth[bulk])

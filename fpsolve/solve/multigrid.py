@@ -5,7 +5,7 @@ as many cells per axis, so every coarse operator is again a conservative
 M-matrix generator (Galerkin products of advection-dominated operators are not,
 and cycles built on them diverge).  One cycle on level ``k``:
 
-1. pre-smoothing from zero on ``A_k e = r``: ``SMOOTHING_SWEEPS`` forward Gauss--Seidel sweeps
+1. pre-smoothing from zero on ``A_k e = r``: ``SMOOTHING_SWEEPS`` forward Gauss--Seidel sweeps (by dimension)
    or, on a hierarchy switched to the robust smoother, ``ILU_SWEEPS`` ILU(0) corrections;
 2. the coarse-grid correction: the residual is restricted by full weighting
    (``R = Pᵀ / 2^d``), the coarse equation is solved (directly on the coarsest
@@ -31,8 +31,9 @@ are singular (``1ᵀ A = 0``) but every right-hand side met is consistent
 (``1ᵀ r = 0`` is preserved by ``A``, ``R`` and ``P``), and the coarsest level is
 solved through the pinned LU factorisation, which solves any consistent system.
 Levels are solved from the coarsest up (nested iteration): each level starts
-from the fourth-order interpolation of the level below, so a few GMRES
-iterations reach round-off.
+from the fourth-order interpolation of the level below (multilinear in the far
+tails, where the coarse values are rounding noise), so a few GMRES iterations
+reach round-off.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels.smooth import (gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
-                               stencil_reach)
+from .._kernels.smooth import (combine, gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
+                               norm2, orthogonalise, stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
@@ -57,7 +58,10 @@ RESIDUAL_RTOL = 1e-12  # stop when |A p|_2 <= RESIDUAL_RTOL * max|diag A| * max|
 # (SGLD TanhUnit 256², ILU(0): 7e-9 at 1e-14, 8e-10 with SciPy), so both are a digit below that.
 TRUE_RESIDUAL_FACTOR = 0.1
 GMRES_RESTART = 30
-SMOOTHING_SWEEPS = 1  # Gauss--Seidel sweeps each side; GMRES iterations measured for 1 / 2 / 3 sweeps: OU 512² 6 / 4 / 11, OU 1024² 14 / 29 / -, SGLD TanhUnit 256² 95 / 50 / 39
+# Gauss--Seidel sweeps each side, by dimension.  GMRES iterations / solve seconds of the finest level
+# for 1 / 2 sweeps (GMRES started from the guess of steady_state._initial_guess): NESS OU 1024²
+# 5 / 4 iterations at equal cost (1.03 / 1.06 s CPU, load 7), 3-D NESS OU 64³ 16 / 12 (1.47 / 1.06 s)
+SMOOTHING_SWEEPS = {2: 1, 3: 2}
 GMRES_MAX_RESTARTS = 4
 GS_MAX_ITERATIONS = GMRES_RESTART * GMRES_MAX_RESTARTS  # Gauss--Seidel budget before the switch to ILU(0)
 ILU_RESIDUAL_RTOL = 1e-14  # the same test, tighter, once switched: anisotropic problems put cells at 1e-6 of the
@@ -71,9 +75,21 @@ GS_MAX_REACH = 1
 ILU_SWEEPS = 2  # ILU(0) corrections each side; TanhUnit SGLD 128²/256²/512² GMRES iterations for 1 / 2: 22/30/91, 15/20/30 (W-cycle)
 
 
-def _prolong_axis(m: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Cell-centred linear interpolation from ``m`` cells to ``2 m`` along one axis: coarse
-    indices and weights (each ``(2 m, 2)``; rows sum to one, a wall cell's second weight is 0)."""
+def _prolong_axis(m: int, periodic: bool, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-centred linear interpolation from ``m`` cells to ``n`` (default ``2 m``) along one
+    axis: coarse indices and weights (each ``(n, 2)``; rows sum to one, a wall cell's second
+    weight is 0)."""
+    if n is not None and n != 2 * m:  # an odd fine axis: the cells are not nested
+        t = (np.arange(n) + 0.5) * m / n - 0.5  # fine centres in coarse index units
+        left = np.floor(t).astype(np.int64)
+        frac = t - left
+        if periodic:
+            cols = np.stack((np.mod(left, m), np.mod(left + 1, m)), axis=1)
+            return cols, np.stack((1.0 - frac, frac), axis=1)
+        inside = (left >= 0) & (left + 1 < m)  # else beyond the outermost centre: constant
+        near = np.clip(np.where(frac < 0.5, left, left + 1), 0, m - 1)
+        cols = np.stack((np.where(inside, left, near), np.where(inside, left + 1, near)), axis=1)
+        return cols, np.stack((np.where(inside, 1.0 - frac, 1.0), np.where(inside, frac, 0.0)), axis=1)
     i = np.arange(2 * m)
     c = i // 2
     other = np.where(i % 2 == 0, c - 1, c + 1)
@@ -88,13 +104,17 @@ def _prolong_axis(m: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=8)  # a few hierarchies; at 1024² the finest P and R hold about 130 MB
-def _transfers(coarse: Grid) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Prolongation ``P`` from ``coarse`` to the grid with twice the cells per axis and the full
-    weighting ``R = Pᵀ / 2^d``, built once per grid (the operators depend on the grid only, so a
-    sweep of solves on one grid shares them; treat them as read-only)."""
+def _transfers(coarse: Grid, fine_shape: tuple[int, ...] | None = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Prolongation ``P`` from ``coarse`` to the grid of ``fine_shape`` on the same box (default:
+    twice the cells per axis) and the full weighting ``R = Pᵀ · coarse.size / fine size``
+    (``Pᵀ / 2^d`` for twice the cells), built once per pair of grids (the operators depend on
+    the grids only, so a sweep of solves on one grid shares them; treat them as read-only).
+    ``R`` keeps every right-hand side consistent (``1ᵀ r = 0`` gives ``1ᵀ R r = 0``: the rows of
+    ``P`` sum to one) for any ratio."""
     ndim = coarse.ndim
-    fine_shape = tuple(2 * m for m in coarse.shape)
-    axes = [_prolong_axis(m, per) for m, per in zip(coarse.shape, coarse.periodic)]
+    if fine_shape is None:
+        fine_shape = tuple(2 * m for m in coarse.shape)
+    axes = [_prolong_axis(m, per, n) for m, per, n in zip(coarse.shape, coarse.periodic, fine_shape)]
     strides = [int(np.prod(coarse.shape[d + 1:])) for d in range(ndim)]
     cols, vals = [], []
     for choice in itertools.product((0, 1), repeat=ndim):  # the 2^d coarse cells of a fine cell
@@ -112,7 +132,7 @@ def _transfers(coarse: Grid) -> tuple[sp.csr_matrix, sp.csr_matrix]:
                        np.arange(0, k * n + 1, k)), shape=(n, coarse.size))
     P.sum_duplicates()  # a wall cell's (c, weight 1) and (c, weight 0): exactly 1
     P.eliminate_zeros()
-    R = (P.T / 2**ndim).tocsr()
+    R = (P.T / (n / coarse.size)).tocsr()  # 2^d exactly for twice the cells
     return P, R
 
 
@@ -132,11 +152,13 @@ class Level:
     R: sp.csr_matrix | None = None
     ilu: tuple | None = None  # (ILU(0) factor values, diagonal positions, scratch) once switched
     _reach: int | None = None  # cells along an axis spanned by the widest coupling of A (see reach)
+    diag_scale: float = 0.0  # max |diag A|, the scale of the stopping test
 
     @property
     def reach(self) -> int:
         """Cells along an axis spanned by the widest coupling of ``A`` (wraps the short way);
-        computed on first use, so directly solved levels do not load the kernel."""
+        given by :func:`make_level` when the jumps are known, else computed on first use, so
+        directly solved levels do not load the kernel."""
         if self._reach is None:
             self._reach = int(stencil_reach(self.A.indptr, self.A.indices,
                                             np.asarray(self.grid.shape, dtype=np.int64),
@@ -162,15 +184,32 @@ class Level:
                 ilu0_smooth(A.indptr, A.indices, A.data, lu, diag_pos, e, r, work)
             return
         sweep = gauss_seidel_forward if forward else gauss_seidel_backward
-        for _ in range(SMOOTHING_SWEEPS):
+        for _ in range(SMOOTHING_SWEEPS.get(self.grid.ndim, 1)):
             sweep(A.indptr, A.indices, A.data, self.inv_diag, e, r)
 
 
-def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None) -> Level:
+def offset_reach(grid: Grid, offsets: np.ndarray) -> int:
+    """Cells along an axis spanned by the widest of the stencil ``offsets`` (one row per offset,
+    grid units; on a periodic axis the short way round): what :attr:`Level.reach` measures on the
+    matrix, from the assembly's distinct offsets instead of every stored entry (jumps mirrored at
+    a wall are shorter than their offset, so this can only overstate the reach of a grid too
+    small for the offset to fit anywhere)."""
+    if len(offsets) == 0:
+        return 0
+    d = np.abs(np.asarray(offsets, dtype=np.int64))
+    m = np.asarray(grid.shape, dtype=np.int64)
+    wrapped = np.minimum(d % m, m - d % m)
+    return int(np.where(np.asarray(grid.periodic), wrapped, d).max())
+
+
+def make_level(grid: Grid, L: sp.spmatrix, coarse: Grid | None, reach: int | None = None) -> Level:
+    """The level of ``grid`` with generator ``L`` (CSR without copying when it is one already),
+    the transfers from ``coarse`` and, if known (:func:`offset_reach`), the stencil's ``reach``."""
     A = sp.csr_matrix(L)
     A.sum_duplicates()  # canonical: sorted column indices, each once (ILU(0) relies on it)
-    P, R = _transfers(coarse) if coarse is not None else (None, None)
-    return Level(grid, A, 1.0 / A.diagonal(), P, R)
+    P, R = _transfers(coarse, tuple(grid.shape)) if coarse is not None else (None, None)
+    diag = A.diagonal()
+    return Level(grid, A, 1.0 / diag, P, R, _reach=reach, diag_scale=float(np.abs(diag).max()))
 
 
 class Cycle:
@@ -203,8 +242,9 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
 
     Stops when ``|b − A e|₂ <= atol`` (the true residual, recomputed after each cycle of
     ``restart`` iterations; inside a cycle the Givens estimate of the same norm decides).  The
-    Krylov basis is orthogonalised by classical Gram--Schmidt with one reorthogonalisation, as
-    matrix--vector products over the whole basis.  ``M`` (the multigrid cycle, a fixed linear map)
+    Krylov basis is orthogonalised by classical Gram--Schmidt with one reorthogonalisation, in
+    single-threaded kernels (:func:`fpsolve._kernels.smooth.orthogonalise`: BLAS's threads cost
+    twice the CPU time on a loaded machine).  ``M`` (the multigrid cycle, a fixed linear map)
     is applied once per iteration and once per cycle to form the correction; ``tick`` is called
     once per iteration.  (SciPy's ``gmres`` preconditions from the left, which stops on the
     preconditioned residual, and orthogonalises vector by vector in Python: at 512² its own
@@ -212,12 +252,13 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
     """
     n = b.shape[0]
     e = np.zeros(n)
-    r = b.copy()
-    beta = float(np.linalg.norm(r))
+    r = np.ascontiguousarray(b, dtype=float)
+    beta = float(norm2(r))
     if not beta > atol:
         return e, bool(beta <= atol)
     V = np.empty((restart + 1, n))
     H = np.zeros((restart + 1, restart))
+    update = np.empty(n)
     for _ in range(max_restarts):
         V[0] = r / beta
         g = np.zeros(restart + 1)
@@ -225,14 +266,9 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
         cs, sn = np.zeros(restart), np.zeros(restart)
         k = 0
         for j in range(restart):
-            w = A @ M(V[j])
-            basis = V[: j + 1]
-            h = basis @ w
-            w -= basis.T @ h
-            h2 = basis @ w
-            w -= basis.T @ h2
-            h += h2
-            hn = float(np.linalg.norm(w))
+            w = np.ascontiguousarray(A @ M(V[j]), dtype=float)
+            h = np.zeros(j + 1)
+            hn = float(orthogonalise(V, j, w, h))
             H[: j + 1, j] = h
             H[j + 1, j] = hn
             for i in range(j):  # the earlier rotations, then a new one for row j + 1
@@ -249,9 +285,10 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
                 break
             V[j + 1] = w / hn
         y = np.linalg.solve(np.triu(H[:k, :k]), g[:k]) if k else np.zeros(0)
-        e += M(V[:k].T @ y)
+        combine(V, y, update)
+        e += M(update)
         r = b - A @ e
-        beta = float(np.linalg.norm(r))
+        beta = float(norm2(r))
         if not np.isfinite(beta):
             return e, False
         if beta <= atol:
@@ -283,7 +320,7 @@ def solve_level(levels: list[Level], coarse_solve, x0: np.ndarray) -> tuple[np.n
     def tick(_):
         count[0] += 1
 
-    scale = float(np.abs(A.diagonal()).max()) * float(np.abs(x0).max())
+    scale = levels[0].diag_scale * float(np.abs(x0).max())
     atol = TRUE_RESIDUAL_FACTOR * RESIDUAL_RTOL * scale
     smoothed = levels[:-1]  # the coarsest level is solved, not smoothed
     x = x0

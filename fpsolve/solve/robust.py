@@ -40,26 +40,39 @@ KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding
 FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
 
 
+def _strip_diagonal(M: sp.csc_matrix | sp.csr_matrix):
+    """``M`` (CSC or CSR with sorted indices) without its diagonal and explicit zeros, in the
+    same format."""
+    major = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    keep = (M.indices != major) & (M.data != 0)
+    indptr = np.concatenate(([0], np.cumsum(keep)))[M.indptr]
+    return type(M)((M.data[keep], M.indices[keep], indptr), shape=M.shape)
+
+
 def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
     L = sp.csc_matrix(L)
     if not L.has_sorted_indices:
         L = L.sorted_indices()
-    rows = L.indices
-    cols = np.repeat(np.arange(L.shape[1]), np.diff(L.indptr))
-    keep = (rows != cols) & (L.data != 0)
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(cols[keep], minlength=L.shape[1]))))
-    return sp.csc_matrix((L.data[keep], rows[keep], indptr), shape=L.shape)
+    return _strip_diagonal(L)
 
 
 class JumpGraph:
-    """The jump graph of a column generator ``L`` (``L[i, j] = w_{j→i}``)."""
+    """The jump graph of a column generator ``L`` (``L[i, j] = w_{j→i}``).
 
-    def __init__(self, L: sp.spmatrix):
-        self.W = _offdiagonal(L)
+    ``rows_of_L``, if the caller has it: ``L`` in CSR with sorted indices (the multigrid level's
+    matrix), from which the graph is built with one conversion instead of a sort and two.
+    """
+
+    def __init__(self, L: sp.spmatrix, rows_of_L: sp.csr_matrix | None = None):
+        if rows_of_L is None:
+            self.W = _offdiagonal(L)
+            self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
+            self.rows.sort_indices()
+        else:
+            self.rows = _strip_diagonal(rows_of_L)
+            self.W = self.rows.tocsc()  # sorted
         self.n = self.W.shape[0]
         self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
-        self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
-        self.rows.sort_indices()
         self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
                           and np.array_equal(self.rows.indices, self.W.indices))
 
