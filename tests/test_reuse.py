@@ -210,3 +210,17 @@ def test_orderings_and_symbolic_factors_are_reused_per_pattern_only(monkeypatch)
     other = _wide_problem(34)
     gth_log_density(JumpGraph(assemble(other).matrix), other.grid.shape)
     assert len(calls) == 2  # a new pattern: its own ordering and symbolic factorisation
+
+
+def test_pattern_cache_keeps_the_most_recent_patterns_within_its_byte_budget(monkeypatch):
+    monkeypatch.setattr(direct, "PATTERN_CACHE_BYTES", 1000)
+    cache = direct.PatternCache()
+    for key in (b"a", b"b", b"c"):
+        cache.put(key, (np.zeros(50), 3))  # 400 bytes each: two fit
+    assert cache.get(b"a") is None and cache.get(b"b") is not None and cache.get(b"c") is not None
+    cache.put(b"big", np.zeros(500))  # over the budget alone: kept, everything older dropped
+    assert cache.get(b"big") is not None and cache.get(b"b") is None and cache.get(b"c") is None
+    monkeypatch.setattr(direct, "PATTERN_CACHE_BYTES", 1 << 30)
+    for i in range(direct.PATTERN_CACHE_SIZE + 1):
+        cache.put(bytes([i]), np.zeros(1))
+    assert cache.get(b"big") is None and cache.get(bytes([1])) is not None  # the oldest went first

@@ -31,15 +31,17 @@ SMALL_SYSTEM = 4096  # cells; below this the bordered system is solved directly
 PINNED_ORDERING = "MMD_AT_PLUS_A"  # measured as fast as nested dissection on 5-point stencils, far faster on wide ones
 ORDERING_DROP_TOL = 1e300  # the ordering's throw-away ILU drops every off-diagonal entry
 PATTERN_CACHE_SIZE = 8  # patterns remembered: the levels of a solve (4 for a landscape problem) and a repeat
+PATTERN_CACHE_BYTES = 1 << 28  # and at most this much held per cache (256 MiB)
 
 
 class PatternCache:
-    """What depends only on a sparsity pattern (an ordering, a symbolic factorisation), for the
-    last ``PATTERN_CACHE_SIZE`` patterns: a solve repeated on the same grid and stencil reuses it.
-    Keyed by a digest of the CSC structure and the grid shape (not of the values)."""
+    """What depends only on a sparsity pattern (an ordering, a symbolic factorisation: an array or a
+    tuple of arrays and numbers), for the last ``PATTERN_CACHE_SIZE`` patterns and at most
+    ``PATTERN_CACHE_BYTES``: a solve repeated on the same grid and stencil reuses it.  Keyed by a
+    digest of the CSC structure and the grid shape (not of the values)."""
 
     def __init__(self):
-        self._entries: OrderedDict[bytes, object] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[object, int]] = OrderedDict()
 
     @staticmethod
     def key(A: sp.csc_matrix, shape: tuple[int, ...]) -> bytes:
@@ -50,15 +52,19 @@ class PatternCache:
         return h.digest()
 
     def get(self, key: bytes):
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        self._entries.move_to_end(key)
+        return hit[0]
 
     def put(self, key: bytes, value) -> None:
-        self._entries[key] = value
+        parts = value if isinstance(value, tuple) else (value,)
+        size = sum(a.nbytes for a in parts if isinstance(a, np.ndarray))
+        self._entries[key] = (value, size)
         self._entries.move_to_end(key)
-        while len(self._entries) > PATTERN_CACHE_SIZE:
+        while len(self._entries) > PATTERN_CACHE_SIZE or (
+                len(self._entries) > 1 and sum(s for _, s in self._entries.values()) > PATTERN_CACHE_BYTES):
             self._entries.popitem(last=False)
 
 
