@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from .._kernels import gth
 from .._memory import check_memory
 from ..errors import SolverError
-from .direct import fill_ordering
+from .direct import PatternCache, fill_ordering
 
 KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
 FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
@@ -175,15 +175,21 @@ def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray
     return Sp, Si, parent
 
 
+_SYMBOLIC = PatternCache()  # supernodes and fronts per ordered pattern (a solve's levels, a repeat)
+
+
 def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     """Supernodal GTH on the off-diagonal generator part ``W`` (already in elimination order):
     ``(log q rooted at the last state, highest state with a zero pivot or -1)``."""
     W = sp.csc_matrix(W)
     W.sort_indices()
     n = W.shape[0]
-    Sp, Si, parent = _symmetric_pattern(W, n)
-    first, update_ptr, update_rows, post, children_ptr, children, u_ptr, stack_size, max_front = \
-        gth.supernodal_symbolic(n, Sp, Si, parent)
+    key = PatternCache.key(W, (n,))
+    symbolic = _SYMBOLIC.get(key)
+    if symbolic is None:
+        symbolic = gth.supernodal_symbolic(n, *_symmetric_pattern(W, n))
+        _SYMBOLIC.put(key, symbolic)
+    first, update_ptr, update_rows, post, children_ptr, children, u_ptr, stack_size, max_front = symbolic
     check_memory(8 * (u_ptr[-1] + stack_size + max_front ** 2 + 4 * n),
                  f"the GTH factors of {n} states", "use a coarser grid")
     T = W.T.tocsc()
