@@ -5,13 +5,13 @@ axes, ...)`` runs a sweep and ``fp.sweep.load_function``, ``fp.sweep.run_config`
 ``fp.sweep.SweepError`` are its other public names, whichever was imported first.
 
 :func:`sweep` calls ``func(**point, **settings)`` at every point of the outer product of the
-``axes`` and gathers the returned dicts into an :class:`xarray.Dataset`.  With a ``store`` (a
+``axes`` and gathers the returned dicts into an ``xarray.Dataset``.  With a ``store`` (a
 zarr directory) every finished point is written to its own region of arrays laid out once,
 then marked done; a rerun of the same sweep skips the finished points, so a sweep killed at
 any moment loses no finished point.  The layout is in ``docs/sweep.md``.
 
 Executors: ``"serial"``; ``"processes"`` (local worker processes, the default); any
-:class:`concurrent.futures.Executor`; a :class:`dask.distributed.Client` or a scheduler
+``concurrent.futures.Executor``; a ``dask.distributed.Client`` or a scheduler
 address.  Points are submitted as futures and consumed as they finish.  Only the calling
 process writes the store.
 
