@@ -2,7 +2,7 @@
 # stub with lazy_loader (SPEC 1), so every name loads on first use; type checkers and editors
 # read the same lines.  A new public name is one line here.
 
-from . import cli, datasets, demo, diagrams, landscape, models, plot, simulate, solve, thermo
+from . import cli, datasets, demo, diagrams, landscape, models, plot, simulate, solve, sweep, thermo
 from ._version import __version__
 from .comparison import Comparison, compare
 from .errors import (
@@ -29,4 +29,4 @@ from .solve.grid import Grid
 from .solve.gaussian import GaussianState, linearized
 from .solve.problem import FokkerPlanck
 from .solve.steady_state import Basins, SolveInfo, StationaryState, closed_form_1d, stationary
-from .sweep import SweepError, sweep
+from .sweep import SweepError  # fpsolve.sweep: the module, callable as its function sweep

@@ -1,13 +1,17 @@
 """Parameter sweeps: one function over a grid of parameter values, resumable, local or on Dask.
 
+``fpsolve.sweep`` is this module and, called, its function :func:`sweep`: ``fp.sweep(func,
+axes, ...)`` runs a sweep and ``fp.sweep.load_function``, ``fp.sweep.run_config``,
+``fp.sweep.SweepError`` are its other public names, whichever was imported first.
+
 :func:`sweep` calls ``func(**point, **settings)`` at every point of the outer product of the
-``axes`` and gathers the returned dicts into an :class:`xarray.Dataset`.  With a ``store`` (a
+``axes`` and gathers the returned dicts into an ``xarray.Dataset``.  With a ``store`` (a
 zarr directory) every finished point is written to its own region of arrays laid out once,
 then marked done; a rerun of the same sweep skips the finished points, so a sweep killed at
 any moment loses no finished point.  The layout is in ``docs/sweep.md``.
 
 Executors: ``"serial"``; ``"processes"`` (local worker processes, the default); any
-:class:`concurrent.futures.Executor`; a :class:`dask.distributed.Client` or a scheduler
+``concurrent.futures.Executor``; a ``dask.distributed.Client`` or a scheduler
 address.  Points are submitted as futures and consumed as they finish.  Only the calling
 process writes the store.
 
@@ -28,6 +32,7 @@ import os
 import pickle
 import sys
 import time
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -107,6 +112,16 @@ def _numeric_kind(annotation: Any) -> type | None:
 
 
 def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[str, list]:
+    """The axes as ``{name: values}``, checked against each other, the settings and ``func``."""
+    pairs = _axis_pairs(axes)
+    names = [n for n, _ in pairs]
+    _check_axis_names(names, settings)
+    hints = _check_signature(func, names, settings)
+    return {n: _axis_values(func, n, values, hints.get(n)) for n, values in pairs}
+
+
+def _axis_pairs(axes: Any) -> list[tuple]:
+    """``(name, values)`` pairs from a mapping or a list of pairs, in order."""
     if isinstance(axes, Mapping):
         pairs = list(axes.items())
     elif (
@@ -122,7 +137,11 @@ def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[
         )
     if not pairs:
         raise SweepError("axes must name at least one parameter; got an empty mapping")
-    names = [n for n, _ in pairs]
+    return pairs
+
+
+def _check_axis_names(names: list, settings: Mapping[str, Any]) -> None:
+    """Identifiers, distinct, not reserved, not also settings."""
     for n in names:
         if not isinstance(n, str) or not n.isidentifier():
             raise SweepError(
@@ -140,70 +159,68 @@ def _check_axes(func: Callable, axes: Any, settings: Mapping[str, Any]) -> dict[
             )
         if n in settings:
             raise SweepError(f"{n!r} is both an axis and a setting; give it in one place only")
+
+
+def _check_signature(func: Callable, names: list, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Every axis and setting a keyword of ``func``, every required keyword given; ``func``'s type hints."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        sig = None
-    hints: dict[str, Any] = {}
-    if sig is not None:
-        params = sig.parameters
-        var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        accepted = [
-            k
-            for k, p in params.items()
-            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        ]
-        for n in [*names, *settings]:
-            if n not in accepted and not var_kw:
-                close = difflib.get_close_matches(n, accepted, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise SweepError(
-                    f"{_function_key(func)} has no keyword argument {n!r} (axes or settings); "
-                    f"it accepts {accepted}{hint}"
-                )
-        missing = [
-            k
-            for k in accepted
-            if params[k].default is inspect.Parameter.empty and k not in names and k not in settings
-        ]
-        if missing:
+        return {}
+    params = sig.parameters
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    accepted = [
+        k
+        for k, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    for n in [*names, *settings]:
+        if n not in accepted and not var_kw:
+            close = difflib.get_close_matches(n, accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise SweepError(
-                f"{_function_key(func)} needs {missing}: give each as an axis or a setting"
+                f"{_function_key(func)} has no keyword argument {n!r} (axes or settings); "
+                f"it accepts {accepted}{hint}"
             )
-        try:
-            hints = typing.get_type_hints(func)
-        except Exception:  # unresolvable annotations: no type checks
-            hints = {}
-    out: dict[str, list] = {}
-    for n, values in pairs:
-        if isinstance(values, (str, bytes)) or not isinstance(
-            values, (Sequence, np.ndarray, range)
-        ):
-            raise SweepError(f"axes[{n!r}] must be a list of values; got {values!r}")
-        arr = np.asarray(values, dtype=object)
-        if arr.ndim != 1:
-            raise SweepError(f"axes[{n!r}] must be a flat list of values; got shape {arr.shape}")
-        if arr.size == 0:
-            raise SweepError(f"axes[{n!r}] must hold at least one value; got an empty list")
-        vals = [_scalar(v, f"axes[{n!r}][{i}]") for i, v in enumerate(arr)]
-        if len({isinstance(v, str) for v in vals}) > 1:
-            raise SweepError(f"axes[{n!r}] mixes numbers and strings; got {vals}")
-        kind = _numeric_kind(hints.get(n))
-        if kind is not None:
-            bad = [
-                v for v in vals if isinstance(v, str) or (kind is int and not isinstance(v, int))
-            ]
-            if bad:
-                what = "integers" if kind is int else "numbers"
-                raise SweepError(
-                    f"axes[{n!r}] must hold {what} ({_function_key(func)} annotates {n} as "
-                    f"{kind.__name__}); got {bad[0]!r}"
-                )
-        if len(set(vals)) != len(vals):
-            dup = next(v for v in vals if vals.count(v) > 1)
-            raise SweepError(f"axes[{n!r}] must not repeat a value; got {dup!r} more than once")
-        out[n] = vals
-    return out
+    missing = [
+        k
+        for k in accepted
+        if params[k].default is inspect.Parameter.empty and k not in names and k not in settings
+    ]
+    if missing:
+        raise SweepError(f"{_function_key(func)} needs {missing}: give each as an axis or a setting")
+    try:
+        return typing.get_type_hints(func)
+    except Exception:  # unresolvable annotations: no type checks
+        return {}
+
+
+def _axis_values(func: Callable, n: str, values: Any, hint: Any) -> list:
+    """The values of axis ``n``: a flat, non-empty list of distinct scalars of one kind,
+    numbers where ``func`` annotates ``n`` as a number."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray, range)):
+        raise SweepError(f"axes[{n!r}] must be a list of values; got {values!r}")
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        raise SweepError(f"axes[{n!r}] must be a flat list of values; got shape {arr.shape}")
+    if arr.size == 0:
+        raise SweepError(f"axes[{n!r}] must hold at least one value; got an empty list")
+    vals = [_scalar(v, f"axes[{n!r}][{i}]") for i, v in enumerate(arr)]
+    if len({isinstance(v, str) for v in vals}) > 1:
+        raise SweepError(f"axes[{n!r}] mixes numbers and strings; got {vals}")
+    kind = _numeric_kind(hint)
+    if kind is not None:
+        bad = [v for v in vals if isinstance(v, str) or (kind is int and not isinstance(v, int))]
+        if bad:
+            what = "integers" if kind is int else "numbers"
+            raise SweepError(
+                f"axes[{n!r}] must hold {what} ({_function_key(func)} annotates {n} as "
+                f"{kind.__name__}); got {bad[0]!r}"
+            )
+    if len(set(vals)) != len(vals):
+        dup = next(v for v in vals if vals.count(v) > 1)
+        raise SweepError(f"axes[{n!r}] must not repeat a value; got {dup!r} more than once")
+    return vals
 
 
 def _check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -1005,5 +1022,24 @@ def run_config(path: str | os.PathLike, progress: bool | None = None) -> dict[st
     figures = _config_figures(ds, list(axes), plot, out)
     return {"dataset": ds, "store": store, "figures": figures}
 
+
+class _SweepModule(types.ModuleType):
+    """This module's type: calling the module calls :func:`sweep`.
+
+    One name, ``fpsolve.sweep``, for the module and its main function: the import system binds
+    ``fpsolve.sweep`` to the module as soon as anything imports it, so a function of the same
+    name in the package namespace would be shadowed depending on the order of imports.
+    ``__call__`` is :func:`sweep` itself, so ``inspect.signature(fp.sweep)``, ``help`` on the
+    call and "go to definition" land on the function.
+    """
+
+    __call__ = staticmethod(sweep)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(sweep)  # (a bound ``__call__`` would lose ``func``)
+
+
+sys.modules[__name__].__class__ = _SweepModule
 
 __all__ = ["sweep", "SweepError", "run_config", "load_function"]

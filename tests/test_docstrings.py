@@ -41,7 +41,7 @@ NEED_EXAMPLES = {
     "fpsolve.stationary", "fpsolve.evolve", "fpsolve.spectral_gap",
     "fpsolve.mean_first_passage_time", "fpsolve.closed_form_1d", "fpsolve.linearized",
     "fpsolve.compare", "fpsolve.Grid", "fpsolve.FokkerPlanck", "fpsolve.SGD", "fpsolve.Landscape",
-    "fpsolve.sweep", "fpsolve.plot.density", "fpsolve.plot.evolution", "fpsolve.simulate.langevin",
+    "fpsolve.sweep.sweep", "fpsolve.plot.density", "fpsolve.plot.evolution", "fpsolve.simulate.langevin",
     "fpsolve.simulate.sgd", "fpsolve.thermo.entropy_production", "fpsolve.thermo.integral_ft",
     "fpsolve.diagrams.gaussian_mean", "fpsolve.diagrams.tanhnet_slice",
     "fpsolve.diagrams.sgworld_variance",

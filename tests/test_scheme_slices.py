@@ -138,3 +138,82 @@ def test_fokker_planck_follows_the_objects_epoch_noise(lands):
         got[noise] = np.moveaxis(problem.diffusion_field, (0, 1), (-2, -1)).reshape(-1, 2, 2)
         np.testing.assert_allclose(got[noise], sgd.fields(direct, W, rng=1).diffusion, rtol=MC_RTOL)
     assert np.abs(got["monte_carlo"] - got["leading_order"]).max() > 1e-3 * np.abs(got["leading_order"]).max()
+
+
+# -- Landscape.fields_over: the slice's fields, computed from the slice's columns only --------
+HGRAD_RTOL = 1e-12  # mean_i H_i ∇ℓ_i: the same products summed over j in another order than the
+# einsum of the restrict-after path (|terms| up to ~1e2 × the result near the minimum)
+FD_STEP = 1e-5  # central differences: truncation h² ~ 1e-10 against round-off eps |L| / h ~ 1e-8
+FD_RTOL = 1e-6  # of the largest entry: the truncation and round-off above, with margin
+
+
+def _landscape(kind):
+    x, y, w_min = fp.datasets.load_adhikari2023()
+    if kind == "builtin":
+        return fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3), w_min
+    # the built-in point kernel as a user's kernel: the generic path of the field kernels
+    builtin = fp.models.TanhUnit(bias=True)
+    model = fp.models.CustomModel(builtin.kernel, n_params=3, constants=list(builtin.params))
+    land = fp.Landscape(model, x, y, noise_std=0.1, weight_decay=1e-3)
+    return land, land.minimize(np.array([1.0, 1.0, 0.0]))
+
+
+def _restrict_after(land, W, axes):
+    """What ``_Slice.fields`` computed before: the whole fields, then their ``axes`` blocks, and
+    ``mean_i H_i ∇ℓ_i`` from the restricted per-sample terms."""
+    f = land.fields(W, hessian=True)
+    ix = np.ix_(range(W.shape[0]), axes, axes)
+    hg = []
+    for w in W:
+        _, G, Hs = land.per_sample(w)
+        hg.append(np.einsum("nij,nj->i", Hs[:, axes][:, :, axes], G[:, axes]) / land.n_samples)
+    return f.loss, f.gradient[:, axes], f.gradient_covariance[ix], f.hessian[ix], np.array(hg)
+
+
+@pytest.mark.parametrize("kind, axes", [("builtin", [4, 5]), ("builtin", [5, 0, 2]), ("generic", [2, 0])])
+def test_fields_over_are_the_blocks_of_the_whole_fields(kind, axes):
+    land, w_min = _landscape(kind)
+    W = w_min + np.random.default_rng(3).normal(0.0, 0.05, (6, land.n_params))
+    f = land.fields_over(W, axes)
+    loss, grad, sigma, hess, hgrad = _restrict_after(land, W, axes)
+    # the same per-sample arithmetic on the same columns: bit for bit
+    np.testing.assert_array_equal(f.loss, loss)
+    np.testing.assert_array_equal(f.gradient, grad)
+    np.testing.assert_array_equal(f.gradient_covariance, sigma)
+    np.testing.assert_array_equal(f.hessian, hess)
+    np.testing.assert_allclose(f.hessian_gradient, hgrad, rtol=HGRAD_RTOL,
+                               atol=HGRAD_RTOL * np.abs(hgrad).max())
+    g = land.fields_over(W, axes, hessian=False)
+    assert g.hessian is None and g.hessian_gradient is None
+    np.testing.assert_array_equal(g.gradient_covariance, sigma)
+
+
+def test_slice_fields_match_finite_differences_of_the_two_parameter_function():
+    land, w_min = _landscape("builtin")
+    axes = [4, 5]
+
+    def sliced(u, what):
+        w = w_min.copy()
+        w[axes] = u
+        f = land.fields_over(w, axes)
+        return {"loss": f.loss[0], "gradient": f.gradient[0],
+                "trace": np.trace(f.gradient_covariance[0])}[what]
+
+    u0 = w_min[axes] + np.array([0.03, -0.02])
+    f = land.fields_over(np.r_[w_min[:4], u0, w_min[6:]], axes)
+    h = FD_STEP * np.eye(2)
+    grad_fd = np.array([(sliced(u0 + e, "loss") - sliced(u0 - e, "loss")) / (2 * FD_STEP) for e in h])
+    hess_fd = np.array([(sliced(u0 + e, "gradient") - sliced(u0 - e, "gradient")) / (2 * FD_STEP) for e in h])
+    trace_fd = np.array([(sliced(u0 + e, "trace") - sliced(u0 - e, "trace")) / (2 * FD_STEP) for e in h])
+    np.testing.assert_allclose(f.gradient[0], grad_fd, atol=FD_RTOL * np.abs(grad_fd).max())
+    np.testing.assert_allclose(f.hessian[0], hess_fd.T, atol=FD_RTOL * np.abs(hess_fd).max())
+    # ∇ tr Σ₁ = 2 (mean_i H_i ∇ℓ_i − H ∇L) on the slice
+    trace_grad = 2 * (f.hessian_gradient[0] - f.hessian[0] @ f.gradient[0])
+    np.testing.assert_allclose(trace_grad, trace_fd, atol=FD_RTOL * np.abs(trace_fd).max())
+
+
+@pytest.mark.parametrize("params", [[], [0, 0], [7], [-1], [0.5], [[0, 1]], [True]])
+def test_fields_over_refuses_bad_parameter_indices(params):
+    land, w_min = _landscape("builtin")
+    with pytest.raises(fp.InputError, match="params must be distinct parameter indices in 0..6"):
+        land.fields_over(w_min, params)

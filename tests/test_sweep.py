@@ -417,3 +417,38 @@ def test_a_sweep_killed_mid_way_resumes_with_every_point_once(tmp_path):
     a, b = np.meshgrid(after.a.values, after.b.values, indexing="ij")
     np.testing.assert_array_equal(after.ab.values, a * b)
     np.testing.assert_array_equal(after.pair.values, np.stack([a, b], axis=-1))
+
+
+# -- one name for the module and its function --------------------------------------------------
+IMPORT_ORDERS = {
+    "package first": "import fpsolve as fp",
+    "submodule first": "import fpsolve.sweep\nimport fpsolve as fp",
+    "from-import of the function": "from fpsolve.sweep import sweep as f\nimport fpsolve as fp\nassert f is fp.sweep.sweep",
+    "SweepError first": "import fpsolve as fp\nfp.SweepError",
+}
+
+
+@pytest.mark.parametrize("first", list(IMPORT_ORDERS), ids=list(IMPORT_ORDERS))
+def test_fp_sweep_is_the_module_and_calls_the_function_in_any_import_order(first):
+    code = IMPORT_ORDERS[first] + textwrap.dedent("""
+        import inspect, types
+        import fpsolve.sweep as module
+        assert fp.sweep is module and isinstance(fp.sweep, types.ModuleType)
+        assert fp.sweep.load_function("gaussian_mean") is fp.diagrams.gaussian_mean
+        assert fp.sweep.SweepError is fp.SweepError
+        assert list(inspect.signature(fp.sweep).parameters)[:2] == ["func", "axes"]
+        ds = fp.sweep(fp.diagrams.gaussian_mean, {"learning_rate": [1e-3]}, executor="serial",
+                      progress=False)
+        assert int(ds.attrs["n_done"]) == 1
+        print("ok")
+        """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
+def test_calling_the_module_is_calling_the_function():
+    axes = {"a": [1.0, 2.0], "b": [3.0]}
+    via_module = fp.sweep(product, axes, executor="serial", progress=False)
+    via_function = fp.sweep.sweep(product, axes, executor="serial", progress=False)
+    xr.testing.assert_identical(via_module, via_function)

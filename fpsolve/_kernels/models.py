@@ -18,6 +18,8 @@ log likelihood.  Array names in the field kernels:
 ``W``       (P, d)      parameter points
 ``X``       (N, p)      inputs;  ``Y`` (N,) targets
 ``F, G, Hs`` (P, N), (P, N, d), (P, N, d, d)  model outputs and their w-derivatives
+``idx``     (n,)        the parameters the fields are over: ``0..d-1``, or a slice's axes
+                        (then ``G``, ``Hs`` and the fields below have ``n`` in place of ``d``)
 ``loss``    (P,)        ``L = mean_i ℓ_i``
 ``grad``    (P, d)      ``∇L``
 ``sigma``   (P, d, d)   ``Σ₁ = mean_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ``
@@ -120,6 +122,18 @@ def tanh(u):
     return math.copysign(A + np.true_divide(B, C), u)
 
 
+@jit_inline
+def tanh_net_unit(v, t, z):
+    """``∂f/∂(a_h, c_h, v_h)`` of one hidden unit of ``TanhNet`` at ``t = tanh(a_h z + c_h)``.
+
+    The one copy of the network's gradient: the field kernels (:func:`_tanh_net`) and the SGD
+    steps (``fpsolve._kernels.sgd``) both call it, with the output summed in one order
+    (``f = β + Σ_h v_h t_h``), so their gradients agree bit for bit.
+    """
+    vs = v * (1.0 - t * t)
+    return vs * z, vs, t
+
+
 @jit
 def _tanh_net(w, x, grad, hess, order):
     d = w.shape[0]
@@ -133,10 +147,7 @@ def _tanh_net(w, x, grad, hess, order):
         v = w[2 * H + h]
         f += v * t
         if order >= 1:
-            s = 1.0 - t * t
-            grad[h] = v * s * z
-            grad[H + h] = v * s
-            grad[2 * H + h] = t
+            grad[h], grad[H + h], grad[2 * H + h] = tanh_net_unit(v, t, z)
         if order >= 2:
             s = 1.0 - t * t
             c = -2.0 * t * s * v
@@ -342,20 +353,26 @@ def predict_builtin(params, W, X, order, F, G, Hs):
 
 
 @jit
-def _point_fields(w, F, G, Hs, terms, order, out, p, q):
-    """Fields at one point from its outputs ``F`` (N,), ``G`` (N, d), ``Hs`` (N, d, d); returns ``L``.
+def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q):
+    """Fields at one point over the parameters ``idx`` (n,); returns ``L``.
 
-    Writes ``out.grad[p]`` (d,), ``out.sigma[p]`` (d, d) and with ``order == 2``
-    ``out.hess[q]`` (d, d) and ``out.hgrad[q]`` (d,).  ``G`` is overwritten with the
-    per-sample loss gradients ``∇ℓ_i``.
+    ``w`` (d,) is the whole point; ``F`` (N,) its outputs and ``G`` (N, n), ``Hs`` (N, n, n)
+    their derivatives in the parameters ``idx`` only (all of them: ``idx = 0..d-1``).  Every
+    per-sample term of parameter ``j`` reads only column ``j``, so a slice's fields are the
+    ``idx`` blocks of the whole ones.  Writes ``out.grad[p]`` (n,), ``out.sigma[p]`` (n, n) and
+    with ``order == 2`` ``out.hess[q]`` (n, n) and ``out.hgrad[q]`` (n,).  ``G`` is overwritten
+    with the per-sample loss gradients ``∇ℓ_i``.
     """
     Y, lik, noise_var, scale, alpha = terms.Y, terms.lik, terms.noise_var, terms.scale, terms.alpha
     grad, sigma, hess, hgrad = out.grad[p], out.sigma[p], out.hess[q], out.hgrad[q]
-    d = w.shape[0]
+    n = idx.shape[0]
     N = F.shape[0]
     w2 = 0.0
-    for j in range(d):
+    for j in range(w.shape[0]):
         w2 += w[j] * w[j]
+    aw = np.empty(n)  # the weight decay's gradient, per parameter (no gather in the loops below)
+    for j in range(n):
+        aw[j] = alpha * w[idx[j]]
     total = 0.0
     if order >= 2:
         hess[:, :] = 0.0
@@ -364,23 +381,23 @@ def _point_fields(w, F, G, Hs, terms, order, out, p, q):
         nll, r1, r2 = nll_terms(lik, Y[i], F[i], noise_var)
         total += nll
         if order >= 2:
-            for j in range(d):
+            for j in range(n):
                 acc = 0.0
-                for k in range(d):
+                for k in range(n):
                     h = scale * (r2 * G[i, j] * G[i, k] + r1 * Hs[i, j, k])
                     if j == k:
                         h += alpha
                     hess[j, k] += h
-                    acc += h * (scale * r1 * G[i, k] + alpha * w[k])
+                    acc += h * (scale * r1 * G[i, k] + aw[k])
                 hgrad[j] += acc
-        for j in range(d):
-            G[i, j] = scale * r1 * G[i, j] + alpha * w[j]
-    for j in range(d):
+        for j in range(n):
+            G[i, j] = scale * r1 * G[i, j] + aw[j]
+    for j in range(n):
         m = 0.0
         for i in range(N):
             m += G[i, j]
         grad[j] = m / N
-    for j in range(d):
+    for j in range(n):
         for k in range(j + 1):
             acc = 0.0
             for i in range(N):
@@ -388,41 +405,64 @@ def _point_fields(w, F, G, Hs, terms, order, out, p, q):
             sigma[j, k] = acc / N
             sigma[k, j] = acc / N
     if order >= 2:
-        for j in range(d):
+        for j in range(n):
             hgrad[j] /= N
-            for k in range(d):
+            for k in range(n):
                 hess[j, k] /= N
     return scale * total / N + 0.5 * alpha * w2
 
 
 @jit_parallel
-def fields_from_outputs(W, F, G, Hs, terms, order, out):
+def fields_from_outputs(W, idx, F, G, Hs, terms, order, out):
     """Loss, gradient, Σ₁ (and with ``order == 2`` Hessian and ``mean ∇²ℓ_i ∇ℓ_i``) at every point.
 
-    ``F`` (P, N), ``G`` (P, N, d), ``Hs`` (P, N, d, d) are the model outputs and their
-    derivatives (``Hs`` is read only when ``order == 2``; below that ``out.hess`` and
-    ``out.hgrad`` may have a leading length of 1 and are not written); ``terms`` a
-    :data:`LossTerms`, ``out`` a :data:`FieldArrays`.  ``G`` is overwritten with ``∇ℓ_i``.
+    Over the parameters ``idx`` (n,) (all: ``0..d-1``; a slice: its axes).  ``W`` (P, d) are
+    the whole points; ``F`` (P, N), ``G`` (P, N, n), ``Hs`` (P, N, n, n) the model outputs and
+    their derivatives in the parameters ``idx`` (``Hs`` is read only when ``order == 2``; below
+    that ``out.hess`` and ``out.hgrad`` may have a leading length of 1 and are not written);
+    ``terms`` a :data:`LossTerms`, ``out`` a :data:`FieldArrays` over the ``n`` parameters.
+    ``G`` is overwritten with ``∇ℓ_i``.
     """
     full = out.hess.shape[0] == W.shape[0]
     loss = out.loss  # a local name: parfors do not write through a tuple's field
     for p in prange(W.shape[0]):
         if full:  # (not ``q = p if full else 0``: the parfor index and 0 would unify to float)
-            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], terms, order, out, p, p)
+            loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, p)
         else:
-            loss[p] = _point_fields(W[p], F[p], G[p], Hs[p], terms, order, out, p, 0)
+            loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, 0)
+
+
+@jit
+def _gather(idx, G, Hs, order, Gs, Hss):
+    """The columns ``idx`` of ``G`` (N, d) into ``Gs`` (N, n), and with ``order == 2`` the
+    ``idx`` blocks of ``Hs`` (N, d, d) into ``Hss`` (N, n, n)."""
+    n = idx.shape[0]
+    for i in range(G.shape[0]):
+        for j in range(n):
+            Gs[i, j] = G[i, idx[j]]
+            if order >= 2:
+                for k in range(n):
+                    Hss[i, j, k] = Hs[i, idx[j], idx[k]]
 
 
 @jit_parallel
-def fields_builtin(params, W, X, terms, order, out):
+def fields_builtin(params, W, X, idx, terms, order, out):
     """:func:`fields_from_outputs` fused with the built-in model's outputs, point by point.
 
     The outputs of one point live in small per-task buffers (no (P, N, d) arrays), which keeps
-    the sample loop in cache.
+    the sample loop in cache.  With ``idx`` a proper subset (a slice) the model's derivatives
+    are cut to the ``idx`` columns before the per-sample terms, which then cost what an
+    ``n``-parameter landscape costs.
     """
     P, d = W.shape
     N = X.shape[0]
+    n = idx.shape[0]
     dh = d if order >= 2 else 1
+    nh = n if order >= 2 else 1
+    sliced = n != d
+    for j in range(n):
+        if idx[j] != j:
+            sliced = True
     full = out.hess.shape[0] == P
     loss = out.loss  # a local name: parfors do not write through a tuple's field
     n_chunks = (P + CHUNK - 1) // CHUNK
@@ -430,10 +470,14 @@ def fields_builtin(params, W, X, terms, order, out):
         F = np.empty(N)
         G = np.empty((N, d))
         Hs = np.zeros((N, dh, dh))
+        Gs = np.empty((N, n)) if sliced else G
+        Hss = np.zeros((N, nh, nh)) if sliced else Hs
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             _builtin_rows(params, W[p], X, order, F, G, Hs)
-            loss[p] = _point_fields(W[p], F, G, Hs, terms, order, out, p, q)
+            if sliced:
+                _gather(idx, G, Hs, order, Gs, Hss)
+            loss[p] = _point_fields(W[p], idx, F, Gs, Hss, terms, order, out, p, q)
 
 
 @jit

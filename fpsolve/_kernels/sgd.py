@@ -70,7 +70,7 @@ from .codes import (
     WITH_REPLACEMENT,
     WITHOUT_REPLACEMENT,
 )
-from .models import builtin_point, nll_terms, tanh
+from .models import builtin_point, nll_terms, tanh, tanh_net_unit
 from .random import bounded, fill_normals, normal_of, seed_walker, xoshiro
 from .stats import add_sample, merge_sums, welford
 
@@ -192,12 +192,14 @@ def _finish_gradient(g, w, scale, alpha, b, d):
 
 # -- minibatch gradients -------------------------------------------------------------------
 @jit
-def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
-    """``∇L_B`` for ``f = Σ_h v_h tanh(a_h x + c_h) + β`` (Gaussian likelihood) into ``g``.
+def _grad_tanh_net(w, X, Y, perm, off, b, noise_var, scale, alpha, g, tb, d):
+    """``∇L_B`` for ``f = β + Σ_h v_h tanh(a_h x + c_h)`` (Gaussian likelihood) into ``g``.
 
-    ``tb`` (>= H) is scratch for the hidden activations.  The sums run in the order of
-    :func:`_segment_net2` (``f = (Σ_h v_h t_h) + β``), so with ``H = 2`` the two agree bit
-    for bit.
+    ``tb`` (>= H) is scratch for the hidden activations.  The arithmetic of the field kernels,
+    sample by sample: :func:`~fpsolve._kernels.models.tanh_net_unit` for ``∂f/∂w``,
+    ``∇ℓ_i = (scale r_i) ∂f/∂w + alpha w`` with ``r_i = (f_i − y_i) / σ²``, summed over the
+    batch in its order and divided by ``b``; so over the whole data in order it is
+    ``Landscape.gradient`` bit for bit, and with ``H = 2`` it is :func:`_segment_net2`'s.
     """
     H = (d - 1) // 3
     for j in range(d):
@@ -207,18 +209,18 @@ def _grad_tanh_net(w, X, Y, perm, off, b, inv_var, scale, alpha, g, tb, d):
         z = X[i, 0]
         for h in range(H):  # vectorises
             tb[h] = tanh(w[h] * z + w[H + h])
-        f = w[2 * H] * tb[0]
-        for h in range(1, H):
-            f += w[2 * H + h] * tb[h]
-        r = (f + w[3 * H] - Y[i]) * inv_var
+        f = w[3 * H]
         for h in range(H):
-            t = tb[h]
-            rs = r * w[2 * H + h] * (1.0 - t * t)
-            g[h] += rs * z
-            g[H + h] += rs
-            g[2 * H + h] += r * t
-        g[3 * H] += r
-    _finish_gradient(g, w, scale, alpha, b, d)
+            f += w[2 * H + h] * tb[h]
+        c = scale * ((f - Y[i]) / noise_var)  # scale · nll_terms' r1
+        for h in range(H):
+            da, dc, dv = tanh_net_unit(w[2 * H + h], tb[h], z)
+            g[h] += c * da + alpha * w[h]
+            g[H + h] += c * dc + alpha * w[H + h]
+            g[2 * H + h] += c * dv + alpha * w[2 * H + h]
+        g[3 * H] += c * 1.0 + alpha * w[3 * H]
+    for j in range(d):
+        g[j] /= b
 
 
 @jit_inline
@@ -241,8 +243,9 @@ def _grad_point(point, loss, w, perm, off, b, g, gf, hf, d):
 def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
 
-    The batches of :func:`draw_batch`, the arithmetic of :func:`_grad_tanh_net` and the step
-    of :func:`_sgld`/:func:`_gd`, but the batch generator's state lives in registers, the batch
+    The batches of :func:`draw_batch`, the arithmetic of :func:`_grad_tanh_net` (the same
+    :func:`~fpsolve._kernels.models.tanh_net_unit`, sums in the same order) and the step of
+    :func:`_sgld`/:func:`_gd`, but the batch generator's state lives in registers, the batch
     is gathered into ``zb``, ``yb`` (b,) and its 2 b pre-activations into ``tb`` (2 b,) so that
     the tanh loop vectorises, and the only functions the loop calls with arrays are inlined
     ones: Numba counts references, with atomic instructions, on real calls taking arrays,
@@ -257,8 +260,6 @@ def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     stats = n0 >= run.burn_in
     d = 7
     N = Y.shape[0]
-    inv_var = 1.0 / noise_var
-    c_b = scale / b
     s0 = sb[0]
     s1 = sb[1]
     s2 = sb[2]
@@ -274,6 +275,13 @@ def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
         v1 = x[4]
         v2 = x[5]
         beta = x[6]
+        wd0 = alpha * a1  # the weight decay of ∇ℓ_i, the same for every sample
+        wd1 = alpha * a2
+        wd2 = alpha * c1
+        wd3 = alpha * c2
+        wd4 = alpha * v1
+        wd5 = alpha * v2
+        wd6 = alpha * beta
         for j in range(b):
             i = pc[off + j]
             z = X[i, 0]
@@ -294,23 +302,23 @@ def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
             z = zb[j]
             t1 = tb[j]
             t2 = tb[b + j]
-            r = (v1 * t1 + v2 * t2 + beta - yb[j]) * inv_var
-            r1 = r * v1 * (1.0 - t1 * t1)
-            r2 = r * v2 * (1.0 - t2 * t2)
-            g0 += r1 * z
-            g1 += r2 * z
-            g2 += r1
-            g3 += r2
-            g4 += r * t1
-            g5 += r * t2
-            g6 += r
-        g0 = c_b * g0 + alpha * a1
-        g1 = c_b * g1 + alpha * a2
-        g2 = c_b * g2 + alpha * c1
-        g3 = c_b * g3 + alpha * c2
-        g4 = c_b * g4 + alpha * v1
-        g5 = c_b * g5 + alpha * v2
-        g6 = c_b * g6 + alpha * beta
+            c = scale * ((beta + v1 * t1 + v2 * t2 - yb[j]) / noise_var)
+            da1, dc1, dv1 = tanh_net_unit(v1, t1, z)
+            da2, dc2, dv2 = tanh_net_unit(v2, t2, z)
+            g0 += c * da1 + wd0
+            g1 += c * da2 + wd1
+            g2 += c * dc1 + wd2
+            g3 += c * dc2 + wd3
+            g4 += c * dv1 + wd4
+            g5 += c * dv2 + wd5
+            g6 += c * 1.0 + wd6
+        g0 /= b
+        g1 /= b
+        g2 /= b
+        g3 /= b
+        g4 /= b
+        g5 /= b
+        g6 /= b
         if noisy:
             for i in range(d):
                 xi[i] = normal_of(sn)
@@ -359,7 +367,6 @@ def _chain(c, point, path, loss, chains, run):
     d = pos.shape[1]
     N = Y.shape[0]
     M = N // b
-    inv_var = 1.0 / noise_var
     sq = math.sqrt(2.0 * eta * run.temperature)
     noisy = run.temperature > 0.0
     epochs = sampler == WITHOUT_REPLACEMENT
@@ -422,7 +429,7 @@ def _chain(c, point, path, loss, chains, run):
             for m in range(n + 1, stop + 1):
                 off, cur = next_batch(sb, sampler, pc, cur, N, b)
                 if path == PATH_TANH_NET:
-                    _grad_tanh_net(x, X, Y, pc, off, b, inv_var, scale, alpha, g, gf, d)
+                    _grad_tanh_net(x, X, Y, pc, off, b, noise_var, scale, alpha, g, gf, d)
                 elif path == PATH_CONSTANT:
                     acc = 0.0
                     for q in range(off, off + b):

@@ -186,16 +186,38 @@ class Landscape:
         Evaluated by Numba kernels in parallel over the points: fused point by point for the
         built-in models; for a user's model, outputs then reductions in blocks of points.
         """
+        return self.fields_over(w, np.arange(self.n_params), hessian)
+
+    def fields_over(self, w: ArrayLike, params: ArrayLike, hessian: bool = True) -> LandscapeFields:
+        """:meth:`fields` at points ``w`` (d,) or (P, d) over the parameters ``params`` (n,) only.
+
+        The gradient, Σ₁ and Hessian are the ``params`` blocks of the whole ones (in the order
+        of ``params``) and ``hessian_gradient`` is ``mean_i ∇²ℓ_i ∇ℓ_i`` of those blocks: the
+        fields of the slice through ``w`` along ``params``.  The model's derivatives are cut
+        to the ``params`` columns before the per-sample terms, so this costs what an
+        ``n``-parameter landscape costs.
+
+        Raises
+        ------
+        InputError
+            For ``params`` that are not distinct parameter indices ``0..d-1``.
+        """
         W = check_points(self.model, w)
-        P, d, N = W.shape[0], self.n_params, self.n_samples
+        d = self.n_params
+        idx = np.atleast_1d(np.asarray(params))
+        if (idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer)
+                or idx.min() < 0 or idx.max() >= d or np.unique(idx).size != idx.size):
+            raise InputError(f"params must be distinct parameter indices in 0..{d - 1}; got {params!r}")
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        P, d, n, N = W.shape[0], self.n_params, idx.size, self.n_samples
         order = 2 if hessian else 1
         loss = np.empty(P)
-        grad = np.empty((P, d))
-        sigma = np.empty((P, d, d))
-        hess = np.empty((P, d, d) if hessian else (1, d, d))  # not written below order 2
-        hgrad = np.empty((P, d) if hessian else (1, d))
+        grad = np.empty((P, n))
+        sigma = np.empty((P, n, n))
+        hess = np.empty((P, n, n) if hessian else (1, n, n))  # not written below order 2
+        hgrad = np.empty((P, n) if hessian else (1, n))
         if getattr(self.model, "builtin", False):
-            _k.fields_builtin(self.model.params, W, self.x, self._loss_terms(), order,
+            _k.fields_builtin(self.model.params, W, self.x, idx, self._loss_terms(), order,
                               _k.FieldArrays(loss, grad, sigma, hess, hgrad))
         else:
             block = max(1, min(BLOCK, BUFFER_BYTES // (8 * N * (d * d if hessian else d))))
@@ -203,14 +225,16 @@ class Landscape:
             F = np.empty((nb, N))
             G = np.empty((nb, N, d))
             Hs = np.zeros((nb, N, d, d) if hessian else (nb, N, 1, 1))
+            whole = n == d and bool(np.all(idx == np.arange(d)))
             for s in range(0, P, block):
                 e = min(P, s + block)
-                n = e - s
+                m = e - s
                 _k.predict_generic(self.model.kernel, self.model.params, W[s:e], self.x, order,
-                                   F[:n], G[:n], Hs[:n])
+                                   F[:m], G[:m], Hs[:m])
+                Gs, Hss = (G[:m], Hs[:m]) if whole else _columns(G[:m], Hs[:m], idx, hessian)
                 out = _k.FieldArrays(loss[s:e], grad[s:e], sigma[s:e],
                                      hess[s:e] if hessian else hess, hgrad[s:e] if hessian else hgrad)
-                _k.fields_from_outputs(W[s:e], F[:n], G[:n], Hs[:n], self._loss_terms(), order, out)
+                _k.fields_from_outputs(W[s:e], idx, F[:m], Gs, Hss, self._loss_terms(), order, out)
         return LandscapeFields(W, loss, grad, sigma, hess if hessian else None, hgrad if hessian else None)
 
     def per_sample(self, w: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,6 +286,13 @@ class Landscape:
         """
         return newton_minimize(lambda w: self.fields(w, hessian=True), w0, self.model, gtol, max_iter,
                                "L")
+
+
+def _columns(G: np.ndarray, Hs: np.ndarray, idx: np.ndarray, hessian: bool):
+    """The model derivatives ``G`` (P, N, d) and ``Hs`` (P, N, d, d) cut to the parameters ``idx``."""
+    Gs = np.ascontiguousarray(G[:, :, idx])
+    Hss = np.ascontiguousarray(Hs[:, :, idx][:, :, :, idx]) if hessian else Hs
+    return Gs, Hss
 
 
 def newton_minimize(evaluate, w0, model, gtol: float, max_iter: int, what: str) -> np.ndarray:

@@ -43,7 +43,6 @@ PERMUTATION_BLOCK = 10_000  # permutations drawn per block (bounds the (block, N
 # ~6e6 steps/s measured on the paper's data on 2 cores) and names the cheaper settings
 MC_GRID_WORK_MAX = 2e9
 MC_STEPS_PER_SECOND = 6e6  # the rate above, only for the estimate in the message
-SLICE_BUFFER_BYTES = 64 * 2**20  # slice fields: per-sample Hessians (block, N, d, d) per block of points
 
 
 def _batch_factor(n: int, b: int) -> float:
@@ -586,7 +585,9 @@ class _Slice:
     ``w[axes] = u`` and the rest at the reference, so its gradient, Hessian and ``Σ₁`` are the
     ``axes`` blocks of the full ones, and every derived term (the drift correction
     ``H ∇L``, ``L_WOR`` with ``mean_i H_i ∇ℓ_i``, the epoch noise) is built from those blocks
-    alone — not restricted after being built from all ``d`` parameters.
+    alone — not restricted after being built from all ``d`` parameters.  The kernels cut the
+    model's derivatives to the axes before the per-sample terms, so a slice point costs what a
+    point of an ``n``-parameter landscape costs.
     """
 
     def __init__(self, land: Landscape, axes, reference: np.ndarray) -> None:
@@ -609,28 +610,9 @@ class _Slice:
         return W
 
     def fields(self, u, hessian: bool = True) -> LandscapeFields:
+        """The slice's own fields (``Landscape.fields_over`` its axes) at slice points ``u`` (P, n)."""
         U = np.atleast_2d(np.asarray(u, dtype=float))
-        f = self.land.fields(self.embed(U), hessian=hessian)
-        a = self.axes
-        hg = self._hessian_gradient(U) if hessian else None
-        return LandscapeFields(U, f.loss, f.gradient[:, a], f.gradient_covariance[:, a][:, :, a],
-                               f.hessian[:, a][:, :, a] if hessian else None, hg)
-
-    def _hessian_gradient(self, U: np.ndarray) -> np.ndarray:
-        """``mean_i ∇²ℓ_i ∇ℓ_i`` of the slice (blocks of the per-sample terms), in blocks of points."""
-        land, a = self.land, self.axes
-        N, d = land.n_samples, land.n_params
-        block = max(1, min(U.shape[0], SLICE_BUFFER_BYTES // (8 * N * d * d)))
-        out = np.empty((U.shape[0], len(a)))
-        for s in range(0, U.shape[0], block):
-            W = self.embed(U[s:s + block])
-            P = W.shape[0]
-            pred = land.model.predict(W, land.x, order=2)
-            ell, G, Hs = np.empty((P, N)), np.empty((P, N, d)), np.empty((P, N, d, d))
-            _k.per_sample_terms(W, pred.value, pred.gradient, pred.hessian, land._loss_terms(),
-                                ell, G, Hs)
-            out[s:s + P] = np.einsum("pnij,pnj->pi", Hs[:, :, a][:, :, :, a], G[:, :, a]) / N
-        return out
+        return replace(self.land.fields_over(self.embed(U), self.axes, hessian=hessian), w=U)
 
     def per_sample(self, u) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ell, G, Hs = self.land.per_sample(self.embed(u)[0])
