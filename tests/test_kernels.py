@@ -37,21 +37,38 @@ def _grid_arrays(problem, x0, burn_in, record_every, seed, infinite_cells=0):
     drift_table[:infinite_cells] = np.inf
     cols = 1 if problem.constant_diffusion else -1
     noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
-    tables = lk.grid_tables(grid.shape, grid.spacing, drift_table, noise_table)
+    shape = np.array(grid.shape, dtype=np.int64)
+    tables = lk.Tables(shape, 1.0 / np.array(grid.spacing), np.array([shape[1], 1], dtype=np.int64),
+                       drift_table, noise_table)
     return walkers, box, tables
+
+
+def _pin_problem(boundary, noise):
+    """A 2-D rotating OU problem on a 24 x 20 grid, with constant or state-dependent diffusion."""
+    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
+    if noise == "constant":
+        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
+    else:
+        def diffusion(x):
+            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
+    return fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
+                           diffusion=diffusion)
+
+
+def _assert_same_walkers(special, general, context=""):
+    """Every walker array equal bit for bit (``sum2``: the upper triangle, the statistic; the
+    2-D loops leave ``[1, 0]`` alone)."""
+    for name in lk.Walkers._fields:
+        a, b = getattr(special, name), getattr(general, name)
+        if name == "sum2":
+            a, b = np.triu(a), np.triu(b)
+        np.testing.assert_array_equal(a, b, err_msg=name + context)
 
 
 @pytest.mark.parametrize("method", [_codes.EULER_MARUYAMA, _codes.HEUN])
 @pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
 def test_walk_2d_is_walk_bit_for_bit(method, boundary):
-    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
-    if method == _codes.HEUN:  # additive noise only
-        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
-    else:
-        def diffusion(x):
-            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
-    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
-                              diffusion=diffusion)
+    problem = _pin_problem(boundary, "constant" if method == _codes.HEUN else "variable")  # Heun: additive
     runs = []
     for walk in (lk._walk_2d, lk._walk):
         walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
@@ -64,11 +81,7 @@ def test_walk_2d_is_walk_bit_for_bit(method, boundary):
     special, general = runs
     if boundary == "absorbing":
         assert (general.status == _codes.ABSORBED).any()  # the walls were exercised
-    for name in lk.Walkers._fields:
-        a, b = getattr(special, name), getattr(general, name)
-        if name == "sum2":  # the upper triangle is the statistic; the 2-D loop leaves [1, 0] alone
-            a, b = np.triu(a), np.triu(b)
-        np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_walkers(special, general)
 
 
 @pytest.mark.parametrize(("method", "noise"), [(_codes.EULER_MARUYAMA, "constant"),
@@ -79,14 +92,7 @@ def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
     """``langevin_grid`` steps 2-D walkers in lockstep pairs (a lone last one by itself): each
     walker is the general loop's, also when its partner stops (absorbed, or blown up by
     infinite drift cells) part-way through a chunk."""
-    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
-    if noise == "constant":
-        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
-    else:
-        def diffusion(x):
-            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
-    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
-                              diffusion=diffusion)
+    problem = _pin_problem(boundary, noise)
     n_walkers = N_WALKERS - 1  # odd: one walker has no partner
     runs = []
     for pairs in (True, False):
@@ -109,11 +115,7 @@ def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
         assert (general.status == _codes.ABSORBED).any()
     stop = general.stop_step[general.status != _codes.RUNNING]
     assert (stop % 150 != 0).any()  # some stopped inside a chunk, their partners ran on alone
-    for name in lk.Walkers._fields:
-        a, b = getattr(paired, name), getattr(general, name)
-        if name == "sum2":
-            a, b = np.triu(a), np.triu(b)
-        np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_walkers(paired, general)
 
 
 @numba.njit
@@ -172,11 +174,7 @@ def test_callable_walker_pairs_are_single_walkers_bit_for_bit(boundary):
         assert (general.stop_step[stopped] % 150 != 0).any()  # partners ran on alone mid-chunk
         if diffusion_callable:
             assert (general.status == _codes.NOT_PSD).any()
-        for name in lk.Walkers._fields:
-            a, b = getattr(paired, name), getattr(general, name)
-            if name == "sum2":
-                a, b = np.triu(a), np.triu(b)
-            np.testing.assert_array_equal(a, b, err_msg=f"{name} (method {method}, {diffusion})")
+        _assert_same_walkers(paired, general, f" (method {method}, {diffusion})")
 
 
 @pytest.mark.parametrize(("sampler", "temperature"),
