@@ -22,6 +22,13 @@ def _pyplot():
     return plt
 
 
+def _figure(ax, figsize: tuple[float, float]):
+    """``(figure, axes)``: a new figure of ``figsize`` inches, or the one ``ax`` is drawn in."""
+    if ax is None:
+        return _pyplot().subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def _check_type(value, cls: type, name: str) -> None:
     if not isinstance(value, cls):
         raise InputTypeError(f"{name} must be an fpsolve.{cls.__name__}; got {type(value).__name__}")
@@ -89,11 +96,7 @@ def density(state: StationaryState, *, ax=None, current: bool = True, axes: tupl
 
     _check_type(state, StationaryState, "state")
     axes = _check_axes(axes, state.grid.ndim)
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, (6.4, 5.2))
     grid = state.grid
     if grid.ndim == 1:
         x = grid.axes[0]
@@ -299,11 +302,7 @@ def phase_diagram(ds, var: str, x: str | None = None, y: str | None = None, *, l
     yc = ys.astype(float) if numeric_y else np.arange(ys.size, dtype=float)
     xe, ye = _cell_edges(xc, logx), _cell_edges(yc, logy)
 
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 5.0))
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, (6.4, 5.0))
     finite = np.isfinite(values)
     positive = finite.any() and bool(np.all(values[finite] > 0))
     lo, hi = (np.nanmin(values), np.nanmax(values)) if finite.any() else (0.0, 0.0)
@@ -415,11 +414,7 @@ def entropy_histogram(ds, *, ax=None, bins: int = 80, title: str | None = None):
     >>> fig.axes[0].get_title()
     'Δs of N(1, 2)'
     """
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.2))
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, (6.0, 4.2))
     values = ds.values() if hasattr(ds, "values") else np.asarray(ds, dtype=float).ravel()
     values = values[np.isfinite(values)]
     ax.hist(values, bins=bins, density=True, color="C0", alpha=0.6, label=r"$\Delta s_{tot}$")
@@ -462,11 +457,7 @@ def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
     >>> print(len(fig.axes), fig.axes[0].get_xlabel())
     1 $\\Delta s$
     """
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, (5.2, 4.4))
     ax.errorbar(fit.centres, fit.log_ratio, yerr=fit.log_ratio_error, fmt="o", ms=4, color="C0",
                 label="binned samples")
     if len(fit.centres):

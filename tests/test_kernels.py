@@ -18,8 +18,9 @@ N_WALKERS = 64
 N_STEPS = 400
 
 
-def _grid_arrays(problem, x0, burn_in, record_every, seed):
-    """The walker state and tables :func:`fpsolve.simulate.langevin` builds, for direct calls."""
+def _grid_arrays(problem, x0, burn_in, record_every, seed, infinite_cells=0):
+    """The walker state and tables :func:`fpsolve.simulate.langevin` builds, for direct calls;
+    the drift of the first ``infinite_cells`` cells is made infinite."""
     grid = problem.grid
     d = grid.ndim
     pos = np.tile(np.asarray(x0, dtype=float), (N_WALKERS, 1))
@@ -33,6 +34,7 @@ def _grid_arrays(problem, x0, burn_in, record_every, seed):
     box = lk.Box(np.array(grid.lower), np.array(grid.upper),
                  np.array([_codes.BOUNDARY_CODES[b] for b in grid.boundary], dtype=np.int64))
     drift_table = np.ascontiguousarray(problem.drift_field.reshape(d, -1).T)
+    drift_table[:infinite_cells] = np.inf
     cols = 1 if problem.constant_diffusion else -1
     noise_table = np.ascontiguousarray(noise_matrix(problem.diffusion_field).reshape(d * d, cols).T)
     shape = np.array(grid.shape, dtype=np.int64)
@@ -41,17 +43,32 @@ def _grid_arrays(problem, x0, burn_in, record_every, seed):
     return walkers, box, tables
 
 
-@pytest.mark.parametrize("method", [_codes.EULER_MARUYAMA, _codes.HEUN])
-@pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
-def test_walk_2d_is_walk_bit_for_bit(method, boundary):
+def _pin_problem(boundary, noise):
+    """A 2-D rotating OU problem on a 24 x 20 grid, with constant or state-dependent diffusion."""
     grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
-    if method == _codes.HEUN:  # additive noise only
+    if noise == "constant":
         diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
     else:
         def diffusion(x):
             return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
-    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
-                              diffusion=diffusion)
+    return fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
+                           diffusion=diffusion)
+
+
+def _assert_same_walkers(special, general, context=""):
+    """Every walker array equal bit for bit (``sum2``: the upper triangle, the statistic; the
+    2-D loops leave ``[1, 0]`` alone)."""
+    for name in lk.Walkers._fields:
+        a, b = getattr(special, name), getattr(general, name)
+        if name == "sum2":
+            a, b = np.triu(a), np.triu(b)
+        np.testing.assert_array_equal(a, b, err_msg=name + context)
+
+
+@pytest.mark.parametrize("method", [_codes.EULER_MARUYAMA, _codes.HEUN])
+@pytest.mark.parametrize("boundary", ["reflecting", "periodic", "absorbing"])
+def test_walk_2d_is_walk_bit_for_bit(method, boundary):
+    problem = _pin_problem(boundary, "constant" if method == _codes.HEUN else "variable")  # Heun: additive
     runs = []
     for walk in (lk._walk_2d, lk._walk):
         walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
@@ -64,11 +81,7 @@ def test_walk_2d_is_walk_bit_for_bit(method, boundary):
     special, general = runs
     if boundary == "absorbing":
         assert (general.status == _codes.ABSORBED).any()  # the walls were exercised
-    for name in lk.Walkers._fields:
-        a, b = getattr(special, name), getattr(general, name)
-        if name == "sum2":  # the upper triangle is the statistic; the 2-D loop leaves [1, 0] alone
-            a, b = np.triu(a), np.triu(b)
-        np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_walkers(special, general)
 
 
 @pytest.mark.parametrize(("method", "noise"), [(_codes.EULER_MARUYAMA, "constant"),
@@ -79,20 +92,14 @@ def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
     """``langevin_grid`` steps 2-D walkers in lockstep pairs (a lone last one by itself): each
     walker is the general loop's, also when its partner stops (absorbed, or blown up by
     infinite drift cells) part-way through a chunk."""
-    grid = fp.Grid([-2.0, -2.0], [2.0, 2.0], [24, 20], boundary=boundary)
-    if noise == "constant":
-        diffusion = np.array([[0.6, 0.1], [0.1, 0.4]])
-    else:
-        def diffusion(x):
-            return 0.5 + 0.2 * np.cos(x[0]) + 0.1 * np.sin(x[1])
-    problem = fp.FokkerPlanck(grid, drift=lambda x: np.stack((-x[0] - 0.5 * x[1], -x[1] + 0.5 * x[0])),
-                              diffusion=diffusion)
+    problem = _pin_problem(boundary, noise)
     n_walkers = N_WALKERS - 1  # odd: one walker has no partner
     runs = []
     for pairs in (True, False):
-        walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5)
+        # the 20 cells next to the wall x = -2 send walkers to infinity
+        walkers, box, tables = _grid_arrays(problem, [0.3, -0.2], burn_in=37, record_every=9, seed=5,
+                                            infinite_cells=20)
         walkers = lk.Walkers(*(a[:n_walkers] for a in walkers))
-        tables.drift_table[:20] = np.inf  # the cells next to the wall x = -2 send walkers to infinity
         for n0, n1 in ((0, 150), (150, N_STEPS)):
             span = lk.Span(n0, n1, 37, 9, 0.02, method)
             if pairs:
@@ -108,11 +115,7 @@ def test_walker_pairs_are_single_walkers_bit_for_bit(method, boundary, noise):
         assert (general.status == _codes.ABSORBED).any()
     stop = general.stop_step[general.status != _codes.RUNNING]
     assert (stop % 150 != 0).any()  # some stopped inside a chunk, their partners ran on alone
-    for name in lk.Walkers._fields:
-        a, b = getattr(paired, name), getattr(general, name)
-        if name == "sum2":
-            a, b = np.triu(a), np.triu(b)
-        np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_walkers(paired, general)
 
 
 @numba.njit
@@ -171,11 +174,7 @@ def test_callable_walker_pairs_are_single_walkers_bit_for_bit(boundary):
         assert (general.stop_step[stopped] % 150 != 0).any()  # partners ran on alone mid-chunk
         if diffusion_callable:
             assert (general.status == _codes.NOT_PSD).any()
-        for name in lk.Walkers._fields:
-            a, b = getattr(paired, name), getattr(general, name)
-            if name == "sum2":
-                a, b = np.triu(a), np.triu(b)
-            np.testing.assert_array_equal(a, b, err_msg=f"{name} (method {method}, {diffusion})")
+        _assert_same_walkers(paired, general, f" (method {method}, {diffusion})")
 
 
 @pytest.mark.parametrize(("sampler", "temperature"),

@@ -39,6 +39,91 @@ def _as_tuple(value) -> tuple:
     return tuple(np.asarray(value).tolist()) if not isinstance(value, (tuple, list)) else tuple(value)
 
 
+def _checked_box(lower: tuple, upper: tuple, given_lower, given_upper) -> tuple[tuple, tuple]:
+    """``lower`` and ``upper`` as floats, checked to be real, finite and ordered on every axis."""
+    for name, values in (("lower", lower), ("upper", upper)):
+        for axis, v in enumerate(values):
+            if isinstance(v, (bool, np.bool_, str, bytes)) or np.iscomplexobj(v) or not np.isscalar(v) and np.ndim(v):
+                raise GridError(f"{name} must hold real numbers; got {name}[{axis}]={v!r}")
+    try:
+        lower = tuple(float(v) for v in lower)
+        upper = tuple(float(v) for v in upper)
+    except (TypeError, ValueError) as exc:
+        raise GridError(f"lower and upper must be numbers; got {given_lower!r}, {given_upper!r}") from exc
+    for axis, (lo, hi) in enumerate(zip(lower, upper)):
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise GridError(f"lower and upper must be finite; got axis {axis}: [{lo}, {hi}]")
+        if hi <= lo:
+            raise GridError(
+                f"upper must be greater than lower on every axis; got upper[{axis}]={hi} "
+                f"<= lower[{axis}]={lo}"
+            )
+        if not np.isfinite(hi - lo):
+            raise GridError(
+                f"upper - lower must be a finite length; got axis {axis}: [{lo}, {hi}] spans "
+                f"{hi - lo} (overflow); choose a box well inside ±{np.finfo(float).max / 2:.3g}"
+            )
+    return lower, upper
+
+
+def _checked_shape(shape: tuple) -> tuple[int, ...]:
+    """``shape`` as ints, checked to be whole numbers of at least ``MIN_CELLS``."""
+    checked = []
+    for axis, n in enumerate(shape):
+        if isinstance(n, (bool, np.bool_, str, bytes)) or np.iscomplexobj(n):
+            raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
+        try:
+            whole = float(n).is_integer()
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole:
+            raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
+        if int(n) < MIN_CELLS:
+            raise GridError(
+                f"shape[{axis}]={int(n)} is too few cells; need at least {MIN_CELLS} per axis"
+            )
+        checked.append(int(n))
+    return tuple(checked)
+
+
+def _check_spacing(lower: tuple, upper: tuple, shape: tuple) -> None:
+    """Refuse cells whose width is not a normal float or spans too few ulps of the coordinates."""
+    for axis, (lo, hi, n) in enumerate(zip(lower, upper, shape)):
+        h = (hi - lo) / n
+        scale = max(abs(lo), abs(hi))
+        if not SPACING_RANGE[0] <= h <= SPACING_RANGE[1] or h < MIN_SPACING_ULPS * np.spacing(scale):
+            raise GridError(
+                f"the cells of axis {axis} cannot be represented: spacing (upper - lower) / shape = "
+                f"{h:.3g} on [{lo}, {hi}] with {n} cells; it must lie in [{SPACING_RANGE[0]:.3g}, "
+                f"{SPACING_RANGE[1]:.3g}] (so h² is a normal float) and span at least "
+                f"{MIN_SPACING_ULPS} ulps of the coordinates ({MIN_SPACING_ULPS * np.spacing(scale):.3g}); "
+                "rescale the coordinates or change the number of cells"
+            )
+
+
+def _checked_boundary(boundary, ndim: int) -> tuple[str, ...]:
+    """``boundary`` (a name, or one per axis) as a tuple of ``ndim`` known names."""
+    if isinstance(boundary, str):
+        boundary = (boundary,) * ndim
+    elif isinstance(boundary, (tuple, list)):
+        boundary = tuple(boundary)
+    else:
+        raise GridError(
+            f"boundary must be a name or a sequence of names (one per axis) from "
+            f"{', '.join(BOUNDARIES)}; got {boundary!r}"
+        )
+    if len(boundary) != ndim:
+        raise GridError(
+            f"boundary must be one name or one per axis ({ndim}); got {len(boundary)}: {boundary!r}"
+        )
+    for axis, name in enumerate(boundary):
+        if not isinstance(name, str) or name not in BOUNDARIES:
+            raise GridError(
+                f"unknown boundary {name!r} on axis {axis}; expected one of {', '.join(BOUNDARIES)}"
+            )
+    return boundary
+
+
 @dataclass(frozen=True)
 class Grid:
     """A cell-centred grid on a box.
@@ -103,76 +188,13 @@ class Grid:
                 f"lower, upper and shape must have one entry per axis; got lengths "
                 f"{len(lower)}, {len(upper)}, {len(shape)}"
             )
-        for name, values in (("lower", lower), ("upper", upper)):
-            for axis, v in enumerate(values):
-                if isinstance(v, (bool, np.bool_, str, bytes)) or np.iscomplexobj(v) or not np.isscalar(v) and np.ndim(v):
-                    raise GridError(f"{name} must hold real numbers; got {name}[{axis}]={v!r}")
-        try:
-            lower = tuple(float(v) for v in lower)
-            upper = tuple(float(v) for v in upper)
-        except (TypeError, ValueError) as exc:
-            raise GridError(f"lower and upper must be numbers; got {self.lower!r}, {self.upper!r}") from exc
-        for axis, (lo, hi) in enumerate(zip(lower, upper)):
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise GridError(f"lower and upper must be finite; got axis {axis}: [{lo}, {hi}]")
-            if hi <= lo:
-                raise GridError(
-                    f"upper must be greater than lower on every axis; got upper[{axis}]={hi} "
-                    f"<= lower[{axis}]={lo}"
-                )
-            if not np.isfinite(hi - lo):
-                raise GridError(
-                    f"upper - lower must be a finite length; got axis {axis}: [{lo}, {hi}] spans "
-                    f"{hi - lo} (overflow); choose a box well inside ±{np.finfo(float).max / 2:.3g}"
-                )
-        checked = []
-        for axis, n in enumerate(shape):
-            if isinstance(n, (bool, np.bool_, str, bytes)) or np.iscomplexobj(n):
-                raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
-            try:
-                whole = float(n).is_integer()
-            except (TypeError, ValueError, OverflowError):
-                whole = False
-            if not whole:
-                raise GridError(f"shape must hold whole numbers of cells; got shape[{axis}]={n!r}")
-            if int(n) < MIN_CELLS:
-                raise GridError(
-                    f"shape[{axis}]={int(n)} is too few cells; need at least {MIN_CELLS} per axis"
-                )
-            checked.append(int(n))
-        for axis, (lo, hi, n) in enumerate(zip(lower, upper, checked)):
-            h = (hi - lo) / n
-            scale = max(abs(lo), abs(hi))
-            if not SPACING_RANGE[0] <= h <= SPACING_RANGE[1] or h < MIN_SPACING_ULPS * np.spacing(scale):
-                raise GridError(
-                    f"the cells of axis {axis} cannot be represented: spacing (upper - lower) / shape = "
-                    f"{h:.3g} on [{lo}, {hi}] with {n} cells; it must lie in [{SPACING_RANGE[0]:.3g}, "
-                    f"{SPACING_RANGE[1]:.3g}] (so h² is a normal float) and span at least "
-                    f"{MIN_SPACING_ULPS} ulps of the coordinates ({MIN_SPACING_ULPS * np.spacing(scale):.3g}); "
-                    "rescale the coordinates or change the number of cells"
-                )
-        if isinstance(self.boundary, str):
-            boundary = (self.boundary,) * ndim
-        elif isinstance(self.boundary, (tuple, list)):
-            boundary = tuple(self.boundary)
-        else:
-            raise GridError(
-                f"boundary must be a name or a sequence of names (one per axis) from "
-                f"{', '.join(BOUNDARIES)}; got {self.boundary!r}"
-            )
-        if len(boundary) != ndim:
-            raise GridError(
-                f"boundary must be one name or one per axis ({ndim}); got {len(boundary)}: {boundary!r}"
-            )
-        for axis, name in enumerate(boundary):
-            if not isinstance(name, str) or name not in BOUNDARIES:
-                raise GridError(
-                    f"unknown boundary {name!r} on axis {axis}; expected one of {', '.join(BOUNDARIES)}"
-                )
+        lower, upper = _checked_box(lower, upper, self.lower, self.upper)
+        checked = _checked_shape(shape)
+        _check_spacing(lower, upper, checked)
         object.__setattr__(self, "lower", lower)
         object.__setattr__(self, "upper", upper)
-        object.__setattr__(self, "shape", tuple(checked))
-        object.__setattr__(self, "boundary", boundary)
+        object.__setattr__(self, "shape", checked)
+        object.__setattr__(self, "boundary", _checked_boundary(self.boundary, ndim))
 
     # -- geometry ---------------------------------------------------------------------
     @property

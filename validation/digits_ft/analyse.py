@@ -11,11 +11,8 @@ the theorems there, the measured mean ``Δs`` per step against the chain's exact
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 STAT_Z = 4.0  # a deviation beyond 4 standard errors is flagged
 
 
@@ -92,11 +89,9 @@ def summarise(results: dict) -> tuple[str, dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
-    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
-    parser.add_argument("--out", type=Path, default=HERE / "output")
-    args = parser.parse_args()
+    from settings import parse_variant  # run as a script: its folder is on sys.path
+
+    args = parse_variant(__doc__.splitlines()[0])
     name = "quick" if args.quick else args.variant
     results = json.loads((args.out / f"results_{name}.json").read_text())
     text, flags = summarise(results)

@@ -9,13 +9,10 @@ the exact chain and continuous predictions.
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
@@ -24,11 +21,9 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
-    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
-    parser.add_argument("--out", type=Path, default=HERE / "output")
-    args = parser.parse_args()
+    from settings import parse_variant  # run as a script: its folder is on sys.path
+
+    args = parse_variant(__doc__.splitlines()[0])
     name = "quick" if args.quick else args.variant
     results = json.loads((args.out / f"results_{name}.json").read_text())
     arrays = np.load(args.out / f"results_{name}.npz")

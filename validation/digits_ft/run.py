@@ -22,7 +22,6 @@ closed form (see ``departure.py``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -35,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from departure import gaussian_prediction, lag_covariances  # noqa: E402
-from settings import SETTINGS  # noqa: E402
+from settings import SETTINGS, parse_variant  # noqa: E402
 
 
 def run(settings: dict) -> tuple[dict, dict]:
@@ -129,11 +128,7 @@ def run(settings: dict) -> tuple[dict, dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
-    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
-    parser.add_argument("--out", type=Path, default=HERE / "output")
-    args = parser.parse_args()
+    args = parse_variant(__doc__.splitlines()[0])
     settings = SETTINGS["quick" if args.quick else args.variant]
     results, arrays = run(settings)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,18 @@ replacement from its minimum, and the entropy production of the trajectory proje
 top-k Hessian eigenvectors.
 """
 
+import argparse
+from pathlib import Path
+
+
+def parse_variant(description: str) -> argparse.Namespace:
+    """The command line every script of the study takes: ``--quick``/``--variant`` and ``--out``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="the quick variant (same as --variant quick)")
+    parser.add_argument("--variant", choices=("full", "quick", "eta0.1"), default="full")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output")
+    return parser.parse_args()
+
 FULL = {
     "name": "full",
     "weight_decay": 1e-3,
