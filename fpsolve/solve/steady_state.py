@@ -62,7 +62,7 @@ from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
 from .direct import SMALL_SYSTEM, PinnedLU, bordered_null_vector
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
-from .multigrid import make_level, offset_reach, solve_level
+from .multigrid import make_level, offset_reach, polish_level, solve_level
 from .operator import Operator, assemble, solve_small
 from .problem import FokkerPlanck
 
@@ -540,10 +540,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None):
         cg = coarse.problem.grid
         levels = [make_level(grid, rows, cg, offset_reach(grid, op.offsets))] + coarse.levels
         x0 = _initial_guess(coarse.p, cg, grid, levels[0].P)
-        coarsest = coarse
-        while coarsest.coarse is not None:
-            coarsest = coarsest.coarse
-        p, iterations, converged = solve_level(levels, coarsest.lu.solve, x0)
+        p, iterations, converged = solve_level(levels, _coarsest_solve(coarse), x0)
         smoother = "ILU(0)" if levels[0].ilu is not None else "Gauss-Seidel"
         method = (f"multigrid-preconditioned GMRES ({len(levels)} levels, {smoother} smoothing, "
                   f"{iterations} iterations)")
@@ -570,6 +567,27 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None):
             if residual > RESIDUAL_TOL:
                 failure = f"relative residual {residual:.3g} exceeds {RESIDUAL_TOL:g}"
     return p, coarse, lu, levels, pinned, method, failure
+
+
+def _coarsest_solve(coarse: _DiscreteSolution):
+    """The direct solve at the bottom of the multigrid hierarchy below ``coarse``."""
+    while coarse.coarse is not None:
+        coarse = coarse.coarse
+    return coarse.lu.solve
+
+
+def _polished(problem: FokkerPlanck, op, graph, raw: np.ndarray, coarse, levels, basins: int):
+    """A multigrid solution that failed the componentwise test, continued by GMRES
+    (:func:`~fpsolve.solve.multigrid.polish_level`) and checked again: ``(note, accepted)`` if it
+    now passes, else None."""
+    p, extra, converged = polish_level(levels, _coarsest_solve(coarse), raw)
+    if not (converged and np.all(np.isfinite(p)) and abs(p.sum()) > 0):
+        return None
+    p = p * np.sign(p.sum())
+    if p.min() < -NEGATIVE_RTOL * p.max():
+        return None
+    retry, accepted = _fast_check(problem, op, graph, np.maximum(p, 0.0), basins)
+    return None if retry is not None else (f", polished by {extra} more GMRES iterations", accepted)
 
 
 def _basin_summary(problem: FokkerPlanck) -> str:
@@ -733,6 +751,11 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
             path = "fast"
             if failure is None:
                 failure, accepted = _fast_check(problem, op, graph, raw, basins)
+                if failure is not None and failure.startswith("componentwise") and coarse is not None:
+                    polished = _polished(problem, op, graph, raw, coarse, levels, basins)
+                    if polished is not None:
+                        note, accepted = polished
+                        method, failure = method + note, None
                 if failure is not None and failure.startswith("componentwise") and levels:
                     # multigrid stops at a normwise residual; the direct solve may pass where it
                     # did not, at a fraction of GTH's cost
