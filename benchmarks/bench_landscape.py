@@ -69,7 +69,7 @@ def measure(path: Path, scheme: str, n: int, repeats: int, refine: bool, timeout
 def fmt(r: dict) -> str:
     if "error" in r:
         return f"{r['error'][:70]}"
-    est = "exact" if r["estimate"] is None else f"{r['estimate']:.1e}"
+    est = "none" if r["estimate"] is None else f"{r['estimate']:.1e}"
     ref = f"   refinement TV {r['refinement_tv']:.1e}" if "refinement_tv" in r else ""
     return (f"{r['time']:8.3f} s (assembly {r['assembly']:7.3f}, solve {r['solve']:7.3f})   "
             f"estimate {est}{ref}")

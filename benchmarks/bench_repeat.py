@@ -125,7 +125,7 @@ def main() -> None:
             if "error" in r:
                 print(f"{case:6s} {label:6s} failed: {r['error'][:80]}")
             elif case == "sweep":
-                est = "exact" if r["estimate"] is None else f"{r['estimate']:.2e}"
+                est = "none" if r["estimate"] is None else f"{r['estimate']:.2e}"
                 print(f"sweep  {label:6s} {args.solves} solves at {args.cells}²: {r['time']:.2f} s "
                       f"({r['per_solve']:.3f} s each), mean error estimate {est}   load {load:.1f}")
             elif case == "ou128":
