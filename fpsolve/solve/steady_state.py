@@ -581,13 +581,21 @@ def _polished(problem: FokkerPlanck, op, graph, raw: np.ndarray, coarse, levels,
     (:func:`~fpsolve.solve.multigrid.polish_level`) and checked again: ``(note, accepted)`` if it
     now passes, else None."""
     p, extra, converged = polish_level(levels, _coarsest_solve(coarse), raw)
-    if not (converged and np.all(np.isfinite(p)) and abs(p.sum()) > 0):
+    accepted = _recheck(problem, op, graph, p, basins) if converged else None
+    return None if accepted is None else (f", polished by {extra} more GMRES iterations", accepted)
+
+
+def _recheck(problem: FokkerPlanck, op, graph, p: np.ndarray, basins: int):
+    """:func:`_fast_check` of a second candidate vector ``p`` (unnormalised, any sign): what it
+    accepts, or None if ``p`` is not finite, is zero, has negative values beyond round-off or
+    fails the check."""
+    if not (np.all(np.isfinite(p)) and abs(p.sum()) > 0):
         return None
     p = p * np.sign(p.sum())
     if p.min() < -NEGATIVE_RTOL * p.max():
         return None
     retry, accepted = _fast_check(problem, op, graph, np.maximum(p, 0.0), basins)
-    return None if retry is not None else (f", polished by {extra} more GMRES iterations", accepted)
+    return None if retry is not None else accepted
 
 
 def _basin_summary(problem: FokkerPlanck) -> str:
@@ -760,13 +768,10 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
                     # multigrid stops at a normwise residual; the direct solve may pass where it
                     # did not, at a fraction of GTH's cost
                     direct = _direct(problem, op)
-                    if np.all(np.isfinite(direct[0])) and abs(direct[0].sum()) > 0:
-                        p_direct = direct[0] * np.sign(direct[0].sum())
-                        if p_direct.min() >= -NEGATIVE_RTOL * p_direct.max():
-                            retry, accepted = _fast_check(problem, op, graph, np.maximum(p_direct, 0.0), basins)
-                            if retry is None:
-                                method = f"{direct[3]} (after {method}: {failure})"
-                                failure, pinned = None, direct[2]
+                    if (retry := _recheck(problem, op, graph, direct[0], basins)) is not None:
+                        accepted = retry
+                        method = f"{direct[3]} (after {method}: {failure})"
+                        failure, pinned = None, direct[2]
                 if failure is None:
                     log_p, n_checked, componentwise, note = accepted
                     method += note
