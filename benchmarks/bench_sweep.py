@@ -5,7 +5,10 @@ The diagram is ``fp.diagrams.tanhnet_slice`` with one with-replacement grid solv
 ``--cells``² per point (``without_replacement=False``); the issue's size is ``--n 20 --cells
 128``.  Each configuration writes its own zarr store, as a user's sweep would.  Reports the
 whole diagram's wall time (what a user waits for, worker start-up included), points per
-second, and the scaling efficiency ``T₁ / (2 T₂)``.  The overhead is measured with an empty
+second, the scaling efficiency ``T₁ₜ / (2 T₂)`` against one worker on one core (one Numba
+thread: two workers get one core each, since fp.sweep splits the cores among its workers) and
+the speed-up ``T₁ / T₂`` over one worker using every core (what parallel points gain over
+parallel kernels).  The overhead is measured with an empty
 function: ``(T(400 points) − T(1 point)) / 399`` per point, with and without a store, against
 a plain Python loop.
 
@@ -69,6 +72,13 @@ def main() -> None:
     n_points = n * n
     print(f"\n{n}x{n} diagram of {args.cells}^2 grid solves ({n_points} points)")
     rows = {}
+    os.environ["NUMBA_NUM_THREADS"] = "1"  # the spawned worker's Numba: one thread, one core
+    try:
+        rows["1 process, 1 thread"], ds0 = timed(
+            tanhnet_slice, axes, settings, "processes", f"{tmp}/p0.zarr", n_workers=1
+        )
+    finally:
+        del os.environ["NUMBA_NUM_THREADS"]
     rows["1 process"], ds1 = timed(
         tanhnet_slice, axes, settings, "processes", f"{tmp}/p1.zarr", n_workers=1
     )
@@ -102,11 +112,16 @@ def main() -> None:
     print(
         f"(2 processes give the same sigma_grid as 1: {same}; failed points: {ds1.attrs['n_failed']})"
     )
-    t1 = rows["1 process"]
-    print(f"{'executor':<16} {'wall s':>8} {'points/s':>9} {'efficiency':>10}")
+    same = np.array_equal(ds0.sigma_grid.values, ds1.sigma_grid.values, equal_nan=True)
+    print(f"(1 thread gives the same sigma_grid as {os.cpu_count()}: {same})")
+    t0, t1 = rows["1 process, 1 thread"], rows["1 process"]
+    print(
+        f"{'executor':<22} {'wall s':>8} {'points/s':>9} {'efficiency':>10} {'speed-up':>9}\n"
+        f"{'':<22} {'':>8} {'':>9} {'T₁ₜ/(2 T)':>10} {'T₁/T':>9}"
+    )
     for name, wall in rows.items():
-        eff = t1 / (2 * wall) if name != "1 process" else 1.0
-        print(f"{name:<16} {wall:8.1f} {n_points / wall:9.2f} {eff:10.0%}")
+        eff = f"{t0 / (2 * wall):10.0%}" if name.startswith(("2", "Dask")) else f"{'':>10}"
+        print(f"{name:<22} {wall:8.1f} {n_points / wall:9.2f} {eff} {t1 / wall:9.2f}")
 
     print("\nper-point overhead of an empty function (20x20 points)")
     eaxes = {"a": [float(v) for v in range(20)], "b": [float(v) for v in range(20)]}

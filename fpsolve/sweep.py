@@ -262,8 +262,45 @@ def _outputs(result: Any) -> dict[str, np.ndarray]:
     return out
 
 
+# Numba threads for each point in this process: set in a worker by the sweep that runs on it
+# (its share of its machine's cores), None in the calling process (serial sweeps use them all)
+_POINT_THREADS: int | None = None
+
+
+def _share_cores(threads: int) -> None:
+    """In a worker process: run each point on ``threads`` Numba threads, the worker's share of
+    the cores, so that the workers do not oversubscribe them (each solve's parallel kernels
+    would otherwise start one thread per core in every worker).  A ``NUMBA_NUM_THREADS`` set
+    in the worker's environment is the user's choice and wins."""
+    global _POINT_THREADS
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        _POINT_THREADS = max(1, int(threads))
+
+
+def _share_dask_cores(threads: dict[str, int], dask_worker=None) -> None:
+    """:func:`_share_cores` on a Dask worker, its share looked up by its address."""
+    _share_cores(threads.get(dask_worker.address, 1))
+
+
+def _dask_shares(client) -> dict[str, int]:
+    """Each Dask worker's share of its host's cores: the host's cores over the threads of all
+    the workers on that host."""
+    workers = client.scheduler_info()["workers"]
+    cpus = client.run(_local_cpus)
+    on_host: dict[str, int] = {}
+    for info in workers.values():
+        on_host[info["host"]] = on_host.get(info["host"], 0) + info["nthreads"]
+    return {
+        addr: max(1, cpus.get(addr, 1) // on_host[info["host"]]) for addr, info in workers.items()
+    }
+
+
 def _evaluate(func: Callable, point: dict[str, Any]) -> tuple:
     """``("ok", outputs)`` or ``("error", message, exception or None)``; never raises."""
+    if _POINT_THREADS is not None:  # numba.set_num_threads is per calling thread: set it here
+        import numba
+
+        numba.set_num_threads(min(_POINT_THREADS, numba.config.NUMBA_NUM_THREADS))
     try:
         return ("ok", _outputs(func(**point)))
     except Exception as exc:
@@ -275,15 +312,17 @@ def _evaluate(func: Callable, point: dict[str, Any]) -> tuple:
         return ("error", message, exc)
 
 
-# -- executors: generators yielding (index, outcome) as points finish -------------------------------
+# -- executors: generators yielding lists of (index, outcome) as points finish -----------------
+# (a list holds every point that had finished when the runner looked: the store writes them in
+# one round trip, which is most of an empty function's cost per point)
 
 
-def _run_serial(func, jobs) -> Iterator[tuple]:
+def _run_serial(func, jobs) -> Iterator[list]:
     for idx, point in jobs:
-        yield idx, _evaluate(func, point)
+        yield [(idx, _evaluate(func, point))]
 
 
-def _run_pool(pool: cf.Executor, n_ahead: int, func, jobs) -> Iterator[tuple]:
+def _run_pool(pool: cf.Executor, n_ahead: int, func, jobs) -> Iterator[list]:
     jobs = iter(jobs)
     pending: dict[cf.Future, tuple] = {}
     try:
@@ -291,26 +330,25 @@ def _run_pool(pool: cf.Executor, n_ahead: int, func, jobs) -> Iterator[tuple]:
             pending[pool.submit(_evaluate, func, point)] = idx
         while pending:
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
-                idx = pending.pop(fut)
-                for nidx, npoint in itertools.islice(jobs, 1):
-                    pending[pool.submit(_evaluate, func, npoint)] = nidx
-                yield idx, fut.result()
+            batch = [(pending.pop(fut), fut) for fut in finished]
+            for nidx, npoint in itertools.islice(jobs, len(batch)):
+                pending[pool.submit(_evaluate, func, npoint)] = nidx
+            yield [(idx, fut.result()) for idx, fut in batch]
     finally:
         for fut in pending:
             fut.cancel()
 
 
-def _run_dask(client, func, jobs) -> Iterator[tuple]:
+def _run_dask(client, func, jobs) -> Iterator[list]:
     distributed = _require("distributed")
+    client.run(_share_dask_cores, _dask_shares(client))
     futures = {}
     for idx, point in jobs:
         fut = client.submit(_evaluate, func, point, pure=False)
         futures[fut.key] = (fut, idx)
     try:
-        for fut in distributed.as_completed([f for f, _ in futures.values()]):
-            _, idx = futures.pop(fut.key)
-            yield idx, fut.result()
+        for done in distributed.as_completed([f for f, _ in futures.values()]).batches():
+            yield [(futures.pop(fut.key)[1], fut.result()) for fut in done]
     finally:
         if futures:
             client.cancel([f for f, _ in futures.values()])
@@ -336,7 +374,12 @@ def _runner(executor: Any, n_workers: int | None, func: Callable):
 
         _check_picklable(func, "processes")
         n = n_workers or _local_cpus()
-        pool = cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        pool = cf.ProcessPoolExecutor(
+            n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_share_cores,
+            initargs=(max(1, _local_cpus() // n),),
+        )
         return (
             (lambda jobs: _run_pool(pool, IN_FLIGHT_PER_WORKER * n, func, jobs)),
             (lambda: pool.shutdown(wait=True, cancel_futures=True)),
@@ -524,8 +567,12 @@ class _Results:
 
     # recording ------------------------------------------------------------------------------
 
-    def record(self, idx: tuple[int, ...], outcome: tuple) -> str | None:
-        """Store one finished point; returns the error message of a failed point."""
+    def record(self, batch: list[tuple[tuple[int, ...], tuple]]) -> None:
+        """Store finished points ``[(index, outcome), ...]``: in memory, then in the store."""
+        self._write([self._accept(idx, outcome) for idx, outcome in batch])
+
+    def _accept(self, idx: tuple[int, ...], outcome: tuple) -> tuple:
+        """One point's outcome checked and kept in memory; ``(idx, values, status, message)``."""
         if outcome[0] == "ok":
             outputs = outcome[1]
             if not self.values:
@@ -544,56 +591,52 @@ class _Results:
             else:
                 for k, v in outputs.items():
                     self.values[k][idx] = v
-                self._write(idx, {k: v for k, v in outputs.items()}, DONE, "")
-                return None
+                return idx, outputs, DONE, ""
         message = outcome[1]
         if len(message) > MESSAGE_CHARS:
             message = message[: MESSAGE_CHARS - 1] + "…"
-        if self.values:
-            for k in self.values:
-                self.values[k][idx] = np.nan
-        self._write(idx, {k: np.nan for k in self.values}, FAILED, message)
-        return message
+        for k in self.values:
+            self.values[k][idx] = np.nan
+        return idx, {k: np.nan for k in self.values}, FAILED, message
 
     def _array(self, name: str):
         if name not in self._arrays:
             self._arrays[name] = self.group[name]
         return self._arrays[name]
 
-    def _write(self, idx, values: dict[str, Any], status: int, message: str) -> None:
-        """Write a point's values (and message) concurrently, then, last, its status.
+    def _write(self, points: list[tuple]) -> None:
+        """Write the points' values (and messages) concurrently, then, last, their statuses.
 
         A point marked done in the store is complete: each chunk is its own file, written to a
-        temporary name and renamed into place by zarr, and the status chunk follows the others.
+        temporary name and renamed into place by zarr, and the status chunks follow the others.
+        All the points of one batch share the two round trips to zarr's event loop.
         """
-        skip_error = message == "" and self.error[idx] == ""
-        self.error[idx] = message
-        self.status[idx] = status
-        if self.group is None:
+        first, last = [], []
+        for idx, values, status, message in points:
+            skip_error = message == "" and self.error[idx] == ""
+            self.error[idx] = message
+            self.status[idx] = status
+            if self.group is None:
+                continue
+            first += [(self._array(k), idx, v) for k, v in values.items()]
+            if not skip_error:  # messages are written for failures, and to clear a retried one
+                first.append((self._array("error"), idx, message))
+            last.append((self._array("status"), idx, status))
+        if not last:
             return
-        first = [(self._array(k), v) for k, v in values.items()]
-        if (
-            not skip_error
-        ):  # messages are written for failures, and to clear one when a retry succeeds
-            first.append((self._array("error"), message))
-        status_array = self._array("status")
         try:
             from zarr.core.sync import sync
 
             async def put():
                 import asyncio
 
-                await asyncio.gather(*(a._async_array.setitem(idx, v) for a, v in first))
-                await status_array._async_array.setitem(idx, status)
+                await asyncio.gather(*(a._async_array.setitem(i, v) for a, i, v in first))
+                await asyncio.gather(*(a._async_array.setitem(i, v) for a, i, v in last))
 
             sync(put())
-        except (
-            ImportError,
-            AttributeError,
-        ):  # pragma: no cover - another zarr: one write at a time
-            for a, v in first:
-                a[idx] = v
-            status_array[idx] = status
+        except (ImportError, AttributeError):  # pragma: no cover - another zarr: one at a time
+            for a, i, v in first + last:
+                a[i] = v
 
     def dataset(self):
         xr = _require("xarray")
@@ -663,18 +706,21 @@ def _compute(func: Callable, axes: dict, settings: dict, todo: list, results: "_
         bar = _progress_bar(len(todo), progress, desc)
         stream = run(jobs())
         try:
-            for idx, outcome in stream:
-                point = {n: axes[n][i] for n, i in zip(names, idx, strict=True)}
-                if outcome[0] == "error" and errors == "raise":
+            for batch in stream:
+                failed = [(idx, out) for idx, out in batch if out[0] == "error"]
+                if failed and errors == "raise":
+                    results.record([(idx, out) for idx, out in batch if out[0] == "ok"])
+                    idx, outcome = failed[0]
+                    point = {n: axes[n][i] for n, i in zip(names, idx, strict=True)}
                     exc = outcome[2] or SweepError(outcome[1])
                     exc.add_note(
                         f"fpsolve.sweep: raised at point {point} (errors='raise'; finished points "
                         f"are kept{' in ' + repr(results.path) if results.path else ''})"
                     )
                     raise exc
-                results.record(idx, outcome)
-                n_new += 1
-                bar.update(1)
+                results.record(batch)
+                n_new += len(batch)
+                bar.update(len(batch))
         finally:
             stream.close()
             bar.close()
@@ -737,7 +783,11 @@ def sweep(
         its finished points are not recomputed; a store of another sweep is refused.
     executor : None, "serial", "processes", Executor, dask.distributed.Client or str
         ``None`` and ``"processes"``: ``n_workers`` local processes (default: all cores).  A
-        string with a colon is a Dask scheduler address (``"tcp://host:8786"``).
+        string with a colon is a Dask scheduler address (``"tcp://host:8786"``).  The local
+        processes and the Dask workers split their machine's cores: each point runs on
+        ``cores // workers`` Numba threads there (Dask: over all the worker threads on a host),
+        unless ``NUMBA_NUM_THREADS`` is set in the workers' environment; serial points and
+        other executors use Numba's default (all cores).
     errors : {"raise", "record"}
         ``"raise"``: the first failing point raises its exception (finished points stay in the
         store).  ``"record"``: a failed point gets NaN values and its message in ``error``, and

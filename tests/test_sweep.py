@@ -60,6 +60,13 @@ def labelled(a: float, scheme: str) -> dict:
 AXES = {"a": [1.0, 2.0, 3.0], "b": [10, 20]}
 
 
+def threads(a: float, b: float) -> dict:
+    """Numba's thread count while the point runs."""
+    import numba
+
+    return {"threads": float(numba.get_num_threads())}
+
+
 def logged(path) -> list:
     if not os.path.exists(path):
         return []
@@ -329,6 +336,38 @@ def test_processes_executor_records_failures_from_workers():
     )
     assert ds.attrs["n_failed"] == 2
     assert ds.error.sel(a=3.0, b=20).item() == "ZeroDivisionError: a = 3.0 is bad"
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def test_process_workers_split_the_cores():
+    """Two workers on n cores run each point on n // 2 Numba threads, one worker on all."""
+    two = fp.sweep(threads, AXES, executor="processes", n_workers=2, progress=False)
+    one = fp.sweep(threads, AXES, executor="processes", n_workers=1, progress=False)
+    assert set(two.threads.values.ravel()) == {max(1, _cores() // 2)}
+    assert set(one.threads.values.ravel()) == {_cores()}
+
+
+def test_a_numba_thread_count_in_the_environment_wins(monkeypatch):
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # inherited by the spawned workers
+    ds = fp.sweep(threads, AXES, executor="processes", n_workers=1, progress=False)
+    assert set(ds.threads.values.ravel()) == {1.0}
+
+
+@pytest.mark.slow  # a LocalCluster starts two worker processes: ~5-8 s
+def test_dask_workers_split_the_cores_of_their_host():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        ds = fp.sweep(threads, AXES, executor=client, progress=False)
+    assert set(ds.threads.values.ravel()) == {max(1, _cores() // 2)}
 
 
 @pytest.mark.slow  # a LocalCluster starts two worker processes: ~5-8 s
