@@ -102,6 +102,23 @@ def test_gaussian_mean_bad_input(kwargs, match):
         gaussian_mean(**kwargs)
 
 
+SIM_Z = 4.0  # simulated and exact variance errors agree within 4 standard errors (8 chains)
+
+
+def test_gaussian_mean_simulated_chains_match_the_exact_variance_errors():
+    """Real SGLD and SGWORLD chains (fp.simulate.sgd) reproduce the exact discrete formulas."""
+    out = gaussian_mean(5e-3, 1.0, simulate=10000)
+    for name in ("sgld", "sgworld"):
+        se = out[f"{name}_variance_error_sim_se"]
+        assert 0 < se < 0.05
+        assert abs(out[f"{name}_variance_error_sim"] - out[f"{name}_variance_error"]) < SIM_Z * se
+    # the two schemes differ by far more than the chains' error: the check can tell them apart
+    assert out["sgld_variance_error"] - out["sgworld_variance_error"] > 5 * SIM_Z * se
+    assert "sgld_variance_error_sim" not in gaussian_mean(5e-3, 1.0)
+    with pytest.raises(ValueError, match="simulate must be a non-negative integer"):
+        gaussian_mean(5e-3, 1.0, simulate=-1)
+
+
 def test_tanhnet_linearised_sigma_does_not_depend_on_learning_rate_or_batch_size():
     points = [(1e-8, 10), (1e-7, 10), (3e-6, 4), (1e-6, 40)]
     outs = [tanhnet_slice(eta, b, grid=False) for eta, b in points]
