@@ -164,8 +164,8 @@ def gaussian_mean(
     seed : int
         Seed of the synthetic data (and, with ``simulate``, of the chains).
     simulate : int
-        Epochs of real SGLD and SGWORLD per chain (``fp.simulate.sgd``, :data:`SIM_CHAINS`
-        chains from ``θ*``, after a burn-in of whole epochs covering :data:`SIM_BURN_IN`
+        Epochs of real SGLD and SGWORLD per chain (``fp.simulate.sgd``, ``SIM_CHAINS``
+        chains from ``θ*``, after a burn-in of whole epochs covering ``SIM_BURN_IN``
         relaxation times ``1/(ηH)``) to check the formulas; 0 (default): no simulation.
 
     Returns
