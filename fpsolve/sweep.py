@@ -284,15 +284,13 @@ def _share_dask_cores(threads: dict[str, int], dask_worker=None) -> None:
 
 def _dask_shares(client) -> dict[str, int]:
     """Each Dask worker's share of its host's cores: the host's cores over the threads of all
-    the workers on that host."""
+    the workers on that host (at least 1: :func:`_share_cores` clamps it)."""
     workers = client.scheduler_info()["workers"]
     cpus = client.run(_local_cpus)
     on_host: dict[str, int] = {}
     for info in workers.values():
         on_host[info["host"]] = on_host.get(info["host"], 0) + info["nthreads"]
-    return {
-        addr: max(1, cpus.get(addr, 1) // on_host[info["host"]]) for addr, info in workers.items()
-    }
+    return {addr: cpus.get(addr, 1) // on_host[info["host"]] for addr, info in workers.items()}
 
 
 def _evaluate(func: Callable, point: dict[str, Any]) -> tuple:
@@ -378,7 +376,7 @@ def _runner(executor: Any, n_workers: int | None, func: Callable):
             n,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_share_cores,
-            initargs=(max(1, _local_cpus() // n),),
+            initargs=(_local_cpus() // n,),
         )
         return (
             (lambda jobs: _run_pool(pool, IN_FLIGHT_PER_WORKER * n, func, jobs)),
