@@ -196,3 +196,35 @@ def test_tanh_net_loop_is_the_general_loop_bit_for_bit(monkeypatch, sampler, tem
             assert b is None, name
             continue
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def _cached_dispatchers():
+    """Every disk-cached Numba dispatcher defined in ``fpsolve._kernels``, by dotted name."""
+    import pkgutil
+
+    import fpsolve._kernels as package
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if (isinstance(value, numba.core.registry.CPUDispatcher)
+                    and not isinstance(value._cache, numba.core.caching.NullCache)):
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+def test_each_cached_kernel_has_its_own_cache_entry():
+    """Numba keys its disk cache by a function's name and first line, not by its options: a
+    serial and a parallel dispatcher of one function would share an entry, and a fresh process
+    would load whichever was compiled first for both."""
+    by_entry = {}
+    for name, dispatcher in _cached_dispatchers().items():
+        cache = dispatcher._cache
+        entry = (cache._cache_path, cache._cache_file._index_name)
+        by_entry.setdefault(entry, set()).add(dispatcher)
+    shared = {entry: d for entry, d in by_entry.items() if len(d) > 1}
+    assert not shared, f"dispatchers sharing a disk-cache entry: {shared}"
+    from fpsolve._kernels import fv, smooth
+    assert fv.count_jumps_parallel.targetoptions.get("parallel")
+    assert not fv.count_jumps_serial.targetoptions.get("parallel")
+    assert smooth.stencil_reach_parallel.targetoptions.get("parallel")

@@ -4,10 +4,13 @@
 ``fastmath=False`` so that NaN and inf surface instead of being optimised away.
 ``jit_parallel`` is for the few kernels whose ``prange`` loops pay for threading;
 ``jit_parallel_uncached`` for kernels that receive a jitted function as an argument;
-``jit_inline`` for small helpers inlined into a kernel's loop.
+``jit_inline`` for small helpers inlined into a kernel's loop; ``serial_and_parallel`` for a
+kernel built both ways.
 """
 
 from __future__ import annotations
+
+import types
 
 from numba import njit
 
@@ -25,3 +28,20 @@ jit_inline = njit(inline="always", **_OPTIONS)
 # process would add a new cache entry), so they compile once per process, in memory.
 _UNCACHED = dict(_OPTIONS, cache=False)
 jit_parallel_uncached = njit(parallel=True, **_UNCACHED)
+
+
+def serial_and_parallel(function):
+    """One Python kernel compiled twice: without threads (small inputs) and with ``prange``.
+
+    Numba names a kernel's disk cache after the function's qualified name and first line, not
+    after its options, so two dispatchers of one function would share a cache entry and a fresh
+    process would load whichever variant was compiled first for both. The parallel twin is
+    therefore compiled from a copy of the function whose name ends in ``_parallel``.
+    """
+    twin = types.FunctionType(function.__code__, function.__globals__,
+                              function.__name__ + "_parallel", function.__defaults__,
+                              function.__closure__)
+    twin.__qualname__ = function.__qualname__ + "_parallel"
+    twin.__doc__ = function.__doc__
+    twin.__module__ = function.__module__
+    return jit(function), jit_parallel(twin)

@@ -17,7 +17,7 @@ import numpy as np
 
 from numba import prange
 
-from ._jit import jit, jit_inline, jit_parallel
+from ._jit import jit, jit_inline, serial_and_parallel
 
 SELLING_MAX_ITER = 200  # Selling's reduction needs O(log condition number) steps
 SELLING_RTOL = 1e-13  # scalar products below this (relative to the trace) count as zero
@@ -393,10 +393,8 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
             data[diag] = -total
 
 
-count_jumps_serial = jit(_count_jumps)
-count_jumps_parallel = jit_parallel(_count_jumps)
-fill_jumps_serial = jit(_fill_jumps)
-fill_jumps_parallel = jit_parallel(_fill_jumps)
+count_jumps_serial, count_jumps_parallel = serial_and_parallel(_count_jumps)
+fill_jumps_serial, fill_jumps_parallel = serial_and_parallel(_fill_jumps)
 
 
 def grid_layout(shape, kind) -> np.ndarray:

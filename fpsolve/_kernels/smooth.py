@@ -6,7 +6,7 @@ import numpy as np
 
 from numba import prange
 
-from ._jit import jit, jit_parallel
+from ._jit import jit, serial_and_parallel
 
 
 @jit
@@ -115,8 +115,7 @@ def _stencil_reach(indptr, indices, shape, periodic, out):
         out[chunk] = reach
 
 
-stencil_reach_serial = jit(_stencil_reach)
-stencil_reach_parallel = jit_parallel(_stencil_reach)
+stencil_reach_serial, stencil_reach_parallel = serial_and_parallel(_stencil_reach)
 
 
 def stencil_reach(indptr, indices, shape, periodic) -> int:
