@@ -67,7 +67,7 @@ def test_stencil_reach_counts_cells_along_an_axis_and_wraps_the_short_way():
 
 @pytest.mark.filterwarnings("ignore::fpsolve.errors.BoundaryMassWarning")
 def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(monkeypatch):
-    from fpsolve.solve import multigrid
+    from fpsolve.solve import multigrid, steady_state
 
     events = []
     gmres, use_ilu = multigrid.gmres, multigrid.Level.use_ilu
@@ -82,6 +82,7 @@ def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(m
 
     monkeypatch.setattr(multigrid, "gmres", counting_gmres)
     monkeypatch.setattr(multigrid.Level, "use_ilu", counting_ilu)
+    monkeypatch.setattr(steady_state, "DIRECT_MAX_CELLS", 128 * 128)  # 128² solved directly
     state = fp.stationary(_wide_problem(256), order=2)
     assert "ILU(0) smoothing" in state.info.method
     assert state.info.path == "fast"
@@ -166,6 +167,7 @@ def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(mo
         return once(problem)
 
     monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
+    monkeypatch.setattr(steady_state, "DIRECT_MAX_CELLS", 128 * 128)  # 128² by the pinned direct solve
     with pytest.raises(fp.errors.FPSolveError, match="order"):
         fp.stationary(_ness_ou(32), order=3)  # a call that raises leaves nothing behind either
     assert steady_state._SOLVED.get() is None
