@@ -293,3 +293,21 @@ def test_pattern_cache_keeps_the_most_recent_patterns_within_its_byte_budget(mon
     for i in range(direct.PATTERN_CACHE_SIZE + 1):
         cache.put(bytes([i]), np.zeros(1))
     assert cache.get(b"big") is None and cache.get(bytes([1])) is not None  # the oldest went first
+
+
+@pytest.mark.parametrize("make", [lambda: assemble(_wide_problem(24)).matrix,
+                                  lambda: assemble(_ness_ou(20)).matrix])
+def test_jump_graph_from_the_sorted_rows_is_the_graph_from_the_matrix(make):
+    """The one-pass kernel (the rows the solve already has) and the scipy construction give the
+    same graph, array for array; explicit zeros and the diagonal are dropped by both."""
+    L = make().tocsc()
+    L.data[L.indices == 3] = 0.0  # explicit zeros in one row, kept as stored entries
+    rows = L.tocsr()
+    rows.sort_indices()
+    fast, slow = JumpGraph(L, rows), JumpGraph(L)
+    for a, b in ((fast.rows, slow.rows), (fast.W, slow.W)):
+        assert a.has_sorted_indices and b.has_sorted_indices
+        for name in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.array_equal(fast.outflow, slow.outflow) and fast.symmetric == slow.symmetric
+    assert not np.any(fast.W.diagonal()) and np.all(fast.W.data != 0)

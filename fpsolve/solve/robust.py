@@ -69,8 +69,9 @@ class JumpGraph:
             self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
             self.rows.sort_indices()
         else:
-            self.rows = _strip_diagonal(rows_of_L)
-            self.W = self.rows.tocsc()  # sorted
+            rp, ri, rx, cp, ci, cx = gth.off_diagonal_rates(rows_of_L.indptr, rows_of_L.indices, rows_of_L.data)
+            self.rows = sp.csr_matrix((rx, ri, rp), shape=rows_of_L.shape)
+            self.W = sp.csc_matrix((cx, ci, cp), shape=rows_of_L.shape)  # sorted
         self.n = self.W.shape[0]
         self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
         self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
@@ -89,12 +90,13 @@ class JumpGraph:
         with np.errstate(divide="ignore"):
             return np.log(self.W.data) - np.log(reverse)
 
-    def residual(self, log_p: np.ndarray) -> np.ndarray:
-        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``)."""
+    def residual(self, log_p: np.ndarray, floor: float = -np.inf) -> np.ndarray:
+        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``
+        or ``log_p < floor``: states whose residual is not wanted are not computed)."""
         R = self.rows
         out = np.empty(self.n)
         gth.log_balance_residual(self.n, R.indptr, R.indices, R.data, np.ascontiguousarray(log_p, dtype=float),
-                                 self.outflow, out)
+                                 self.outflow, float(floor), out)
         return out
 
 

@@ -294,9 +294,9 @@ class StationaryState:
         else:
             order = np.lexsort((-log_p, flat))  # by basin, most probable first
             cells = order[np.searchsorted(flat[order], np.arange(count))]
-        mesh = self.grid.mesh().reshape(self.grid.ndim, -1)
-        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells,
-                      points=mesh[:, cells].T.copy())
+        index = np.unravel_index(cells, self.grid.shape)
+        points = np.stack([axis[i] for axis, i in zip(self.grid.axes, index)], axis=1)
+        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells, points=points)
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -644,7 +644,7 @@ def _fast_check(problem: FokkerPlanck, op, graph, raw: np.ndarray, basins: int):
     with np.errstate(divide="ignore"):
         log_fast = np.log(raw / raw.max())
     checked = log_fast >= np.log(BULK_FLOOR)
-    worst = _checked_worst(graph.residual(log_fast), checked)
+    worst = _checked_worst(graph.residual(log_fast, np.log(BULK_FLOOR)), checked)
     if worst > ACCEPT_TOL:
         return (f"componentwise residual {worst:.3g} above {ACCEPT_TOL:g} in the cells above "
                 f"{BULK_FLOOR:g} of the peak"), None
@@ -784,8 +784,9 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
         if path != "fast":
             log_p = gth_log_density(graph, grid.shape)
     if path != "fast":
-        res = graph.residual(log_p)
-        checked = log_p - log_p.max() >= np.log(CHECK_FLOOR)
+        shifted = log_p - log_p.max()
+        res = graph.residual(shifted, np.log(CHECK_FLOOR))  # the cells below are not checked
+        checked = shifted >= np.log(CHECK_FLOOR)
         componentwise = _checked_worst(res, checked)
         n_checked = int(checked.sum())
         if basins is None:
@@ -939,22 +940,34 @@ def _linearised_width(problem: FokkerPlanck):
     return worst
 
 
+def _basin_widths(w: np.ndarray, labels: np.ndarray, which: np.ndarray, grid: Grid,
+                  single: bool) -> list[np.ndarray]:
+    """Per basin in ``which``, the standard deviation along each axis of the weights ``w`` (of
+    ``grid.shape``) restricted to the basin's cells (``labels``), from its marginals: of ``w``
+    itself when there is a ``single`` basin, of ``w`` masked to the basin otherwise."""
+    widths = []
+    for b in which:
+        wb = w if single else np.where(labels == b, w, 0.0)
+        total = wb.sum()
+        sd = np.empty(grid.ndim)
+        for axis, x in enumerate(grid.axes):
+            marginal = wb.sum(axis=tuple(a for a in range(grid.ndim) if a != axis)) / total
+            centre = x @ marginal
+            sd[axis] = np.sqrt(max(((x - centre) ** 2) @ marginal, 0.0))
+        widths.append(sd)
+    return widths
+
+
 def _check_resolution(state: StationaryState, estimate: float | None) -> None:
     """Warn when a basin carrying mass is narrower than the grid resolves, or when the
     error estimate is large."""
     grid = state.grid
     h = np.asarray(grid.spacing)
     basins = state.basins()
-    w = state._weights().ravel()
-    flat = basins.labels.ravel()
-    mesh = grid.mesh().reshape(grid.ndim, -1)
     worst = None
-    for b in np.flatnonzero(basins.masses > RESOLUTION_MASS):
-        sel = flat == b
-        wb = w[sel] / w[sel].sum()
-        xb = mesh[:, sel]
-        centre = xb @ wb
-        sd = np.sqrt(np.maximum(((xb - centre[:, None]) ** 2) @ wb, 0.0))
+    heavy = np.flatnonzero(basins.masses > RESOLUTION_MASS)
+    widths = _basin_widths(state._weights(), basins.labels, heavy, grid, len(basins.masses) == 1)
+    for b, sd in zip(heavy, widths):
         cells = sd / h
         axis = int(np.argmin(cells))
         if cells[axis] < RESOLVE_CELLS and (worst is None or cells[axis] < worst[0]):
