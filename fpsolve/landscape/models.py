@@ -211,6 +211,8 @@ class _Builtin(Model):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__doc__ is None:  # a user's subclass without a docstring
+            return
         names = vars(cls).get("param_names")
         names_doc = names.__doc__ if names is not None else '``("w1", …, "wd")``.'
         cls.__doc__ = cls.__doc__.replace("{kernel_attributes}",
