@@ -5,7 +5,7 @@ Array names follow the maths of ``fpsolve.solve.operator``:
 ``Dh``      (n, ndim, ndim)  diffusion in grid-index units, ``D_ij / (h_i h_j)``
 ``vec``     (n, K, ndim)     integer stencil offsets from Selling's decomposition
 ``w``       (n, K)           their non-negative weights (``Dh = Σ_k w_k v_k v_kᵀ``)
-``G``       (points, ndim)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
+``G``       (ndim, points)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
 ``src, dst, rate``           the jump list: jump ``src -> dst`` at ``rate`` (1 / time)
 """
 
@@ -233,7 +233,7 @@ def _node(c, v, k, refine, lat_shape):
 def edge_integral(c, v, G, lat_shape, refine, kind, h):
     """``β = ∫ D⁻¹A · dx`` along the edge from the cell with multi-index ``c`` to ``c + v``.
 
-    ``G`` (lattice points, ndim) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
+    ``G`` (ndim, lattice points) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
     rule) or on the lattice of half cell steps (``refine == 2``), where the widest of the
     7-, 5- and 3-point rules (``EDGE_RULES``) whose nodes all lie in the lattice is used.
     """
@@ -243,7 +243,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
         for k in range(2):
             node = _node(c, v, k, 1, lat_shape)
             for d in range(ndim):
-                total += 0.5 * G[node, d] * (v[d] * h[d])
+                total += 0.5 * G[d, node] * (v[d] * h[d])
         return total
     # the widest rule whose nodes all lie in the lattice, and whether they wrap a periodic axis:
     # if not, the node indices step by a constant (the nodes at -2 ... 4 are in order)
@@ -273,7 +273,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
         node = _node(c, v, q - 2, refine, lat_shape) if wraps else base + (q - 2) * step
         s = 0.0
         for d in range(ndim):
-            s += G[node, d] * (v[d] * h[d])
+            s += G[d, node] * (v[d] * h[d])
         total += EDGE_RULES[rule, q] * s
     return total
 
@@ -355,7 +355,7 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                     if exit_code >= 0:
                         bt = 0.0
                         for d in range(ndim):
-                            bt += G[ga, d] * step[d] * h[d]
+                            bt += G[d, ga] * step[d] * h[d]
                         r = (weight / t) * bernoulli(-bt * t)
                         dst[j] = -1 - exit_code
                     else:
@@ -368,7 +368,7 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                                 gb = gb * lat_shape[d] + refine * jd
                             bt = 0.0
                             for d in range(ndim):
-                                bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
+                                bt += 0.5 * (G[d, ga] + G[d, gb]) * step[d] * h[d]
                         elif s > 0:
                             bt = edge_integral(c, v, G, lat_shape, refine, kind, h)
                         else:  # from the far end, so both directions get opposite values
