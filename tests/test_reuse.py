@@ -305,3 +305,21 @@ def test_pattern_cache_keeps_the_most_recent_patterns_within_its_byte_budget(mon
     for i in range(direct.PATTERN_CACHE_SIZE + 1):
         cache.put(bytes([i]), np.zeros(1))
     assert cache.get(b"big") is None and cache.get(bytes([1])) is not None  # the oldest went first
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+def test_strip_diagonal_drops_the_diagonal_and_explicit_zeros_only(fmt):
+    import scipy.sparse as sp
+
+    from fpsolve.solve.robust import _strip_diagonal
+
+    M = sp.random(60, 60, density=0.2, random_state=3, format=fmt) + sp.eye(60, format=fmt)
+    M.data[::7] = 0.0  # explicit zeros, some of them on the diagonal
+    M.sort_indices()
+    got = _strip_diagonal(M)
+    ref = (M - sp.diags(M.diagonal())).asformat(fmt)
+    ref.eliminate_zeros()
+    ref.sort_indices()
+    assert got.format == fmt and got.indices.dtype == M.indices.dtype
+    assert np.array_equal(got.indptr, ref.indptr) and np.array_equal(got.indices, ref.indices)
+    assert np.array_equal(got.data, ref.data)

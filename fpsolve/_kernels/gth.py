@@ -270,6 +270,33 @@ def tree_log_density(n, Wp, Wi, log_ratio, rtol, out):
 
 
 @jit
+def count_offdiagonal(Mp, Mi, Mx, out_p):
+    """``out_p``: the index pointer of a compressed (CSC or CSR) square matrix ``Mp, Mi, Mx``
+    without its diagonal and explicit zeros (fill the entries with :func:`copy_offdiagonal`);
+    returns their number."""
+    out_p[0] = 0
+    kept = 0
+    for a in range(Mp.shape[0] - 1):
+        for q in range(Mp[a], Mp[a + 1]):
+            if Mi[q] != a and Mx[q] != 0.0:
+                kept += 1
+        out_p[a + 1] = kept
+    return kept
+
+
+@jit
+def copy_offdiagonal(Mp, Mi, Mx, out_i, out_x):
+    """The entries that :func:`count_offdiagonal` counted, in their order, into ``out_i, out_x``."""
+    k = 0
+    for a in range(Mp.shape[0] - 1):
+        for q in range(Mp[a], Mp[a + 1]):
+            if Mi[q] != a and Mx[q] != 0.0:
+                out_i[k] = Mi[q]
+                out_x[k] = Mx[q]
+                k += 1
+
+
+@jit
 def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, out):
     """Componentwise balance residual of a density given by its log, per state:
     ``|Σ_j w_{j→i} p_j / p_i − Σ_j w_{i→j}| / Σ_j w_{i→j}``, evaluated with ``p_j / p_i =

@@ -42,11 +42,12 @@ FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doub
 
 def _strip_diagonal(M: sp.csc_matrix | sp.csr_matrix):
     """``M`` (CSC or CSR with sorted indices) without its diagonal and explicit zeros, in the
-    same format."""
-    major = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
-    keep = (M.indices != major) & (M.data != 0)
-    indptr = np.concatenate(([0], np.cumsum(keep)))[M.indptr]
-    return type(M)((M.data[keep], M.indices[keep], indptr), shape=M.shape)
+    same format, with the same index type (two passes of a kernel: no temporaries of ``nnz``)."""
+    indptr = np.empty_like(M.indptr)
+    nnz = gth.count_offdiagonal(M.indptr, M.indices, M.data, indptr)
+    indices, data = np.empty(nnz, dtype=M.indices.dtype), np.empty(nnz, dtype=M.data.dtype)
+    gth.copy_offdiagonal(M.indptr, M.indices, M.data, indices, data)
+    return type(M)((data, indices, indptr), shape=M.shape)
 
 
 def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
