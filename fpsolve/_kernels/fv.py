@@ -408,13 +408,14 @@ def grid_layout(shape, kind) -> np.ndarray:
 # time, and at 128³ int64 jump lists and CSC indices were 0.5 GB more (SciPy copies int64 indices
 # that fit to int32 anyway)
 INDEX32_MAX = np.iinfo(np.int32).max
+INDEX16_MAX = np.iinfo(np.int16).max
 
 
 def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     """The jump list and the generator matrix: ``((src, dst, rate, disp, beta), (indptr, indices,
     data))``, the latter the CSC arrays of ``L`` (column ``a``: the diagonal, then the jumps out
     of ``a`` that stay in the box), with int32 indices where they fit, as SciPy keeps them; ``src``,
-    ``dst`` and ``disp`` are int32 on grids of fewer than ``2**31`` cells.
+    ``dst`` are int32 on grids of fewer than ``2**31`` cells, ``disp`` int16 for offsets under ``2**15``.
 
     ``layout`` (3, ndim) int64: the grid's cells per axis, C-order strides and boundary kinds
     (REFLECTING, PERIODIC, ABSORBING), one row each (see :func:`grid_layout`).  ``vec`` and ``w``
@@ -443,9 +444,10 @@ def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     if indptr[n] <= INDEX32_MAX:  # SciPy's own choice of index type: it would copy int64 indices to int32
         indptr = indptr.astype(np.int32)
     count, ndim = int(start[n]), layout.shape[1]
-    cell = np.int32 if n <= INDEX32_MAX else np.int64  # src, dst and disp (offsets are far smaller than n)
+    cell = np.int32 if n <= INDEX32_MAX else np.int64  # src and dst
+    step = np.int16 if np.abs(vec).max(initial=0) <= INDEX16_MAX else cell  # disp: |disp| <= |offset|
     jumps = (np.empty(count, dtype=cell), np.empty(count, dtype=cell), np.empty(count),
-             np.empty((count, ndim), dtype=cell), np.empty(count))
+             np.empty((count, ndim), dtype=step), np.empty(count))
     csc = (indptr, np.empty(indptr[n], dtype=indptr.dtype), np.empty(indptr[n]))
     (fill_jumps_parallel if parallel else fill_jumps_serial)(layout, vec, w, G, lat_shape, refine, h,
                                                              start, jumps, csc, n)

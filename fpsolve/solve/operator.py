@@ -299,7 +299,7 @@ def _encode(vectors: np.ndarray) -> np.ndarray:
     """One int64 key per integer vector (last axis), for fast grouping."""
     key = np.zeros(vectors.shape[:-1], dtype=np.int64)
     for d in range(vectors.shape[-1]):
-        key = key * (1 << _KEY_BITS) + (vectors[..., d] + (1 << (_KEY_BITS - 1)))
+        key = key * (1 << _KEY_BITS) + (vectors[..., d].astype(np.int64) + (1 << (_KEY_BITS - 1)))
     return key
 
 
