@@ -323,3 +323,19 @@ def test_strip_diagonal_drops_the_diagonal_and_explicit_zeros_only(fmt):
     assert got.format == fmt and got.indices.dtype == M.indices.dtype
     assert np.array_equal(got.indptr, ref.indptr) and np.array_equal(got.indices, ref.indices)
     assert np.array_equal(got.data, ref.data)
+
+
+def test_3d_grid_above_16_cubed_is_solved_by_multigrid_and_matches_the_direct_solve():
+    from fpsolve.solve.direct import PinnedLU
+    from fpsolve.solve.steady_state import DIRECT_MAX_CELLS, DIRECT_MAX_CELLS_3D
+
+    K = np.array([[1.0, 0.8, 0.0], [-0.8, 1.0, 0.3], [0.0, -0.3, 1.0]])
+    problem = fp.FokkerPlanck(fp.Grid((-5.0,) * 3, (5.0,) * 3, (20, 20, 20)),
+                              lambda x: -np.einsum("ij,j...->i...", K, x), 0.5 * np.eye(3))
+    assert DIRECT_MAX_CELLS_3D < problem.grid.size <= DIRECT_MAX_CELLS  # direct in 2-D, multigrid in 3-D
+    state = fp.stationary(problem, check_boundary=False)
+    assert "multigrid" in state.info.method
+    p = state.discrete_density.ravel()
+    ref = PinnedLU(assemble(problem).matrix, problem.grid.shape, int(np.argmax(p))).null_vector()
+    ref /= ref.sum() * state.grid.cell_volume
+    np.testing.assert_allclose(p, ref, rtol=0, atol=ODD_AGREEMENT * ref.max())
