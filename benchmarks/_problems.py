@@ -49,3 +49,25 @@ def exact_1d(n: int) -> np.ndarray:
     x = -BOX1 + (np.arange(n) + 0.5) * h
     p = np.exp(-((x**2 - 1) ** 2) / D1)
     return p / (p.sum() * h)
+
+
+# -- what every benchmark prints around its timings --------------------------------------------
+def print_machine(details: str) -> float:
+    """Print the cores, the Numba threads, ``details`` and the 1-minute load average before the
+    timings; that load average."""
+    import os
+
+    import numba
+
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, {numba.get_num_threads()} numba threads{details}; "
+          f"load average {load:.2f}")
+    return load
+
+
+def print_load_after(load_before: float, note: str = "") -> None:
+    """Print the load average before and after the timings (``note`` after the core count)."""
+    import os
+
+    print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+          f"(on {os.cpu_count()} cores{note})")

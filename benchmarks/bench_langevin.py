@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _problems import BOX, C, D, K, drift  # noqa: E402
+from _problems import BOX, C, D, K, drift, print_load_after, print_machine  # noqa: E402
 
 DT = 0.01
 TARGET_RATE = 1e8  # walker-steps per second on the two cores (issue 14, goal 5)
@@ -166,10 +166,8 @@ def main() -> None:
 
     fields = fp.simulate.Fields(ou_drift, D, grid=grid)
     setup = time.perf_counter() - t0
-    load0 = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, {numba.get_num_threads()} numba threads "
-          f"(layer {numba.config.THREADING_LAYER!r}); "
-          f"{W} walkers x {n} steps, dt={DT}, {m}^2 grid; load average {load0[0]:.2f}")
+    load0 = print_machine(f" (layer {numba.config.THREADING_LAYER!r}); {W} walkers x {n} steps, "
+                          f"dt={DT}, {m}^2 grid")
     print(f"import + problem setup: {setup:.2f} s")
 
     targets = [("fpsolve grid arrays", problem)]
@@ -212,9 +210,8 @@ def main() -> None:
               f"{'met' if slower <= TARGET_CALLABLE else 'NOT met'}")
     if args.before is not None:
         compare_before(args.before, problem, fields, W, n, args.repeat)
-    load1 = os.getloadavg()
-    print(f"load average before/after: {load0[0]:.2f} / {load1[0]:.2f} (on {os.cpu_count()} cores; "
-          "another process's load takes cores from the threads, so rates vary between runs)")
+    print_load_after(load0, "; another process's load takes cores from the threads, so rates vary "
+                            "between runs")
     print("(C error: EM's O(dt) stationary bias plus sampling noise; numpy has no walls)")
 
 

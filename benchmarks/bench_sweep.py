@@ -91,6 +91,7 @@ def main() -> None:
         print("distributed not installed: no LocalCluster row")
     else:
         t0 = time.perf_counter()
+        # (the cluster tests/test_sweep.py's _two_workers checks; a benchmark does not import tests)
         with (
             LocalCluster(
                 n_workers=2,

@@ -21,7 +21,6 @@ process's peak memory during each, and the load average are printed.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -31,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _problems import BOX, C, D, drift  # noqa: E402
+from _problems import BOX, C, D, drift, print_load_after, print_machine  # noqa: E402
 
 DT = 0.01
 TARGET_RATIO = 5.0  # against NumPy (issue)
@@ -84,7 +83,7 @@ def main() -> None:
     W, R, m = args.walkers, args.records, args.cells
 
     t0 = time.perf_counter()
-    import numba
+    import numba  # noqa: F401 - its import time counts in the setup line
 
     import fpsolve as fp
     from fpsolve.thermo import _solve_fields, _table
@@ -96,10 +95,9 @@ def main() -> None:
     run = fp.simulate.langevin(problem, x0, dt=DT, n_steps=R - 1, rng=2, progress=False,
                                max_record_bytes=8 * 1024**3)
     setup = time.perf_counter() - t0
-    load0 = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, {numba.config.NUMBA_NUM_THREADS} numba threads; {W} walkers "
-          f"x {R} records (trajectory {run.weights.nbytes / 1024**3:.2f} GiB), window {args.window}, "
-          f"{m}^2 grid; load average {load0[0]:.2f}")
+    gib = run.weights.nbytes / 1024**3
+    load0 = print_machine(f"; {W} walkers x {R} records (trajectory {gib:.2f} GiB), "
+                          f"window {args.window}, {m}^2 grid")
     print(f"import + stationary solve + simulation: {setup:.2f} s")
 
     t = time.perf_counter()
@@ -133,8 +131,7 @@ def main() -> None:
     print(f"first call (compile or cache load): {first:.2f} s; max |Δs_fpsolve − Δs_numpy| = {diff:.2e}")
     print(f"target: >= {TARGET_RATIO:.0f}x numpy: {'met' if ratio >= TARGET_RATIO else 'NOT met'} ({ratio:.1f}x); "
           f"outputs {3 * ds.total.nbytes / 1024**2:.0f} MiB (total, system, medium)")
-    load1 = os.getloadavg()
-    print(f"load average before/after: {load0[0]:.2f} / {load1[0]:.2f} (on {os.cpu_count()} cores)")
+    print_load_after(load0)
     print("(peak RSS growth: later runs reuse freed memory, so the first repeat sets it; NumPy's "
           "temporaries scale with --chunk, the kernel's with nothing but its outputs)")
 

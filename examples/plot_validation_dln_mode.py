@@ -30,13 +30,12 @@ _gallery.describe("dln_mode")
 # ``run_study`` writes the arrays (with version, seed and settings), the figures and
 # ``report.md`` into a temporary folder and returns the claims it checked.
 result = _gallery.run_quick("dln_mode")
-figures = list(result.figures)
 
 # %%
 # The figures
 # -----------
 # The study's own figures, as it saved them.
-_gallery.show(figures)
+_gallery.show(result.figures)
 
 # %%
 # Claim against measurement

@@ -34,13 +34,12 @@ _gallery.describe("sgworld_vs_sgld")
 # ``run_study`` writes the arrays (with version, seed and settings), the figures and
 # ``report.md`` into a temporary folder and returns the claims it checked.
 result = _gallery.run_quick("sgworld_vs_sgld")
-figures = list(result.figures)
 
 # %%
 # The figures
 # -----------
 # The study's own figures, as it saved them.
-_gallery.show(figures)
+_gallery.show(result.figures)
 
 # %%
 # Claim against measurement

@@ -29,6 +29,17 @@ def _figure(ax, figsize: tuple[float, float]):
     return ax.figure, ax
 
 
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str | None):
+    """Label the axes, draw the legend and the optional title, lay the figure out; the figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    if title is not None:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def _check_type(value, cls: type, name: str) -> None:
     if not isinstance(value, cls):
         raise InputTypeError(f"{name} must be an fpsolve.{cls.__name__}; got {type(value).__name__}")
@@ -423,13 +434,7 @@ def entropy_histogram(ds, *, ax=None, bins: int = 80, title: str | None = None):
         s = np.linspace(values.min(), values.max(), 400)
         gauss = np.exp(-((s - mu) ** 2) / (4 * mu)) / np.sqrt(4 * np.pi * mu)
         ax.plot(s, gauss, color="C3", lw=1.5, label=rf"$N(\mu, 2\mu)$, $\mu$ = {mu:.3g}")
-    ax.set_xlabel(r"$\Delta s_{tot}$")
-    ax.set_ylabel("probability density")
-    ax.legend()
-    if title is not None:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, r"$\Delta s_{tot}$", "probability density", title)
 
 
 def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
@@ -466,13 +471,7 @@ def fluctuation_theorem(fit, *, ax=None, title: str | None = None):
         if np.isfinite(fit.slope):
             ax.plot(s, fit.slope * s + fit.intercept, color="C3", lw=1.5,
                     label=f"fit: slope {fit.slope:.3f} ± {fit.slope_error:.3f}")
-    ax.set_xlabel(r"$\Delta s$")
-    ax.set_ylabel(r"$\ln P(\Delta s) / P(-\Delta s)$")
-    ax.legend()
-    if title is not None:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, r"$\Delta s$", r"$\ln P(\Delta s) / P(-\Delta s)$", title)
 
 
 def relaxation(r, *, title: str | None = None):

@@ -401,6 +401,7 @@ def _runner(executor: Any, n_workers: int | None, func: Callable):
                 f"('tcp://host:port'); got {executor!r}{hint}"
             )
         distributed = _require("distributed")
+        # (same shape as _Results._open_store: each boundary words its own library's failure)
         try:
             client = distributed.Client(executor, timeout="30s")
         except Exception as exc:

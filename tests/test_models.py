@@ -53,6 +53,21 @@ def test_tanh_net_parameter_order_is_the_papers():
     np.testing.assert_allclose(fp.models.TanhNet(hidden=2).predict(w, x).value[0], f, rtol=1e-15)
 
 
+def test_built_in_models_share_one_code_per_model_and_their_documentation():
+    models = (fp.models.TanhNet(), fp.models.TanhUnit(), fp.models.TanhUnit(bias=True),
+              fp.models.LinearRegression(), fp.models.DeepLinearMode(), fp.models.GaussianMean())
+    codes = [m.params[0] for m in models]
+    assert len(set(codes)) == len(codes)  # each built-in model selects its own kernel branch
+    assert fp.models.LogisticRegression().params[0] == fp.models.LinearRegression().params[0]
+    assert "{kernel_attributes}" not in fp.models.TanhNet.__doc__
+    assert '``("theta",)``' in fp.models.GaussianMean.__doc__
+
+    class Mine(fp.models.TanhNet):  # a user's subclass without a docstring
+        pass
+
+    assert Mine().params[0] == fp.models.TanhNet().params[0]
+
+
 def test_predict_over_many_points_matches_one_at_a_time():
     model = fp.models.TanhNet(hidden=2)
     rng = np.random.default_rng(1)

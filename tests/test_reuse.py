@@ -67,7 +67,7 @@ def test_stencil_reach_counts_cells_along_an_axis_and_wraps_the_short_way():
 
 @pytest.mark.filterwarnings("ignore::fpsolve.errors.BoundaryMassWarning")
 def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(monkeypatch):
-    from fpsolve.solve import multigrid
+    from fpsolve.solve import multigrid, steady_state
 
     events = []
     gmres, use_ilu = multigrid.gmres, multigrid.Level.use_ilu
@@ -82,6 +82,7 @@ def test_wide_stencil_starts_with_ilu_without_spending_the_gauss_seidel_budget(m
 
     monkeypatch.setattr(multigrid, "gmres", counting_gmres)
     monkeypatch.setattr(multigrid.Level, "use_ilu", counting_ilu)
+    monkeypatch.setattr(steady_state, "DIRECT_MAX_CELLS", 128 * 128)  # 128² solved directly
     state = fp.stationary(_wide_problem(256), order=2)
     assert "ILU(0) smoothing" in state.info.method
     assert state.info.path == "fast"
@@ -180,6 +181,7 @@ def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(mo
         return once(problem)
 
     monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
+    monkeypatch.setattr(steady_state, "DIRECT_MAX_CELLS", 128 * 128)  # 128² by the pinned direct solve
     with pytest.raises(fp.errors.FPSolveError, match="order"):
         fp.stationary(_ness_ou(32), order=3)  # a call that raises leaves nothing behind either
     assert steady_state._SOLVED.get() is None
@@ -307,32 +309,32 @@ def test_pattern_cache_keeps_the_most_recent_patterns_within_its_byte_budget(mon
     assert cache.get(b"big") is None and cache.get(bytes([1])) is not None  # the oldest went first
 
 
-@pytest.mark.parametrize("fmt", ["csc", "csr"])
-def test_strip_diagonal_drops_the_diagonal_and_explicit_zeros_only(fmt):
-    import scipy.sparse as sp
+@pytest.mark.parametrize("make", [lambda: assemble(_wide_problem(24)).matrix,
+                                  lambda: assemble(_ness_ou(20)).matrix])
+def test_jump_graph_from_the_sorted_rows_is_the_graph_from_the_matrix(make):
+    """The one-pass kernel (the rows the solve already has) and the scipy construction give the
+    same graph, array for array; explicit zeros and the diagonal are dropped by both."""
+    L = make().tocsc()
+    L.data[L.indices == 3] = 0.0  # explicit zeros in one row, kept as stored entries
+    rows = L.tocsr()
+    rows.sort_indices()
+    fast, slow = JumpGraph(L, rows), JumpGraph(L)
+    for a, b in ((fast.rows, slow.rows), (fast.W, slow.W)):
+        assert a.has_sorted_indices and b.has_sorted_indices
+        for name in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.array_equal(fast.outflow, slow.outflow) and fast.symmetric == slow.symmetric
+    assert not np.any(fast.W.diagonal()) and np.all(fast.W.data != 0)
 
-    from fpsolve.solve.robust import _strip_diagonal
 
-    M = sp.random(60, 60, density=0.2, random_state=3, format=fmt) + sp.eye(60, format=fmt)
-    M.data[::7] = 0.0  # explicit zeros, some of them on the diagonal
-    M.sort_indices()
-    got = _strip_diagonal(M)
-    ref = (M - sp.diags(M.diagonal())).asformat(fmt)
-    ref.eliminate_zeros()
-    ref.sort_indices()
-    assert got.format == fmt and got.indices.dtype == M.indices.dtype
-    assert np.array_equal(got.indptr, ref.indptr) and np.array_equal(got.indices, ref.indices)
-    assert np.array_equal(got.data, ref.data)
-
-
-def test_3d_grid_above_16_cubed_is_solved_by_multigrid_and_matches_the_direct_solve():
+def test_3d_grid_above_the_direct_limit_is_solved_by_multigrid_and_matches_the_direct_solve():
     from fpsolve.solve.direct import PinnedLU
-    from fpsolve.solve.steady_state import DIRECT_MAX_CELLS, DIRECT_MAX_CELLS_3D
+    from fpsolve.solve.steady_state import DIRECT_MAX_CELLS
 
     K = np.array([[1.0, 0.8, 0.0], [-0.8, 1.0, 0.3], [0.0, -0.3, 1.0]])
     problem = fp.FokkerPlanck(fp.Grid((-5.0,) * 3, (5.0,) * 3, (20, 20, 20)),
                               lambda x: -np.einsum("ij,j...->i...", K, x), 0.5 * np.eye(3))
-    assert DIRECT_MAX_CELLS_3D < problem.grid.size <= DIRECT_MAX_CELLS  # direct in 2-D, multigrid in 3-D
+    assert DIRECT_MAX_CELLS < problem.grid.size  # a two-level hierarchy: 20³ on 10³
     state = fp.stationary(problem, check_boundary=False)
     assert "multigrid" in state.info.method
     p = state.discrete_density.ravel()

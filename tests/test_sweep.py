@@ -7,6 +7,7 @@ which counts what was (re)computed across processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -157,38 +158,18 @@ def test_errors_raise_raises_the_original_exception_naming_the_point(tmp_path):
 
 def test_retry_failed_recomputes_only_the_failed_points(tmp_path):
     store, log = tmp_path / "s.zarr", str(tmp_path / "log")
-    first = fp.sweep(
-        flaky,
-        AXES,
-        store=store,
-        executor="serial",
-        errors="record",
-        progress=False,
-        settings={"log": log},
-    )
+
+    def run(**options):
+        return fp.sweep(flaky, AXES, store=store, executor="serial", errors="record",
+                        progress=False, settings={"log": log}, **options)
+
+    first = run()
     assert first.attrs["n_failed"] == 2 and len(logged(log)) == 6
-    fp.sweep(
-        flaky,
-        AXES,
-        store=store,
-        executor="serial",
-        errors="record",
-        progress=False,
-        settings={"log": log},
-    )
+    run()
     assert len(logged(log)) == 6  # failed points are finished points: kept by default
     os.environ["FPSOLVE_TEST_HEALED"] = "1"
     try:
-        healed = fp.sweep(
-            flaky,
-            AXES,
-            store=store,
-            executor="serial",
-            errors="record",
-            progress=False,
-            settings={"log": log},
-            retry_failed=True,
-        )
+        healed = run(retry_failed=True)
     finally:
         del os.environ["FPSOLVE_TEST_HEALED"]
     assert sorted(logged(log)[6:]) == [(3.0, 10), (3.0, 20)]
@@ -356,16 +337,21 @@ def test_a_numba_thread_count_in_the_environment_wins(monkeypatch):
     assert set(ds.threads.values.ravel()) == {1.0}
 
 
+@contextlib.contextmanager
+def _two_workers(distributed):
+    """A LocalCluster of two single-threaded worker processes on loopback, and its client."""
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 host="127.0.0.1", dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield cluster, client
+
+
 @pytest.mark.slow  # a LocalCluster starts two worker processes: ~5-8 s
 def test_dask_workers_split_the_cores_of_their_host():
     distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with _two_workers(distributed) as (_, client):
         ds = fp.sweep(threads, AXES, executor=client, progress=False)
     assert set(ds.threads.values.ravel()) == {max(1, _cores() // 2)}
 
@@ -375,16 +361,7 @@ def test_dask_local_cluster_gives_the_serial_dataset(tmp_path):
     distributed = pytest.importorskip("distributed")
     axes = {"learning_rate": [1e-4, 1e-3, 5e-3], "temperature": [0.5, 2.0]}
     serial = fp.sweep(fp.diagrams.gaussian_mean, axes, executor="serial", progress=False)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with _two_workers(distributed) as (cluster, client):
         remote = fp.sweep(
             fp.diagrams.gaussian_mean,
             axes,

@@ -1,6 +1,10 @@
 """What the gallery's tutorials (``examples/plot_validation_*.py``) share: a study's claim and
 settings, its quick run, its figures on the page, and its claim table (the page fails to build
-if a claim fails)."""
+if a claim fails).
+
+Each tutorial is the same four sections, one call of this module each, under its own prose: the
+pages are parallel on purpose (their words differ, their calls do not).
+"""
 
 from __future__ import annotations
 

@@ -193,6 +193,23 @@ def run_and_report(study: str, title: str, claim: str, quick: bool, settings: An
     return result
 
 
+def study_runner(study: str, title: str, claim: str, full: Any, quick_settings: Any,
+                 run: Callable[[Any], dict],
+                 analyse: Callable[[dict, Any], tuple[list[Claim], dict]],
+                 figures: Callable[[dict, dict, Any], dict[str, Any]],
+                 body: Callable[[dict, dict, Any], str]) -> Callable[..., StudyResult]:
+    """The ``run_study`` of a study made of ``run(settings)``, ``analyse(data, settings)``, its
+    ``figures(data, derived, settings)`` and its report ``body(data, derived, settings)``, on the
+    ``full`` settings or the ``quick_settings`` (see :func:`run_and_report`)."""
+    def run_study(quick: bool = False, out_dir: str | Path = DEFAULT_OUT + "/" + study,
+                  echo: Callable[[str], None] = print) -> StudyResult:
+        s = quick_settings if quick else full
+        return run_and_report(study, title, claim, quick, s, out_dir, pipeline(run, analyse, s),
+                              lambda data, derived: figures(data, derived, s),
+                              lambda data, derived: body(data, derived, s))
+    return run_study
+
+
 def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
     import matplotlib.pyplot as plt
 

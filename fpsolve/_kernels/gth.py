@@ -270,42 +270,16 @@ def tree_log_density(n, Wp, Wi, log_ratio, rtol, out):
 
 
 @jit
-def count_offdiagonal(Mp, Mi, Mx, out_p):
-    """``out_p``: the index pointer of a compressed (CSC or CSR) square matrix ``Mp, Mi, Mx``
-    without its diagonal and explicit zeros (fill the entries with :func:`copy_offdiagonal`);
-    returns their number."""
-    out_p[0] = 0
-    kept = 0
-    for a in range(Mp.shape[0] - 1):
-        for q in range(Mp[a], Mp[a + 1]):
-            if Mi[q] != a and Mx[q] != 0.0:
-                kept += 1
-        out_p[a + 1] = kept
-    return kept
-
-
-@jit
-def copy_offdiagonal(Mp, Mi, Mx, out_i, out_x):
-    """The entries that :func:`count_offdiagonal` counted, in their order, into ``out_i, out_x``."""
-    k = 0
-    for a in range(Mp.shape[0] - 1):
-        for q in range(Mp[a], Mp[a + 1]):
-            if Mi[q] != a and Mx[q] != 0.0:
-                out_i[k] = Mi[q]
-                out_x[k] = Mx[q]
-                k += 1
-
-
-@jit
-def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, out):
+def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, floor, out):
     """Componentwise balance residual of a density given by its log, per state:
     ``|Σ_j w_{j→i} p_j / p_i − Σ_j w_{i→j}| / Σ_j w_{i→j}``, evaluated with ``p_j / p_i =
     exp(log p_j − log p_i)`` so no density under- or overflows.  ``Wp, Wi, Wx`` hold the
     off-diagonal rates as the transpose (row ``i`` of the generator: rates into ``i``);
-    ``out_rate`` the total outflow rate of each state.  States with ``log p = -inf`` get ``nan``."""
+    ``out_rate`` the total outflow rate of each state.  States with ``log p = -inf``, or below
+    ``floor``, get ``nan``."""
     for i in range(n):
         li = log_p[i]
-        if li == -np.inf or out_rate[i] <= 0.0:
+        if li == -np.inf or li < floor or out_rate[i] <= 0.0:
             out[i] = np.nan
             continue
         inflow = 0.0
@@ -316,6 +290,44 @@ def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, out):
                 if lj != -np.inf:
                     inflow += Wx[q] * math.exp(lj - li)
         out[i] = abs(inflow - out_rate[i]) / out_rate[i]
+
+
+@jit
+def off_diagonal_rates(indptr, indices, data):
+    """The off-diagonal, non-zero entries of a matrix in CSR with sorted indices (a generator's
+    rows: the rates into each state), as CSR arrays and as CSC arrays (the jumps out of each
+    state, sorted: the transpose by counting sort), in one pass: ``(rp, ri, rx, cp, ci, cx)``."""
+    n = indptr.shape[0] - 1
+    rp = np.zeros(n + 1, dtype=indptr.dtype)
+    cp = np.zeros(n + 1, dtype=indptr.dtype)
+    for i in range(n):
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if j != i and data[q] != 0.0:
+                rp[i + 1] += 1
+                cp[j + 1] += 1
+    for i in range(n):
+        rp[i + 1] += rp[i]
+        cp[i + 1] += cp[i]
+    nnz = rp[n]
+    ri = np.empty(nnz, dtype=indices.dtype)
+    rx = np.empty(nnz)
+    ci = np.empty(nnz, dtype=indices.dtype)
+    cx = np.empty(nnz)
+    fill = cp[:n].copy()
+    k = 0
+    for i in range(n):
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if j != i and data[q] != 0.0:
+                ri[k] = j
+                rx[k] = data[q]
+                k += 1
+                c = fill[j]
+                ci[c] = i
+                cx[c] = data[q]
+                fill[j] = c + 1
+    return rp, ri, rx, cp, ci, cx
 
 
 @jit

@@ -195,8 +195,34 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+# The built-in models' Attributes entries for the kernel, filled into each class docstring at
+# ``{kernel_attributes}`` (``param_names`` from the class's own property docstring, if it has one).
+_KERNEL_ATTRIBUTES = """params : ndarray
+        Constants handed to the kernel (the built-in model's code).
+    param_names : tuple of str
+        {param_names}
+    kernel : Numba-compiled function
+        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol)."""
+
+
 @dataclass(frozen=True)
 class _Builtin(Model):
+    _code = -1  # the built-in model's code in the shared kernel (fpsolve._kernels.models)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ is None:  # a user's subclass without a docstring
+            return
+        names = vars(cls).get("param_names")
+        names_doc = names.__doc__ if names is not None else '``("w1", …, "wd")``.'
+        cls.__doc__ = cls.__doc__.replace("{kernel_attributes}",
+                                          _KERNEL_ATTRIBUTES.format(param_names=names_doc))
+
+    @property
+    def params(self) -> np.ndarray:
+        """The built-in model's code."""
+        return np.array([float(self._code)])
+
     @property
     def builtin(self) -> bool:
         """True: the model runs on the cached built-in kernels."""
@@ -229,12 +255,7 @@ class TanhNet(_Builtin):
         Length ``p`` of one input: 1.
     likelihood : str
         ``"gaussian"`` (squared error).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("w1", …, "wd")``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
 
     Raises
     ------
@@ -263,11 +284,7 @@ class TanhNet(_Builtin):
         return 3 * self.hidden + 1
 
     input_dim = 1
-
-    @property
-    def params(self) -> np.ndarray:
-        """The built-in model's code."""
-        return np.array([float(_k.TANH_NET)])
+    _code = _k.TANH_NET
 
 
 @dataclass(frozen=True)
@@ -289,12 +306,7 @@ class TanhUnit(_Builtin):
         Length ``p`` of one input: 1.
     likelihood : str
         ``"gaussian"`` (squared error).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("w1", …, "wd")``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
     """
 
     bias: bool = False
@@ -306,9 +318,8 @@ class TanhUnit(_Builtin):
         return 3 if self.bias else 2
 
     @property
-    def params(self) -> np.ndarray:
-        """The built-in model's code."""
-        return np.array([float(_k.TANH_UNIT_BIAS if self.bias else _k.TANH_UNIT)])
+    def _code(self) -> int:  # type: ignore[override]
+        return _k.TANH_UNIT_BIAS if self.bias else _k.TANH_UNIT
 
 
 @dataclass(frozen=True)
@@ -330,12 +341,7 @@ class LinearRegression(_Builtin):
         Length ``p`` of one input: ``n_features``.
     likelihood : str
         ``"gaussian"`` (squared error).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("w1", …, "wd")``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
 
     Raises
     ------
@@ -359,10 +365,7 @@ class LinearRegression(_Builtin):
         """``n_features``."""
         return self.n_features
 
-    @property
-    def params(self) -> np.ndarray:
-        """The built-in model's code."""
-        return np.array([float(_k.LINEAR)])
+    _code = _k.LINEAR
 
 
 @dataclass(frozen=True)
@@ -384,12 +387,7 @@ class LogisticRegression(LinearRegression):
         Length ``p`` of one input: ``n_features``.
     likelihood : str
         ``"bernoulli"`` (``f`` is a logit).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("w1", …, "wd")``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
     """
 
     likelihood = "bernoulli"
@@ -418,12 +416,7 @@ class GaussianMean(_Builtin):
         Length ``p`` of one input: 0 (no inputs).
     likelihood : str
         ``"gaussian"`` (squared error).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("theta",)``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
     prior_precision : float
         ``1 / s0²``.
 
@@ -449,10 +442,7 @@ class GaussianMean(_Builtin):
         """``1 / prior_std²``."""
         return 1.0 / self.prior_std**2
 
-    @property
-    def params(self) -> np.ndarray:
-        """The built-in model's code."""
-        return np.array([float(_k.CONSTANT)])
+    _code = _k.CONSTANT
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -481,12 +471,7 @@ class DeepLinearMode(_Builtin):
         Length ``p`` of one input: 1.
     likelihood : str
         ``"gaussian"`` (squared error).
-    params : ndarray
-        Constants handed to the kernel (the built-in model's code).
-    param_names : tuple of str
-        ``("w1", …, "wd")``.
-    kernel : Numba-compiled function
-        ``kernel(w, x, params, grad, hess, order) -> f`` for one point (the module's protocol).
+    {kernel_attributes}
 
     Raises
     ------
@@ -505,10 +490,7 @@ class DeepLinearMode(_Builtin):
         """``depth``."""
         return self.depth
 
-    @property
-    def params(self) -> np.ndarray:
-        """The built-in model's code."""
-        return np.array([float(_k.DEEP_LINEAR)])
+    _code = _k.DEEP_LINEAR
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def _batch_factor(n: int, b: int) -> float:
     return (n - b) / (b * (n - 1)) if n > 1 else 0.0
 
 
+# (same shape as LandscapeFields and Basins: other result classes, each with its own fields)
 @dataclass(frozen=True)
 class SchemeFields:
     """Drift and diffusion of a scheme at ``P`` parameter points (SDE time).

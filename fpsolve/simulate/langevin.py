@@ -391,6 +391,7 @@ def langevin(
     run_status, message = drv.summarise(status, stop_step, dt)
     if run_status == "diverged":
         warnings.warn(message, DivergenceWarning, stacklevel=2)
+    # (same shape as simulate/sgd.py's call: each run fills the shared builder from its own state)
     return drv.build_trajectory(
         walkers.records,
         burn_in=burn_in,

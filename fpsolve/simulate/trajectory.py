@@ -209,6 +209,7 @@ class Trajectory:
         return self.scheme if self.method == "sgd" else None
 
     # -- shape ----------------------------------------------------------------------------
+    # (same shape as EntropyProduction.n_walkers/n_windows in thermo.py: other arrays' axes)
     @property
     def n_chains(self) -> int:
         """Number of independent chains (walkers)."""
@@ -260,7 +261,10 @@ class Trajectory:
 
     def covariance(self) -> np.ndarray:
         """Covariance (``1/(N−1)``) of ``x_n`` over every step after burn-in, shape (d, d)."""
-        total, _, M2 = self._pooled()
+        return self._covariance(*self._pooled())
+
+    def _covariance(self, total: int, mean: np.ndarray, M2: np.ndarray) -> np.ndarray:
+        """``M2 / (total − 1)`` from pooled moments; NaN below two samples."""
         if total < 2:
             return np.full((self.ndim, self.ndim), np.nan)
         return M2 / (total - 1)
@@ -285,10 +289,7 @@ class Trajectory:
 
     def epoch_covariance(self) -> np.ndarray:
         """Covariance (``1/(N−1)``) of ``x`` at every epoch end after burn-in, shape (d, d)."""
-        total, _, M2 = self._epoch_pooled()
-        if total < 2:
-            return np.full((self.ndim, self.ndim), np.nan)
-        return M2 / (total - 1)
+        return self._covariance(*self._epoch_pooled())
 
     def samples(self) -> np.ndarray:
         """Recorded positions of all chains as one array ``(n, d)``, rows after a stop dropped.

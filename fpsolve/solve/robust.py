@@ -43,12 +43,11 @@ RATIO_CHUNK = 1 << 17  # entries per block of JumpGraph.log_ratio (1 MB temporar
 
 def _strip_diagonal(M: sp.csc_matrix | sp.csr_matrix):
     """``M`` (CSC or CSR with sorted indices) without its diagonal and explicit zeros, in the
-    same format, with the same index type (two passes of a kernel: no temporaries of ``nnz``)."""
-    indptr = np.empty_like(M.indptr)
-    nnz = gth.count_offdiagonal(M.indptr, M.indices, M.data, indptr)
-    indices, data = np.empty(nnz, dtype=M.indices.dtype), np.empty(nnz, dtype=M.data.dtype)
-    gth.copy_offdiagonal(M.indptr, M.indices, M.data, indices, data)
-    return type(M)((data, indices, indptr), shape=M.shape)
+    same format."""
+    major = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    keep = (M.indices != major) & (M.data != 0)
+    indptr = np.concatenate(([0], np.cumsum(keep)))[M.indptr]
+    return type(M)((M.data[keep], M.indices[keep], indptr), shape=M.shape)
 
 
 def _offdiagonal(L: sp.spmatrix) -> sp.csc_matrix:
@@ -71,8 +70,9 @@ class JumpGraph:
             self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
             self.rows.sort_indices()
         else:
-            self.rows = _strip_diagonal(rows_of_L)
-            self.W = self.rows.tocsc()  # sorted
+            rp, ri, rx, cp, ci, cx = gth.off_diagonal_rates(rows_of_L.indptr, rows_of_L.indices, rows_of_L.data)
+            self.rows = sp.csr_matrix((rx, ri, rp), shape=rows_of_L.shape)
+            self.W = sp.csc_matrix((cx, ci, cp), shape=rows_of_L.shape)  # sorted
         self.n = self.W.shape[0]
         self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
         self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
@@ -95,12 +95,13 @@ class JumpGraph:
                 ratio[start:stop] -= np.log(reverse[start:stop])
         return ratio
 
-    def residual(self, log_p: np.ndarray) -> np.ndarray:
-        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``)."""
+    def residual(self, log_p: np.ndarray, floor: float = -np.inf) -> np.ndarray:
+        """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``
+        or ``log_p < floor``: states whose residual is not wanted are not computed)."""
         R = self.rows
         out = np.empty(self.n)
         gth.log_balance_residual(self.n, R.indptr, R.indices, R.data, np.ascontiguousarray(log_p, dtype=float),
-                                 self.outflow, out)
+                                 self.outflow, float(floor), out)
         return out
 
 

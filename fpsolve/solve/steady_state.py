@@ -71,11 +71,10 @@ NEGATIVE_RTOL = 1e-12  # negative values above -NEGATIVE_RTOL * max(p) are round
 BOUNDARY_MASS_TOL = 1e-6  # probability in the wall layer of cells above which the box truncates mass
 DETAILED_BALANCE_RTOL = 1e-10  # net edge flow / one-way flow below this: detailed balance
 MIN_COARSE_CELLS = 8  # per axis, for the half-resolution solve used in extrapolation
-DIRECT_MAX_CELLS = 16384  # grids up to this size (and 1-D grids, or axes under 2 * MIN_LEVEL_CELLS) are solved by sparse LU
-# In 3-D sparse LU fills far more (its cost grows as n², not n^1.5): the coarsest level of a 96³
-# hierarchy, 24³, took 0.35 s to factor and 0.2 s for its 36 solves; with one more level (12³) the
-# 96³ NESS OU solve took 0.4 s less CPU, same 10 GMRES iterations (density within 2e-14 of the peak)
-DIRECT_MAX_CELLS_3D = 4096
+# grids up to this size (and 1-D grids, or axes under 2 * MIN_LEVEL_CELLS) are solved by sparse LU;
+# above it multigrid is faster (interleaved, NESS OU: 128² 139 -> 90 ms, 100² 79 -> 67 ms, 3-D 24³
+# 808 -> 127 ms; gradient problems take the spanning-tree path either way)
+DIRECT_MAX_CELLS = 4096
 MIN_LEVEL_CELLS = 8  # per axis, on every multigrid level
 CONVERGED_RESIDUAL = 1e-12  # multigrid result accepted below this relative residual, else LU
 TINY = np.finfo(float).tiny
@@ -295,9 +294,9 @@ class StationaryState:
         else:
             order = np.lexsort((-log_p, flat))  # by basin, most probable first
             cells = order[np.searchsorted(flat[order], np.arange(count))]
-        mesh = self.grid.mesh().reshape(self.grid.ndim, -1)
-        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells,
-                      points=mesh[:, cells].T.copy())
+        index = np.unravel_index(cells, self.grid.shape)
+        points = np.stack([axis[i] for axis, i in zip(self.grid.axes, index)], axis=1)
+        return Basins(labels=flat.reshape(self.grid.shape), masses=masses, cells=cells, points=points)
 
     def _weights(self) -> np.ndarray:
         return self.density * self.grid.cell_volume
@@ -528,7 +527,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None):
     grid = problem.grid
     rows = op.matrix.tocsr() if rows is None else rows
     coarse, pinned, lu, levels = None, None, None, []
-    if _coarsenable(grid) and grid.size > (DIRECT_MAX_CELLS_3D if grid.ndim == 3 else DIRECT_MAX_CELLS):
+    if _coarsenable(grid) and grid.size > DIRECT_MAX_CELLS:
         coarse = _solve_discrete(problem.on(_estimate_grid(grid)))
         if coarse.coarse is None and coarse.lu is None:  # solved without factors: build them
             cgrid = coarse.problem.grid
@@ -645,7 +644,7 @@ def _fast_check(problem: FokkerPlanck, op, graph, raw: np.ndarray, basins: int):
     with np.errstate(divide="ignore"):
         log_fast = np.log(raw / raw.max())
     checked = log_fast >= np.log(BULK_FLOOR)
-    worst = _checked_worst(graph.residual(log_fast), checked)
+    worst = _checked_worst(graph.residual(log_fast, np.log(BULK_FLOOR)), checked)
     if worst > ACCEPT_TOL:
         return (f"componentwise residual {worst:.3g} above {ACCEPT_TOL:g} in the cells above "
                 f"{BULK_FLOOR:g} of the peak"), None
@@ -785,8 +784,9 @@ def _solve_discrete_once(problem: FokkerPlanck) -> _DiscreteSolution:
         if path != "fast":
             log_p = gth_log_density(graph, grid.shape)
     if path != "fast":
-        res = graph.residual(log_p)
-        checked = log_p - log_p.max() >= np.log(CHECK_FLOOR)
+        shifted = log_p - log_p.max()
+        res = graph.residual(shifted, np.log(CHECK_FLOOR))  # the cells below are not checked
+        checked = shifted >= np.log(CHECK_FLOOR)
         componentwise = _checked_worst(res, checked)
         n_checked = int(checked.sum())
         if basins is None:
@@ -940,22 +940,34 @@ def _linearised_width(problem: FokkerPlanck):
     return worst
 
 
+def _basin_widths(w: np.ndarray, labels: np.ndarray, which: np.ndarray, grid: Grid,
+                  single: bool) -> list[np.ndarray]:
+    """Per basin in ``which``, the standard deviation along each axis of the weights ``w`` (of
+    ``grid.shape``) restricted to the basin's cells (``labels``), from its marginals: of ``w``
+    itself when there is a ``single`` basin, of ``w`` masked to the basin otherwise."""
+    widths = []
+    for b in which:
+        wb = w if single else np.where(labels == b, w, 0.0)
+        total = wb.sum()
+        sd = np.empty(grid.ndim)
+        for axis, x in enumerate(grid.axes):
+            marginal = wb.sum(axis=tuple(a for a in range(grid.ndim) if a != axis)) / total
+            centre = x @ marginal
+            sd[axis] = np.sqrt(max(((x - centre) ** 2) @ marginal, 0.0))
+        widths.append(sd)
+    return widths
+
+
 def _check_resolution(state: StationaryState, estimate: float | None) -> None:
     """Warn when a basin carrying mass is narrower than the grid resolves, or when the
     error estimate is large."""
     grid = state.grid
     h = np.asarray(grid.spacing)
     basins = state.basins()
-    w = state._weights().ravel()
-    flat = basins.labels.ravel()
-    mesh = grid.mesh().reshape(grid.ndim, -1)
     worst = None
-    for b in np.flatnonzero(basins.masses > RESOLUTION_MASS):
-        sel = flat == b
-        wb = w[sel] / w[sel].sum()
-        xb = mesh[:, sel]
-        centre = xb @ wb
-        sd = np.sqrt(np.maximum(((xb - centre[:, None]) ** 2) @ wb, 0.0))
+    heavy = np.flatnonzero(basins.masses > RESOLUTION_MASS)
+    widths = _basin_widths(state._weights(), basins.labels, heavy, grid, len(basins.masses) == 1)
+    for b, sd in zip(heavy, widths):
         cells = sd / h
         axis = int(np.argmin(cells))
         if cells[axis] < RESOLVE_CELLS and (worst is None or cells[axis] < worst[0]):

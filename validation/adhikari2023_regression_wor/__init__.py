@@ -7,11 +7,9 @@ SGD runs of both schemes at several learning rates.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .._runner import StudyResult, pipeline, run_and_report
+from .._runner import study_runner
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -22,13 +20,6 @@ TITLE = "Adhikari et al. (2023): without replacement, C ∝ η³ and a shifted m
 CLAIM = ("Without replacement the stationary covariance of SGD scales like η³ (against η with "
          "replacement) and its mean sits at the minimum of L_WOR = L + (η/4)|∇L|² + (η/4) k tr Σ₁, "
          "displaced from w* by O(η).")
-
-
-def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
-    s = QUICK if quick else FULL
-    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
-                          lambda data, derived: {"covariance_scaling": _plot.plot(data, derived)},
-                          lambda data, derived: _body(data, derived, s))
 
 
 def _body(data: dict, derived: dict, s) -> str:
@@ -51,3 +42,11 @@ def _body(data: dict, derived: dict, s) -> str:
             "| η | tr C_WR sim (vs lin.) | tr C_WOR sim (vs lin.) | est. SE | "
             "WOR mean − argmin L_WOR (/shift) | WOR mean − w* (/shift) |\n|---|---|---|---|---|---|\n" + sim)
     return body
+
+
+def _figures(data: dict, derived: dict, s) -> dict:
+    return {"covariance_scaling": _plot.plot(data, derived)}
+
+
+run_study = study_runner(STUDY, TITLE, CLAIM, FULL, QUICK, _run.run, _analyse.analyse,
+                         _figures, _body)

@@ -7,11 +7,9 @@ its covariance, the stochastic area of (w1, w2), the mean Δs and ⟨e^{−Δs}�
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .._runner import StudyResult, pipeline, run_and_report
+from .._runner import study_runner
 from . import analyse as _analyse
 from . import run as _run
 from .settings import FULL, QUICK
@@ -44,13 +42,6 @@ def _plot(d: dict, s):
     return fig
 
 
-def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
-    s = QUICK if quick else FULL
-    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
-                          lambda data, derived: {"covariance_entropy_production": _plot(data, s)},
-                          lambda data, derived: _body(data, derived, s))
-
-
 def _body(data: dict, derived: dict, s) -> str:
     rows = "\n".join(
         f"| {w} | {data[f'ds_mean_w{w}'] / w:.4g} ± {data[f'ds_err_w{w}'] / w:.2g} | {data['chain_per_step']:.4g} | "
@@ -65,3 +56,11 @@ def _body(data: dict, derived: dict, s) -> str:
             f"Stochastic area of (w1, w2): {data['area']:.4g} ± {data['area_err']:.2g} per unit SDE time; "
             f"circulation Q₁₂ = {data['circulation']:.4g} (per-step chain: {data['circulation_discrete']:.4g}).")
     return body
+
+
+def _figures(data: dict, derived: dict, s) -> dict:
+    return {"covariance_entropy_production": _plot(data, s)}
+
+
+run_study = study_runner(STUDY, TITLE, CLAIM, FULL, QUICK, _run.run, _analyse.analyse,
+                         _figures, _body)

@@ -9,9 +9,7 @@ mode is learned, from the time evolution of a density started near ``s = 0``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .._runner import StudyResult, pipeline, run_and_report
+from .._runner import study_runner
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -22,13 +20,6 @@ TITLE = "One mode of a deep linear network: multiplicative noise, collapse, diff
 CLAIM = ("At depth 1 the stationary law is p(u) ∝ (σ_ε² + 2u²)^-(1 + B/(2η)); deeper modes follow the "
          "same Fokker-Planck description; without label noise the law collapses onto m; and the "
          "gradient noise is largest before the mode is learned.")
-
-
-def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
-    s = QUICK if quick else FULL
-    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
-                          lambda data, derived: {"dln_mode": _plot.plot(data, derived)},
-                          lambda data, derived: _body(data, derived, s))
 
 
 def _body(data: dict, derived: dict, s) -> str:
@@ -69,3 +60,11 @@ def _step_text(data: dict) -> str:
             "P enters squared (for Gaussian inputs D = (η/2B) P² (2(s − m)² + σ_ε²)), not once:\n\n"
             "| depth | s | drift measured | predicted | D / ((η/2) P² Var r) | D / ((η/2) P Var r) |\n"
             "|---|---|---|---|---|---|\n" + rows)
+
+
+def _figures(data: dict, derived: dict, s) -> dict:
+    return {"dln_mode": _plot.plot(data, derived)}
+
+
+run_study = study_runner(STUDY, TITLE, CLAIM, FULL, QUICK, _run.run, _analyse.analyse,
+                         _figures, _body)

@@ -7,9 +7,7 @@ from the exact discrete-time formulas, against the learning rate.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .._runner import StudyResult, pipeline, run_and_report
+from .._runner import study_runner
 from . import analyse as _analyse
 from . import plot as _plot
 from . import run as _run
@@ -19,13 +17,6 @@ STUDY = "sgworld_vs_sgld"
 TITLE = "SGWORLD vs SGLD: variance error on the Gaussian-mean posterior"
 CLAIM = ("At the same learning rate, SGWORLD's stationary variance is orders of magnitude closer to the "
          "posterior than SGLD's: SGLD's relative error is η(Σ_B + H)/2, SGWORLD's ηH/2 + η²Σ_B H (M+1)/6.")
-
-
-def run_study(quick: bool = False, out_dir: str | Path = "fpsolve-validation/" + STUDY, echo=print) -> StudyResult:
-    s = QUICK if quick else FULL
-    return run_and_report(STUDY, TITLE, CLAIM, quick, s, out_dir, pipeline(_run.run, _analyse.analyse, s),
-                          lambda data, derived: {"variance_error": _plot.plot(data, derived)},
-                          lambda data, derived: _body(data, derived, s))
 
 
 def _body(data: dict, derived: dict, s) -> str:
@@ -42,3 +33,11 @@ def _body(data: dict, derived: dict, s) -> str:
             "the error: there SGWORLD's error tends to ηH/2 and SGLD's to (M + 1) times that. At the simulated "
             "rates SGWORLD's O(η²) minibatch remainder dominates, so its advantage grows like 1/η.")
     return body
+
+
+def _figures(data: dict, derived: dict, s) -> dict:
+    return {"variance_error": _plot.plot(data, derived)}
+
+
+run_study = study_runner(STUDY, TITLE, CLAIM, FULL, QUICK, _run.run, _analyse.analyse,
+                         _figures, _body)
