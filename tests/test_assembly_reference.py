@@ -42,6 +42,7 @@ def _reference(problem):
     shape, n, h = grid.shape, grid.size, np.asarray(grid.spacing)
     vec, w, _, _ = opm._decompose(problem)
     G, refine = opm.edge_field(problem)
+    G = np.ascontiguousarray(G.T)  # (points, ndim): G[node] is the vector at a node
     lat = opm.lattice_shape(grid) if refine == 2 else shape
     jumps = []
     for a in range(n):

@@ -133,6 +133,14 @@ def _kron_prolongation(coarse):
     return P
 
 
+TRANSFER_ROUNDING = 4e-16  # of max|x|: applied axis by axis, P x sums its 2^d terms in another order
+
+
+def _dense(T) -> np.ndarray:
+    """The matrix of a transfer, column by column (applied to the unit vectors)."""
+    return np.column_stack([T @ e for e in np.eye(T.shape[1])])
+
+
 @pytest.mark.parametrize("shape, boundary", [((4, 6), "reflecting"), ((5, 3), ("periodic", "reflecting")),
                                              ((3, 4, 3), ("reflecting", "periodic", "reflecting"))])
 def test_transfers_equal_the_kronecker_prolongation_and_are_shared_per_grid(shape, boundary):
@@ -142,12 +150,18 @@ def test_transfers_equal_the_kronecker_prolongation_and_are_shared_per_grid(shap
     coarse = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
     P, R = multigrid._transfers(coarse)
     ref = _kron_prolongation(coarse)
-    ref.sort_indices()
-    assert np.array_equal(P.indptr, ref.indptr) and np.array_equal(P.indices, ref.indices)
-    assert np.array_equal(P.data, ref.data)  # bit for bit
-    assert abs(R - ref.T / 2**ndim).max() == 0
+    assert P.shape == ref.shape and R.shape == ref.T.shape
+    # the weights are products of 3/4, 1/4, 1 and 1/2: a unit vector's image is exact
+    assert np.array_equal(_dense(P), ref.toarray())  # bit for bit
+    assert np.array_equal(_dense(R), ref.T.toarray() / 2**ndim)
+    rng = np.random.default_rng(0)
+    xc, xf = rng.normal(size=ref.shape[1]), rng.normal(size=ref.shape[0])
+    np.testing.assert_allclose(P @ xc, ref @ xc, rtol=0, atol=TRANSFER_ROUNDING * np.abs(xc).max())
+    np.testing.assert_allclose(R @ xf, ref.T @ xf / 2**ndim, rtol=0, atol=TRANSFER_ROUNDING * np.abs(xf).max())
     again = fp.Grid((0.0,) * ndim, (1.0,) * ndim, shape, boundary)
     assert multigrid._transfers(again)[0] is P  # one build per grid
+    with pytest.raises(ValueError, match="flat array of"):
+        P @ xf
 
 
 def _ness_ou(n: int) -> fp.FokkerPlanck:
@@ -311,3 +325,19 @@ def test_jump_graph_from_the_sorted_rows_is_the_graph_from_the_matrix(make):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert np.array_equal(fast.outflow, slow.outflow) and fast.symmetric == slow.symmetric
     assert not np.any(fast.W.diagonal()) and np.all(fast.W.data != 0)
+
+
+def test_3d_grid_above_the_direct_limit_is_solved_by_multigrid_and_matches_the_direct_solve():
+    from fpsolve.solve.direct import PinnedLU
+    from fpsolve.solve.steady_state import DIRECT_MAX_CELLS
+
+    K = np.array([[1.0, 0.8, 0.0], [-0.8, 1.0, 0.3], [0.0, -0.3, 1.0]])
+    problem = fp.FokkerPlanck(fp.Grid((-5.0,) * 3, (5.0,) * 3, (20, 20, 20)),
+                              lambda x: -np.einsum("ij,j...->i...", K, x), 0.5 * np.eye(3))
+    assert DIRECT_MAX_CELLS < problem.grid.size  # a two-level hierarchy: 20³ on 10³
+    state = fp.stationary(problem, check_boundary=False)
+    assert "multigrid" in state.info.method
+    p = state.discrete_density.ravel()
+    ref = PinnedLU(assemble(problem).matrix, problem.grid.shape, int(np.argmax(p))).null_vector()
+    ref /= ref.sum() * state.grid.cell_volume
+    np.testing.assert_allclose(p, ref, rtol=0, atol=ODD_AGREEMENT * ref.max())

@@ -5,7 +5,7 @@ Array names follow the maths of ``fpsolve.solve.operator``:
 ``Dh``      (n, ndim, ndim)  diffusion in grid-index units, ``D_ij / (h_i h_j)``
 ``vec``     (n, K, ndim)     integer stencil offsets from Selling's decomposition
 ``w``       (n, K)           their non-negative weights (``Dh = Σ_k w_k v_k v_kᵀ``)
-``G``       (points, ndim)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
+``G``       (ndim, points)   ``D⁻¹A`` on the cell centres or the lattice of half cell steps
 ``src, dst, rate``           the jump list: jump ``src -> dst`` at ``rate`` (1 / time)
 """
 
@@ -233,7 +233,7 @@ def _node(c, v, k, refine, lat_shape):
 def edge_integral(c, v, G, lat_shape, refine, kind, h):
     """``β = ∫ D⁻¹A · dx`` along the edge from the cell with multi-index ``c`` to ``c + v``.
 
-    ``G`` (lattice points, ndim) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
+    ``G`` (ndim, lattice points) holds ``D⁻¹A``: on the cell centres (``refine == 1``, trapezoid
     rule) or on the lattice of half cell steps (``refine == 2``), where the widest of the
     7-, 5- and 3-point rules (``EDGE_RULES``) whose nodes all lie in the lattice is used.
     """
@@ -243,7 +243,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
         for k in range(2):
             node = _node(c, v, k, 1, lat_shape)
             for d in range(ndim):
-                total += 0.5 * G[node, d] * (v[d] * h[d])
+                total += 0.5 * G[d, node] * (v[d] * h[d])
         return total
     # the widest rule whose nodes all lie in the lattice, and whether they wrap a periodic axis:
     # if not, the node indices step by a constant (the nodes at -2 ... 4 are in order)
@@ -273,7 +273,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
         node = _node(c, v, q - 2, refine, lat_shape) if wraps else base + (q - 2) * step
         s = 0.0
         for d in range(ndim):
-            s += G[node, d] * (v[d] * h[d])
+            s += G[d, node] * (v[d] * h[d])
         total += EDGE_RULES[rule, q] * s
     return total
 
@@ -355,7 +355,7 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                     if exit_code >= 0:
                         bt = 0.0
                         for d in range(ndim):
-                            bt += G[ga, d] * step[d] * h[d]
+                            bt += G[d, ga] * step[d] * h[d]
                         r = (weight / t) * bernoulli(-bt * t)
                         dst[j] = -1 - exit_code
                     else:
@@ -368,7 +368,7 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                                 gb = gb * lat_shape[d] + refine * jd
                             bt = 0.0
                             for d in range(ndim):
-                                bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
+                                bt += 0.5 * (G[d, ga] + G[d, gb]) * step[d] * h[d]
                         elif s > 0:
                             bt = edge_integral(c, v, G, lat_shape, refine, kind, h)
                         else:  # from the far end, so both directions get opposite values
@@ -404,10 +404,18 @@ def grid_layout(shape, kind) -> np.ndarray:
     return np.ascontiguousarray(np.stack((shape, strides, np.asarray(kind, dtype=np.int64))))
 
 
+# Index arrays are int32 where the values fit: on this VM every fresh GB costs 2.5-3.5 s of system
+# time, and at 128³ int64 jump lists and CSC indices were 0.5 GB more (SciPy copies int64 indices
+# that fit to int32 anyway)
+INDEX32_MAX = np.iinfo(np.int32).max
+INDEX16_MAX = np.iinfo(np.int16).max
+
+
 def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     """The jump list and the generator matrix: ``((src, dst, rate, disp, beta), (indptr, indices,
     data))``, the latter the CSC arrays of ``L`` (column ``a``: the diagonal, then the jumps out
-    of ``a`` that stay in the box).
+    of ``a`` that stay in the box), with int32 indices where they fit, as SciPy keeps them; ``src``,
+    ``dst`` are int32 on grids of fewer than ``2**31`` cells, ``disp`` int16 for offsets under ``2**15``.
 
     ``layout`` (3, ndim) int64: the grid's cells per axis, C-order strides and boundary kinds
     (REFLECTING, PERIODIC, ABSORBING), one row each (see :func:`grid_layout`).  ``vec`` and ``w``
@@ -433,10 +441,14 @@ def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts[:, 1] + 1, out=indptr[1:])
     del counts
+    if indptr[n] <= INDEX32_MAX:  # SciPy's own choice of index type: it would copy int64 indices to int32
+        indptr = indptr.astype(np.int32)
     count, ndim = int(start[n]), layout.shape[1]
-    jumps = (np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64), np.empty(count),
-             np.empty((count, ndim), dtype=np.int64), np.empty(count))
-    csc = (indptr, np.empty(indptr[n], dtype=np.int64), np.empty(indptr[n]))
+    cell = np.int32 if n <= INDEX32_MAX else np.int64  # src and dst
+    step = np.int16 if np.abs(vec).max(initial=0) <= INDEX16_MAX else cell  # disp: |disp| <= |offset|
+    jumps = (np.empty(count, dtype=cell), np.empty(count, dtype=cell), np.empty(count),
+             np.empty((count, ndim), dtype=step), np.empty(count))
+    csc = (indptr, np.empty(indptr[n], dtype=indptr.dtype), np.empty(indptr[n]))
     (fill_jumps_parallel if parallel else fill_jumps_serial)(layout, vec, w, G, lat_shape, refine, h,
                                                              start, jumps, csc, n)
     return jumps, csc

@@ -1,4 +1,4 @@
-"""Gauss-Seidel sweeps on CSR matrices (multigrid smoothers)."""
+"""Gauss-Seidel sweeps on CSR matrices (multigrid smoothers) and the multigrid transfers, one axis at a time."""
 
 from __future__ import annotations
 
@@ -74,6 +74,39 @@ def ilu0_smooth(indptr, indices, data, lu, diag_pos, x, b, work):
         work[i] = s / lu[diag_pos[i]]
     for i in range(n):
         x[i] += work[i]
+
+
+@jit
+def prolong_axis(x, cols, weights, out):
+    """Linear interpolation along the middle axis: ``out[i, f, k] = Σ_j weights[f, j] x[i, cols[f, j], k]``
+    (``x`` (pre, m, post), ``out`` (pre, n, post), ``cols`` and ``weights`` (n, 2)); a zero weight
+    is skipped, so a wall cell's value is copied exactly."""
+    for i in range(x.shape[0]):
+        for f in range(out.shape[1]):
+            c0, c1 = cols[f, 0], cols[f, 1]
+            w0, w1 = weights[f, 0], weights[f, 1]
+            if w1 == 0.0:
+                for k in range(x.shape[2]):
+                    out[i, f, k] = w0 * x[i, c0, k]
+            else:
+                for k in range(x.shape[2]):
+                    out[i, f, k] = w0 * x[i, c0, k] + w1 * x[i, c1, k]
+
+
+@jit
+def restrict_axis(x, cols, weights, out):
+    """The transpose of :func:`prolong_axis`: ``out[i, c, k] = Σ_{f, j: cols[f, j] = c} weights[f, j]
+    x[i, f, k]`` (``x`` (pre, n, post), ``out`` (pre, m, post), filled here)."""
+    out[:] = 0.0
+    for i in range(x.shape[0]):
+        for f in range(x.shape[1]):
+            c0, c1 = cols[f, 0], cols[f, 1]
+            w0, w1 = weights[f, 0], weights[f, 1]
+            for k in range(x.shape[2]):
+                out[i, c0, k] += w0 * x[i, f, k]
+            if w1 != 0.0:
+                for k in range(x.shape[2]):
+                    out[i, c1, k] += w1 * x[i, f, k]
 
 
 REACH_CHUNK = 4096  # rows per parallel task of stencil_reach

@@ -38,7 +38,6 @@ reach round-off.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels.smooth import (combine, gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
-                               norm2, orthogonalise, stencil_reach)
+                               norm2, orthogonalise, prolong_axis, restrict_axis, stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
@@ -108,40 +107,60 @@ def _prolong_axis(m: int, periodic: bool, n: int | None = None) -> tuple[np.ndar
     return np.stack((c, other), axis=1), weights
 
 
-@lru_cache(maxsize=8)  # a few hierarchies; at 1024² the finest P and R hold about 130 MB
-def _transfers(coarse: Grid, fine_shape: tuple[int, ...] | None = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+class AxisTransfer:
+    """A multigrid transfer between a coarse and a fine grid on the same box, applied one axis at
+    a time as ``T @ x`` (``x`` flat, C order): the prolongation ``P`` (coarse to fine) is the
+    Kronecker product of the 1-D interpolations of :func:`_prolong_axis`, the full weighting
+    ``R`` (fine to coarse) its transpose times ``coarse size / fine size``, with each axis's
+    factor ``m / n`` folded into its weights.  Neither is stored as a matrix: at 128³ the sparse
+    ``P`` and ``R`` held 300 MB and took longer to build than the solve spent applying them."""
+
+    def __init__(self, coarse_shape: tuple[int, ...], fine_shape: tuple[int, ...],
+                 axes: list[tuple[np.ndarray, np.ndarray]], restrict: bool):
+        self.coarse_shape, self.fine_shape, self.restrict = coarse_shape, fine_shape, restrict
+        if restrict:
+            axes = [(cols, weights * (m / n)) for (cols, weights), m, n in zip(axes, coarse_shape, fine_shape)]
+        self.axes = [(np.ascontiguousarray(c, dtype=np.int64), np.ascontiguousarray(w, dtype=float))
+                     for c, w in axes]
+        size_c, size_f = int(np.prod(coarse_shape)), int(np.prod(fine_shape))
+        self.shape = (size_c, size_f) if restrict else (size_f, size_c)
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        """``T x`` for a flat ``x`` of ``shape[1]`` entries (a new array)."""
+        x = np.asarray(x, dtype=float)
+        if x.shape != (self.shape[1],):
+            raise ValueError(f"x must be a flat array of {self.shape[1]} entries; got shape {x.shape}")
+        now = list(self.fine_shape if self.restrict else self.coarse_shape)
+        ndim = len(now)
+        order = range(ndim - 1, -1, -1) if self.restrict else range(ndim)
+        kernel = restrict_axis if self.restrict else prolong_axis
+        x = np.ascontiguousarray(x)
+        for d in order:
+            pre, post = int(np.prod(now[:d])), int(np.prod(now[d + 1:]))
+            now[d] = self.coarse_shape[d] if self.restrict else self.fine_shape[d]
+            out = np.empty(pre * now[d] * post)
+            cols, weights = self.axes[d]
+            kernel(x.reshape(pre, -1, post), cols, weights, out.reshape(pre, now[d], post))
+            x = out
+        return x
+
+
+@lru_cache(maxsize=8)  # a few hierarchies (per-axis arrays only: small)
+def _transfers(coarse: Grid, fine_shape: tuple[int, ...] | None = None) -> tuple[AxisTransfer, AxisTransfer]:
     """Prolongation ``P`` from ``coarse`` to the grid of ``fine_shape`` on the same box (default:
     twice the cells per axis) and the full weighting ``R = Pᵀ · coarse.size / fine size``
-    (``Pᵀ / 2^d`` for twice the cells), built once per pair of grids (the operators depend on
-    the grids only, so a sweep of solves on one grid shares them; treat them as read-only).
+    (``Pᵀ / 2^d`` for twice the cells), as :class:`AxisTransfer` objects, built once per pair of
+    grids (they depend on the grids only, so a sweep of solves on one grid shares them).
     ``R`` keeps every right-hand side consistent (``1ᵀ r = 0`` gives ``1ᵀ R r = 0``: the rows of
-    ``P`` sum to one) for any ratio."""
-    ndim = coarse.ndim
+    ``P`` sum to one) for any ratio, up to rounding."""
     if fine_shape is None:
         fine_shape = tuple(2 * m for m in coarse.shape)
     axes = [_prolong_axis(m, per, n) for m, per, n in zip(coarse.shape, coarse.periodic, fine_shape)]
-    strides = [int(np.prod(coarse.shape[d + 1:])) for d in range(ndim)]
-    cols, vals = [], []
-    for choice in itertools.product((0, 1), repeat=ndim):  # the 2^d coarse cells of a fine cell
-        col = np.zeros(fine_shape, dtype=np.int64)
-        val = np.ones(fine_shape)
-        for d, (idx, wt) in enumerate(axes):
-            view = [1] * ndim
-            view[d] = fine_shape[d]
-            col = col + (idx[:, choice[d]] * strides[d]).reshape(view)
-            val = val * wt[:, choice[d]].reshape(view)
-        cols.append(col.ravel())
-        vals.append(val.ravel())
-    n, k = int(np.prod(fine_shape)), len(cols)
-    P = sp.csr_matrix((np.stack(vals, axis=1).ravel(), np.stack(cols, axis=1).ravel(),
-                       np.arange(0, k * n + 1, k)), shape=(n, coarse.size))
-    P.sum_duplicates()  # a wall cell's (c, weight 1) and (c, weight 0): exactly 1
-    P.eliminate_zeros()
-    R = (P.T / (n / coarse.size)).tocsr()  # 2^d exactly for twice the cells
-    return P, R
+    shape = tuple(coarse.shape)
+    return AxisTransfer(shape, tuple(fine_shape), axes, False), AxisTransfer(shape, tuple(fine_shape), axes, True)
 
 
-def prolongation(coarse: Grid) -> sp.csr_matrix:
+def prolongation(coarse: Grid) -> AxisTransfer:
     """Multilinear cell-centred prolongation from ``coarse`` to the grid with twice the cells."""
     return _transfers(coarse)[0]
 
@@ -153,8 +172,8 @@ class Level:
     grid: Grid
     A: sp.csr_matrix
     inv_diag: np.ndarray
-    P: sp.csr_matrix | None = None  # from the next coarser level to this one
-    R: sp.csr_matrix | None = None
+    P: AxisTransfer | None = None  # from the next coarser level to this one
+    R: AxisTransfer | None = None
     ilu: tuple | None = None  # (ILU(0) factor values, diagonal positions, scratch) once switched
     _reach: int | None = None  # cells along an axis spanned by the widest coupling of A (see reach)
     diag_scale: float = 0.0  # max |diag A|, the scale of the stopping test

@@ -299,7 +299,7 @@ def _encode(vectors: np.ndarray) -> np.ndarray:
     """One int64 key per integer vector (last axis), for fast grouping."""
     key = np.zeros(vectors.shape[:-1], dtype=np.int64)
     for d in range(vectors.shape[-1]):
-        key = key * (1 << _KEY_BITS) + (vectors[..., d] + (1 << (_KEY_BITS - 1)))
+        key = key * (1 << _KEY_BITS) + (vectors[..., d].astype(np.int64) + (1 << (_KEY_BITS - 1)))
     return key
 
 
@@ -374,7 +374,7 @@ def _evaluate_lattice(problem: FokkerPlanck, grid: Grid) -> np.ndarray:
 
 
 def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
-    """``D⁻¹A`` where the edge integrals need it, as (points, ndim) in C order, and the refinement.
+    """``D⁻¹A`` where the edge integrals need it, as (ndim, points) in C order, and the refinement.
 
     Callable fields: on the lattice of half cell steps (refinement 2), evaluated once for the
     problem's original grid and shared, by slicing, with every grid that coarsens it by powers of
@@ -384,7 +384,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
     grid = problem.grid
     if not problem.callable_fields:
         G = solve_small(problem.diffusion_field, problem.drift_field)
-        return np.ascontiguousarray(G.reshape(grid.ndim, -1).T), 1
+        return np.ascontiguousarray(G.reshape(grid.ndim, -1)), 1
     cache = problem.lattice_cache
     factors = coarsening_factors(cache.grid, grid)
     if factors is None:
@@ -393,7 +393,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
         if cache.values is None:
             cache.values = _evaluate_lattice(problem, cache.grid)  # fields_at takes any points
         G = cache.values[(slice(None),) + tuple(slice(f - 1, None, f) for f in factors)]
-    return np.ascontiguousarray(np.moveaxis(G, 0, -1).reshape(-1, grid.ndim)), 2
+    return np.ascontiguousarray(G.reshape(grid.ndim, -1)), 2  # the original grid's: a view, no copy
 
 
 def assemble(problem: FokkerPlanck) -> Operator:

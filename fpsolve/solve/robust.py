@@ -38,6 +38,7 @@ from .direct import PatternCache, fill_ordering
 
 KOLMOGOROV_RTOL = 1e-12  # per edge, times (1 + |log p_i| + |log p_j|): rounding of the tree sums
 FILL_GUESS = 8  # initial L and U storage, in multiples of nnz(A); grows by doubling if needed
+RATIO_CHUNK = 1 << 17  # entries per block of JumpGraph.log_ratio (1 MB temporaries)
 
 
 def _strip_diagonal(M: sp.csc_matrix | sp.csr_matrix):
@@ -88,7 +89,11 @@ class JumpGraph:
             cols = np.repeat(np.arange(self.n), np.diff(W.indptr))
             reverse = np.asarray(W[cols, W.indices]).ravel()
         with np.errstate(divide="ignore"):
-            return np.log(self.W.data) - np.log(reverse)
+            ratio = np.log(self.W.data)
+            for start in range(0, len(ratio), RATIO_CHUNK):  # no temporaries of nnz entries
+                stop = start + RATIO_CHUNK
+                ratio[start:stop] -= np.log(reverse[start:stop])
+        return ratio
 
     def residual(self, log_p: np.ndarray, floor: float = -np.inf) -> np.ndarray:
         """Per state ``|inflow − outflow| / outflow`` for ``p = exp(log_p)`` (nan where ``p = 0``
