@@ -15,8 +15,10 @@ Method
    * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
      of log rate ratios along a spanning tree: exact, O(n), no linear solve;
    * ``"fast"``: multigrid-preconditioned GMRES on a hierarchy of rediscretised problems (large
-     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale fixed at the most
-     probable cell of a half-resolution solution (:mod:`fpsolve.solve.direct`), kept if it passes
+     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU (:mod:`fpsolve.solve.direct`):
+     on grids up to ``SMALL_SYSTEM`` cells the bordered system (the normalisation as an extra
+     row and column), with no cell pinned; on larger ones the equation of the most probable cell
+     of a half-resolution solution replaced by the normalisation (pinned); kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
    * ``"gth"``: a small grid, several basins whose flow balance the fast result fails, or several
