@@ -239,6 +239,11 @@ class StationaryState:
         ``"under-resolved"`` (rates beyond the floating-point range: refine the grid).  Cells the
         discrete chain never re-enters (one-way jumps of wide stencils) have probability exactly 0;
         ``info.method`` counts them.
+    message : str
+        How the state was found, in words: ``info.method`` and the order (with the observed
+        convergence where extrapolation was considered).
+    seconds : float
+        Wall-clock time spent in :func:`~fpsolve.stationary` (``info.total_seconds``).
     info : SolveInfo
         Path, method, order, componentwise residual, timings, error estimate.
     log_density : ndarray, shape ``grid.shape``
@@ -358,6 +363,16 @@ class StationaryState:
     def velocity(self) -> np.ndarray:
         """Mean local velocity ``v = J / p`` (zero where ``p`` underflows)."""
         return _velocity(self.current, self.density)
+
+    @property
+    def message(self) -> str:
+        """How the state was found: ``info.method`` and the order, in words."""
+        info = self.info
+        if info.extrapolation.startswith("order"):
+            order = info.extrapolation
+        else:
+            order = info.order if isinstance(info.order, str) else f"order {info.order}"
+        return f"{info.method}; {order}"
 
     @property
     def seconds(self) -> float:
