@@ -5,7 +5,7 @@ entropy production of the steady state (docs/theory.md §1).
 
 Method
 ------
-1. The problem is discretised by the conservative exponentially fitted scheme of
+1. The problem is discretised by the conservative, exponentially fitted finite-volume operator of
    :mod:`fpsolve.solve.operator` (second order, M-matrix): a Markov jump process on the cells.
 2. The discrete stationary density is its normalised null vector, found by the first path that
    applies (``info.path``; :mod:`fpsolve.solve.robust` holds the robust ones):
@@ -1052,7 +1052,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     problem : FokkerPlanck
         Drift and diffusion on a grid with reflecting or periodic axes.
     order : {None, 2, 4}
-        ``2``: the discrete stationary state of the conservative scheme.  ``4``: Richardson
+        ``2``: the discrete stationary state of the conservative discretisation.  ``4``: Richardson
         extrapolation with the half-resolution solution (every axis needs an even number of
         at least 16 cells), applied only where the observed convergence supports it.
         ``None`` (default): 4 where possible and supported, else 2.
@@ -1088,7 +1088,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
 
     See Also
     --------
-    fpsolve.closed_form_1d : The 1-D zero-current density, independent of the scheme.
+    fpsolve.closed_form_1d : The 1-D zero-current density, independent of the discretisation.
     fpsolve.linearized : The Gaussian state of the linearised problem, in any dimension.
     fpsolve.evolve : The transient towards it.
 
@@ -1221,7 +1221,7 @@ def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
     """The zero-current stationary density ``p ∝ D⁻¹ exp(∫ A / D dx)`` (docs/theory.md §1) at the cell
     centres of a 1-D problem, normalised on the grid.
 
-    Independent of the finite-volume scheme: ``∫ A / D`` is accumulated cell by cell with
+    Independent of the finite-volume discretisation: ``∫ A / D`` is accumulated cell by cell with
     5-point Gauss--Legendre quadrature for callable fields and the trapezoid rule for arrays.
     Valid for reflecting walls (zero current); a cross-check of :func:`stationary`.
 
