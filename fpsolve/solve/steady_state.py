@@ -117,8 +117,10 @@ class SolveInfo:
     n_cells : int
         Number of grid cells.
     pinned_cell : int or None
-        Flat index of the cell whose equation was replaced by the normalisation in a direct
-        solve, or None.
+        Flat index of the cell whose equation the normalisation replaces in the sparse LU
+        factors: those of the solve (``"pinned sparse LU"`` in ``method``) or, after a bordered
+        solve of a small 2-D or 3-D grid, those kept for coarse-level solves; None without
+        factors (1-D, multigrid, the exact and GTH paths).
     residual : float
         Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
     error_estimate : float or None
