@@ -71,19 +71,19 @@ def main() -> None:
 
     x, y, w_min = fp.datasets.load_adhikari2023()
     land = fp.Landscape(fp.models.TanhNet(hidden=2), x, y, noise_std=0.1, weight_decay=1e-3)
-    scheme = fp.SGD(learning_rate=ETA, batch_size=BATCH, scheme="with_replacement")
+    sgd = fp.SGD(learning_rate=ETA, batch_size=BATCH, scheme="with_replacement")
     setup = time.perf_counter() - t0
     print(f"machine: {numba.config.NUMBA_NUM_THREADS} numba threads; paper's net, N = {land.n_samples}, "
           f"b = {BATCH}, eta = {ETA:g}; {n} steps per chain")
     print(f"import + landscape setup: {setup:.2f} s")
 
     t = time.perf_counter()
-    fp.simulate.sgd(land, scheme, w_min, n_steps=10, record_every=0, rng=1)
+    fp.simulate.sgd(land, sgd, w_min, n_steps=10, record_every=0, rng=1)
     first = time.perf_counter() - t
     rows = []
     for chains in (1, 2):
         t = time.perf_counter()
-        run = fp.simulate.sgd(land, scheme, w_min, n_steps=n, n_chains=chains, record_every=0, rng=1,
+        run = fp.simulate.sgd(land, sgd, w_min, n_steps=n, n_chains=chains, record_every=0, rng=1,
                               progress=False)
         seconds = time.perf_counter() - t
         assert run.status == "completed"

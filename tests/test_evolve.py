@@ -128,6 +128,27 @@ def test_ou_spectral_gap_is_smallest_real_part_of_drift_eigenvalues():
     assert gap2 == pytest.approx(np.linalg.eigvals(OU_K).real.min(), rel=2e-2)
 
 
+def test_results_carry_status_message_and_seconds():
+    """Evolution, StationaryState and SpectralGap: a status, a message in words, ``seconds``."""
+    problem = fp.FokkerPlanck(fp.Grid(-6.0, 6.0, 64), drift=lambda x: -x, diffusion=0.5)
+    p0 = gaussian_1d(problem.grid.axes[0], 1.0, 0.2)
+    stepped = fp.evolve(problem, p0, [0.0, 0.5, 1.0])
+    exact = fp.evolve(problem, p0, [0.0, 0.5, 1.0], method="expm")
+    state = fp.stationary(problem)
+    gap = fp.spectral_gap(problem)
+    assert stepped.status == exact.status == "completed"
+    assert stepped.message == (f"tr-bdf2: {stepped.n_steps} steps ({stepped.n_rejected} rejected), "
+                               f"{stepped.n_factorizations} LU factorisations") and stepped.n_steps > 0
+    assert exact.message == "expm: expm_multiply between the output times"
+    assert state.status == "exact" and state.message == f"{state.info.method}; exact (detailed balance)"
+    assert gap.status == "converged" and "Arnoldi" in gap.message
+    ness = fp.stationary(fp.FokkerPlanck(fp.Grid((-6, -6), (6, 6), (32, 32)), linear_drift(OU_K), OU_D))
+    assert ness.message == f"{ness.info.method}; {ness.info.extrapolation}"
+    assert ness.info.extrapolation.startswith(f"order {ness.info.order}: observed")
+    for result in (stepped, exact, state, gap):
+        assert result.seconds > 0
+
+
 def test_time_dependent_fields_follow_a_schedule():
     """Diffusion annealed linearly: variance obeys dv/dt = -2 v + 2 D(t) exactly (1-D OU)."""
     grid = fp.Grid(-6.0, 6.0, 600)

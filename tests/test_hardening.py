@@ -160,6 +160,7 @@ def test_item5_long_horizons_jump_to_the_stationary_state_and_keep_mass(ou_1d, h
     assert run.stationary_from == pytest.approx(1.0)
     assert run.spectral_gap == pytest.approx(1.0, rel=GAP_RTOL)
     assert any("integration stopped at t=1" in note for note in run.notes)
+    assert run.status == "stationary" and run.notes[0] in run.message
     state = fp.stationary(ou_1d, order=2)
     assert np.allclose(run.densities[-1], state.discrete_density, rtol=0, atol=1e-12)
     # the integrated part is untouched by the jump
@@ -172,6 +173,7 @@ def test_item5_mass_projection_is_reported(ou_1d):
     with pytest.warns(UserWarning, match="normalised"):
         run = fp.evolve(ou_1d, bump, [0.0, 5.0])
     assert 0 <= run.mass_correction < 1e-10 and run.stationary_from is None
+    assert run.status == "completed"
 
 
 @pytest.mark.parametrize("k", [1, 0, -3, 2.5, True])

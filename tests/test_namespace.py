@@ -42,6 +42,13 @@ def test_no_helpers_in_the_top_level_namespace():
     assert not {"np", "dataclass", "field"} & set(dir(fp.models))
 
 
+def test_no_helpers_in_the_simulate_namespace():
+    """``fpsolve.simulate`` re-exports its engines and nothing else (as ``fpsolve`` does)."""
+    leaked = {n for n in dir(fp.simulate) if not n.startswith("_")} - set(fp.simulate.__all__) \
+        - {"langevin", "sgd", "trajectory"}  # the submodules, which a package always exposes
+    assert not leaked, leaked
+
+
 def test_import_loads_neither_numba_nor_scipy():
     code = "import sys, fpsolve; fpsolve.Grid; print('numba' in sys.modules, 'scipy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

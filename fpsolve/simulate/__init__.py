@@ -6,9 +6,7 @@
 :func:`sgd_batches` regenerates the minibatches of an SGD run.
 """
 
-from __future__ import annotations
-
-from .._deprecate import deprecated_alias
+from .._deprecate import deprecated_alias as _deprecated_alias
 from .langevin import METHODS, Fields, Method, langevin, standard_normals
 from .sgd import sgd, sgd_batches
 from .trajectory import Trajectory
@@ -17,5 +15,5 @@ __all__ = ["METHODS", "Fields", "Method", "Trajectory", "langevin", "sgd", "sgd_
            "standard_normals"]
 
 # the integrators were called "schemes" before the word was kept for the minibatch scheme
-__getattr__ = deprecated_alias("fpsolve.simulate", {"SCHEMES": ("METHODS", lambda: METHODS),
-                                                    "Scheme": ("Method", lambda: Method)})
+__getattr__ = _deprecated_alias("fpsolve.simulate", {"SCHEMES": ("METHODS", lambda: METHODS),
+                                                     "Scheme": ("Method", lambda: Method)})

@@ -288,7 +288,7 @@ def langevin(
         (or from fresh entropy) and stored in ``Trajectory.seed``.
     method : {"euler_maruyama", "heun"}
         Euler--Maruyama (weak order 1, strong order ½; order 1 for additive noise), or the
-        stochastic Heun scheme for additive noise (weak order 2; needs a constant diffusion).
+        stochastic Heun method for additive noise (weak order 2; needs a constant diffusion).
         (The old keyword ``scheme=`` still works, with a DeprecationWarning.)
     progress : bool, optional
         Show a tqdm bar (default: when stderr is a terminal).

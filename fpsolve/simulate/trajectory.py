@@ -128,7 +128,7 @@ class Trajectory:
     message : str
         What went wrong, if anything (empty for a completed run).
     settings : dict
-        Everything else needed to interpret the run (grid, field kind, scheme options).
+        Everything else needed to interpret the run (grid, field kind, the engine's options).
     seconds : float
         Time spent in the kernels (compilation included on a first call); the timing name every
         result uses (``wall_seconds`` is its deprecated old name).

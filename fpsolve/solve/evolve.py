@@ -94,6 +94,11 @@ class Evolution:
         ``"tr-bdf2"`` or ``"expm"``.
     tolerance : float
         The local error tolerance per step (L1, probability units).
+    status : str
+        ``"completed"`` (every recorded density integrated) or ``"stationary"`` (the densities
+        from ``stationary_from`` on are the stationary state).  A run that fails raises instead.
+    message : str
+        What was done, in words: the method, the step counters and the ``notes``.
     seconds : float
         Wall-clock time spent in :func:`~fpsolve.evolve`.
     mass_correction : float
@@ -150,6 +155,21 @@ class Evolution:
     def survival(self) -> np.ndarray:
         """Probability not yet absorbed."""
         return self.mass
+
+    @property
+    def status(self) -> str:
+        """``"completed"``, or ``"stationary"`` when the later densities are the stationary state."""
+        return "completed" if self.stationary_from is None else "stationary"
+
+    @property
+    def message(self) -> str:
+        """The method, the step counters and the ``notes``, in words."""
+        if self.method.startswith("expm"):
+            work = "expm_multiply between the output times"
+        else:
+            work = (f"{self.n_steps} steps ({self.n_rejected} rejected), "
+                    f"{self.n_factorizations} LU factorisations")
+        return "; ".join((f"{self.method}: {work}",) + tuple(self.notes))
 
     def total_variation(self, reference) -> np.ndarray:
         """Total-variation distance to ``reference`` over time.

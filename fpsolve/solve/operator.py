@@ -1,7 +1,7 @@
 """Conservative finite-volume discretisation of the Fokker--Planck operator.
 
-The scheme
-----------
+The discretisation
+------------------
 The density is kept as cell averages ``p_a``.  The operator is the generator of a
 Markov jump process between cells, ``dp_b/dt = Σ_a (w_{a→b} p_a − w_{b→a} p_b)``,
 so every column of the matrix sums to zero (mass is conserved to round-off) and,
@@ -14,7 +14,7 @@ offsets, ``Dh = Σ_k ρ_k v_k v_kᵀ`` (Fehrenbach & Mirebeau, J. Math. Imaging 
 2014).  For a tensor that is diagonally dominant in index units these are the
 axis offsets plus one diagonal (Kushner's scheme); strong anisotropy gives wider
 offsets such as (1, 2).  This is how off-diagonal diffusion enters while keeping
-the scheme monotone; full state-dependent tensors are supported.
+the discretisation monotone; full state-dependent tensors are supported.
 
 *Drift (exponential fitting).*  Writing ``D⁻¹A = G`` and using the same split,
 the Itô flux is ``J = A p − ∇·(D p) = Σ_k v_k [ (v_k·G) (ρ_k p) − ∂_{v_k}(ρ_k p) ]``:
@@ -38,7 +38,7 @@ small eigenvalues are raised to ``λ_max / STENCIL_ANISOTROPY`` before the decom
 stay within about 16 cells); ``G`` keeps the original tensor, so equilibria are unchanged, and
 the cells affected are reported (``Operator.regularized``).
 
-*Order.*  The scheme is second order in ``h`` for the density and the current
+*Order.*  The discretisation is second order in ``h`` for the density and the current
 (measured in ``tests/test_convergence.py``).  ``fpsolve.stationary`` removes the
 ``h²`` term by Richardson extrapolation against the half-resolution grid, which
 gives fourth order (see there).
@@ -397,7 +397,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
 
 
 def assemble(problem: FokkerPlanck) -> Operator:
-    """Assemble the generator of ``problem`` (see the module docstring for the scheme)."""
+    """Assemble the generator of ``problem`` (see the module docstring for the discretisation)."""
     check_definite(problem)
     grid = problem.grid
     n = grid.size

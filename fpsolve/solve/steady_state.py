@@ -5,7 +5,7 @@ entropy production of the steady state (docs/theory.md §1).
 
 Method
 ------
-1. The problem is discretised by the conservative exponentially fitted scheme of
+1. The problem is discretised by the conservative, exponentially fitted finite-volume operator of
    :mod:`fpsolve.solve.operator` (second order, M-matrix): a Markov jump process on the cells.
 2. The discrete stationary density is its normalised null vector, found by the first path that
    applies (``info.path``; :mod:`fpsolve.solve.robust` holds the robust ones):
@@ -15,8 +15,10 @@ Method
    * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
      of log rate ratios along a spanning tree: exact, O(n), no linear solve;
    * ``"fast"``: multigrid-preconditioned GMRES on a hierarchy of rediscretised problems (large
-     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU with the scale fixed at the most
-     probable cell of a half-resolution solution (:mod:`fpsolve.solve.direct`), kept if it passes
+     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU (:mod:`fpsolve.solve.direct`):
+     on grids up to ``SMALL_SYSTEM`` cells the bordered system (the normalisation as an extra
+     row and column), with no cell pinned; on larger ones the equation of the most probable cell
+     of a half-resolution solution replaced by the normalisation (pinned); kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
    * ``"gth"``: a small grid, several basins whose flow balance the fast result fails, or several
@@ -115,8 +117,10 @@ class SolveInfo:
     n_cells : int
         Number of grid cells.
     pinned_cell : int or None
-        Flat index of the cell whose equation was replaced by the normalisation in a direct
-        solve, or None.
+        Flat index of the cell whose equation the normalisation replaces in the sparse LU
+        factors: those of the solve (``"pinned sparse LU"`` in ``method``) or, after a bordered
+        solve of a small 2-D or 3-D grid, those kept for coarse-level solves; None without
+        factors (1-D, multigrid, the exact and GTH paths).
     residual : float
         Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
     error_estimate : float or None
@@ -237,6 +241,11 @@ class StationaryState:
         ``"under-resolved"`` (rates beyond the floating-point range: refine the grid).  Cells the
         discrete chain never re-enters (one-way jumps of wide stencils) have probability exactly 0;
         ``info.method`` counts them.
+    message : str
+        How the state was found, in words: ``info.method`` and the order (with the observed
+        convergence where extrapolation was considered).
+    seconds : float
+        Wall-clock time spent in :func:`~fpsolve.stationary` (``info.total_seconds``).
     info : SolveInfo
         Path, method, order, componentwise residual, timings, error estimate.
     log_density : ndarray, shape ``grid.shape``
@@ -356,6 +365,16 @@ class StationaryState:
     def velocity(self) -> np.ndarray:
         """Mean local velocity ``v = J / p`` (zero where ``p`` underflows)."""
         return _velocity(self.current, self.density)
+
+    @property
+    def message(self) -> str:
+        """How the state was found: ``info.method`` and the order, in words."""
+        info = self.info
+        if info.extrapolation.startswith("order"):
+            order = info.extrapolation
+        else:
+            order = info.order if isinstance(info.order, str) else f"order {info.order}"
+        return f"{info.method}; {order}"
 
     @property
     def seconds(self) -> float:
@@ -1035,7 +1054,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     problem : FokkerPlanck
         Drift and diffusion on a grid with reflecting or periodic axes.
     order : {None, 2, 4}
-        ``2``: the discrete stationary state of the conservative scheme.  ``4``: Richardson
+        ``2``: the discrete stationary state of the conservative discretisation.  ``4``: Richardson
         extrapolation with the half-resolution solution (every axis needs an even number of
         at least 16 cells), applied only where the observed convergence supports it.
         ``None`` (default): 4 where possible and supported, else 2.
@@ -1071,7 +1090,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
 
     See Also
     --------
-    fpsolve.closed_form_1d : The 1-D zero-current density, independent of the scheme.
+    fpsolve.closed_form_1d : The 1-D zero-current density, independent of the discretisation.
     fpsolve.linearized : The Gaussian state of the linearised problem, in any dimension.
     fpsolve.evolve : The transient towards it.
 
@@ -1204,7 +1223,7 @@ def closed_form_1d(problem: FokkerPlanck) -> np.ndarray:
     """The zero-current stationary density ``p ∝ D⁻¹ exp(∫ A / D dx)`` (docs/theory.md §1) at the cell
     centres of a 1-D problem, normalised on the grid.
 
-    Independent of the finite-volume scheme: ``∫ A / D`` is accumulated cell by cell with
+    Independent of the finite-volume discretisation: ``∫ A / D`` is accumulated cell by cell with
     5-point Gauss--Legendre quadrature for callable fields and the trapezoid rule for arrays.
     Valid for reflecting walls (zero current); a cross-check of :func:`stationary`.
 

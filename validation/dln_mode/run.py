@@ -37,7 +37,7 @@ def landscape(depth: int, s: Settings, label_noise: float) -> fp.Landscape:
     return fp.Landscape(fp.models.DeepLinearMode(depth), x, y, noise_std=np.sqrt(s.n_data))
 
 
-def balanced_problem(land: fp.Landscape, scheme: fp.SGD, depth: int, lower: float, upper: float,
+def balanced_problem(land: fp.Landscape, sgd: fp.SGD, depth: int, lower: float, upper: float,
                      cells: int) -> fp.FokkerPlanck:
     """The 1-D process of the balanced coordinate a (a_l = a for every layer, s = a^depth).
 
@@ -46,7 +46,7 @@ def balanced_problem(land: fp.Landscape, scheme: fp.SGD, depth: int, lower: floa
     and diffusion of any single layer (the scheme's fields along the diagonal, tabulated)."""
     grid = fp.Grid(lower, upper, cells)
     a = grid.axes[0]
-    f = scheme.fields(land, np.repeat(a[:, None], depth, axis=1))
+    f = sgd.fields(land, np.repeat(a[:, None], depth, axis=1))
     return fp.FokkerPlanck(grid, drift=f.drift[:, 0][None], diffusion=f.diffusion[:, 0, 0][None, None])
 
 
@@ -101,12 +101,12 @@ def run(s: Settings) -> dict:
         a_star = s.teacher ** (1 / depth)
         h_a = depth * s.teacher ** (2 - 2 / depth)      # d/da [(a^L − m) a^(L−1)] at a*
         eta = s.learning_rate_times_h / h_a
-        scheme = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme="iid")
+        sgd = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme="iid")
         std = np.sqrt(eta * s.label_noise**2 * a_star ** (2 * depth - 2) / (2 * s.batch_size * h_a))
         lo, hi = a_star - s.grid_half_width_std * std, a_star + s.grid_half_width_std * std
-        prob = balanced_problem(land, scheme, depth, lo, hi, s.grid_cells)
+        prob = balanced_problem(land, sgd, depth, lo, hi, s.grid_cells)
         st = fp.stationary(prob, check_boundary=False)
-        run = fp.simulate.sgd(land, scheme, np.full(depth, a_star), n_steps=s.sgd_steps, n_chains=s.sgd_chains,
+        run = fp.simulate.sgd(land, sgd, np.full(depth, a_star), n_steps=s.sgd_steps, n_chains=s.sgd_chains,
                               burn_in=s.sgd_burn_in, record_every=s.sgd_record_every, rng=s.seed + depth,
                               progress=False)
         a = run.samples()[:, 0]
@@ -124,24 +124,24 @@ def run(s: Settings) -> dict:
     spread = []
     for depth in s.depths:
         land = landscape(depth, s, 0.0)
-        scheme = fp.SGD(learning_rate=s.learning_rate, batch_size=s.batch_size, scheme="iid")
+        sgd = fp.SGD(learning_rate=s.learning_rate, batch_size=s.batch_size, scheme="iid")
         w0 = np.full(depth, s.teacher ** (1 / depth) * 1.3)
-        run = fp.simulate.sgd(land, scheme, w0, n_steps=s.collapse_steps, n_chains=s.sgd_chains, record_every=0,
+        run = fp.simulate.sgd(land, sgd, w0, n_steps=s.collapse_steps, n_chains=s.sgd_chains, record_every=0,
                               rng=s.seed, progress=False)
         spread.append(float(np.max(np.abs(np.prod(run.final, axis=1) - s.teacher))))
     out["collapse_max_abs_s_minus_m"] = np.array(spread)
     # 4. the diffusion maximum before the mode is learned (depth 2, from a density near s = 0)
     L = s.evolution_depth
     land = landscape(L, s, s.evolution_label_noise)
-    scheme = fp.SGD(learning_rate=s.learning_rate, batch_size=s.batch_size, scheme="iid")
-    prob = balanced_problem(land, scheme, L, 1e-3, 1.8 * s.teacher ** (1 / L), s.grid_cells)
+    sgd = fp.SGD(learning_rate=s.learning_rate, batch_size=s.batch_size, scheme="iid")
+    prob = balanced_problem(land, sgd, L, 1e-3, 1.8 * s.teacher ** (1 / L), s.grid_cells)
     a = prob.grid.axes[0]
     times = np.linspace(0.0, s.evolution_time, 121)
     width = 0.02
     dx = prob.grid.cell_volume
     p0 = np.exp(-0.5 * ((a - s.evolution_start) / width) ** 2)
     ev = fp.evolve(prob, p0 / (p0.sum() * dx), times, progress=False)
-    f = scheme.fields(land, np.repeat(a[:, None], L, axis=1))
+    f = sgd.fields(land, np.repeat(a[:, None], L, axis=1))
     Da = f.diffusion[:, 0, 0]
     mean_D = ev.densities @ Da * dx
     mean_s = ev.densities @ (a**L) * dx

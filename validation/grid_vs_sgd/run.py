@@ -25,12 +25,12 @@ def moment_gaussian_tv(state) -> float:
     return 0.5 * float(np.abs(state.cell_probabilities() - g / g.sum()).sum())
 
 
-def solve(land, w, scheme: fp.SGD, cells: int, n_std: float):
-    grid = scheme.grid_around(land, w, n_std=n_std, shape=cells)
-    centre = scheme.linearized(land, w).mean
+def solve(land, w, sgd: fp.SGD, cells: int, n_std: float):
+    grid = sgd.grid_around(land, w, n_std=n_std, shape=cells)
+    centre = sgd.linearized(land, w).mean
     # the epoch-noise formula on the grid (Monte Carlo at every node would take hours); the
     # linearised state that places the grid keeps the scheme's own (Monte Carlo) estimate
-    return fp.stationary(scheme.fokker_planck(land, grid, reference=centre, epoch_noise="leading_order"))
+    return fp.stationary(sgd.fokker_planck(land, grid, reference=centre, epoch_noise="leading_order"))
 
 
 def run(s: Settings) -> dict:
@@ -41,8 +41,8 @@ def run(s: Settings) -> dict:
     for label, rates, sampler in (("wr", s.wr_rates, "with_replacement"), ("wor", s.wor_rates, "without_replacement")):
         rows = []
         for j, eta in enumerate(rates):
-            scheme = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme=sampler)
-            state = solve(land, w, scheme, s.cells, s.n_std)
+            sgd = fp.SGD(learning_rate=eta, batch_size=s.batch_size, scheme=sampler)
+            state = solve(land, w, sgd, s.cells, s.n_std)
             steps = int(s.relaxations / (eta * lam_min))
             M = land.n_samples // s.batch_size
             if sampler == "with_replacement":
@@ -50,7 +50,7 @@ def run(s: Settings) -> dict:
             else:  # the WOR Fokker-Planck equation describes the epoch ends
                 steps -= steps % M
                 kw = dict(record_every=0, epoch_record_every=max(1, steps // M // 20_000))
-            run = fp.simulate.sgd(land, scheme, state.mean(), n_steps=steps, n_chains=s.n_chains,
+            run = fp.simulate.sgd(land, sgd, state.mean(), n_steps=steps, n_chains=s.n_chains,
                                   burn_in=(steps // 100) // M * M, rng=s.seed + j, progress=False, **kw)
             samples = run.samples() if sampler == "with_replacement" else run.epoch_weights.reshape(-1, 2)
             c = fp.compare(state, samples, bin_factor=2)
