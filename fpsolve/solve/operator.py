@@ -60,6 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import fv
+from .._memory import keep_freed_memory
 from ..errors import FieldError
 from .grid import Grid
 from .problem import FokkerPlanck, coarsening_factors
@@ -398,6 +399,7 @@ def edge_field(problem: FokkerPlanck) -> tuple[np.ndarray, int]:
 
 def assemble(problem: FokkerPlanck) -> Operator:
     """Assemble the generator of ``problem`` (see the module docstring for the discretisation)."""
+    keep_freed_memory()  # once per process: the next solve reuses this one's memory
     check_definite(problem)
     grid = problem.grid
     n = grid.size
