@@ -133,7 +133,8 @@ def metastable_family(sizes) -> None:
 def smooth_overhead(sizes) -> None:
     """The cost of the checks on a smooth single-basin problem (the NESS OU): fp.stationary(order=2)
     against assembly plus the fast solve alone, interleaved (one of each per round, so load drifts
-    hit both), best of 15 rounds up to 256², of 5 above."""
+    hit both), best of 60 rounds up to 256² (a 128² solve takes ~35 ms: 15 rounds left the best
+    times ±5 % apart on this shared machine), of 9 above."""
     import time
     import warnings
 
@@ -146,9 +147,9 @@ def smooth_overhead(sizes) -> None:
     warnings.simplefilter("ignore")
     K = np.array([[1.0, 1.5], [-0.5, 1.0]])
     print(f"\n== smooth single basin (NESS OU): fp.stationary(order=2) against its fast solve alone, "
-          f"interleaved, best of 15 (5 above 256^2); load {os.getloadavg()[0]:.2f} ==")
+          f"interleaved, best of 60 (9 above 256^2); load {os.getloadavg()[0]:.2f} ==")
     for n in sizes:
-        repeats = 15 if n <= 256 else 5
+        repeats = 60 if n <= 256 else 9
         grid = fp.Grid((-6, -6), (6, 6), (n, n))
         problem = fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x), np.diag([0.5, 0.25]))
         state = fp.stationary(problem, order=2)
