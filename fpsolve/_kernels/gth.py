@@ -20,7 +20,8 @@ PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product upda
 
 
 @jit
-def _grow_int(a, need):
+def _grow(a, need):
+    """A copy of ``a`` in storage of at least ``need`` entries (``GROWTH`` times its size)."""
     out = np.empty(max(need, GROWTH * a.shape[0]), dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
@@ -32,18 +33,11 @@ def _join_row(i, j, mark, rows, top):
     there yet (``mark[i] == j``); ``(rows, top)``, ``rows`` grown when full."""
     if i > j and mark[i] != j:
         if top >= rows.shape[0]:
-            rows = _grow_int(rows, top + 1)
+            rows = _grow(rows, top + 1)
         mark[i] = j
         rows[top] = i
         top += 1
     return rows, top
-
-
-@jit
-def _grow_float(a, need):
-    out = np.empty(max(need, GROWTH * a.shape[0]), dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
 
 
 @jit
@@ -141,11 +135,11 @@ def gth_factor(n, m, Ap, Ai, Ax, Sp, Si, parent, capacity):
                     x[i] += Lx[r] * xk
         cnt = n - top
         if unz + cnt > Ui.shape[0]:
-            Ui = _grow_int(Ui, unz + cnt)
-            Ux = _grow_float(Ux, unz + cnt)
+            Ui = _grow(Ui, unz + cnt)
+            Ux = _grow(Ux, unz + cnt)
         if lnz + nlow > Li.shape[0]:
-            Li = _grow_int(Li, lnz + nlow)
-            Lx = _grow_float(Lx, lnz + nlow)
+            Li = _grow(Li, lnz + nlow)
+            Lx = _grow(Lx, lnz + nlow)
         for t in range(top, n):
             Ui[unz] = pattern[t]
             Ux[unz] = x[pattern[t]]

@@ -487,14 +487,11 @@ def _chain(c, point, path, loss, chains, run):
     return stopped
 
 
-# The two drivers differ only in where the point kernel comes from.  A user's kernel arrives as
-# an argument (compiled once per process, in memory); the built-ins use the global
-# ``builtin_point`` and load from the disk cache.
-@jit_parallel_uncached
-def sgd_point(point, path, loss, chains, run):
-    """Advance every running chain over ``run`` with a user's point kernel.
+def _advance_chains(point, path, loss, chains, run):
+    """Advance every running chain over ``run``; returns the number that stopped in this call.
 
-    Returns the number of chains that stopped in this call.
+    ``point`` is a user's point kernel, or None for the built-in models (``builtin_point`` on
+    ``path`` 2).
     """
     status = chains.status
     n_stopped = 0
@@ -504,12 +501,8 @@ def sgd_point(point, path, loss, chains, run):
     return n_stopped
 
 
-@jit_parallel
-def sgd_builtin(path, loss, chains, run):
-    """:func:`sgd_point` for the built-in models (``builtin_point`` on ``path`` 2)."""
-    status = chains.status
-    n_stopped = 0
-    for c in prange(chains.pos.shape[0]):
-        if status[c] == RUNNING:
-            n_stopped += _chain(c, None, path, loss, chains, run)
-    return n_stopped
+# One driver, compiled twice: a user's kernel arrives as an argument (compiled once per process,
+# in memory); the built-ins pass None, so ``_chain`` uses the global ``builtin_point`` and the
+# driver loads from the disk cache (its only cached build, so one cache entry).
+sgd_point = jit_parallel_uncached(_advance_chains)
+sgd_builtin = jit_parallel(_advance_chains)
