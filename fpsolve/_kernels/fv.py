@@ -319,6 +319,37 @@ def _count_jumps(layout, vec, w, n, counts):
             counts[a, 1] = inside
 
 
+@jit_inline
+def _jump_beta(c, v, s, mirrored, step, ga, G, lattice, cb):
+    """``β`` of the jump ``s v`` from the cell with multi-index ``c`` (lattice node ``ga``) that
+    stays in the box, ``step`` its displacement: the trapezoid rule on ``G`` at its two cells if
+    it was mirrored at a wall, else :func:`edge_integral`, from the edge's end where ``+v``
+    starts (``cb`` receives the far end's index).  ``lattice = (shape, lat_shape, refine, kind, h)``.
+    """
+    shape, lat_shape, refine, kind, h = lattice
+    ndim = c.shape[0]
+    if mirrored:
+        gb = 0
+        for d in range(ndim):  # b = a + step (wrapped on periodic axes)
+            jd = c[d] + step[d]
+            if jd < 0 or jd >= shape[d]:
+                jd %= shape[d]
+            gb = gb * lat_shape[d] + refine * jd
+        bt = 0.0
+        for d in range(ndim):
+            bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
+        return bt
+    if s > 0:
+        return edge_integral(c, v, G, lat_shape, refine, kind, h)
+    # from the far end, so both directions get opposite values
+    for d in range(ndim):
+        jd = c[d] - v[d]
+        if jd < 0 or jd >= shape[d]:
+            jd %= shape[d]
+        cb[d] = jd
+    return -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+
+
 def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
     """Fill the jump list ``jumps = (src, dst, rate, disp, beta)`` (the jumps out of cell ``a``
     from ``start[a]``) and the generator's CSC arrays ``csc = (indptr, indices, data)``
@@ -360,25 +391,7 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                         r = (weight / t) * bernoulli(-bt * t)
                         dst[j] = -1 - exit_code
                     else:
-                        if mirrored:
-                            gb = 0
-                            for d in range(ndim):  # b = a + step (wrapped on periodic axes)
-                                jd = c[d] + step[d]
-                                if jd < 0 or jd >= shape[d]:
-                                    jd %= shape[d]
-                                gb = gb * lat_shape[d] + refine * jd
-                            bt = 0.0
-                            for d in range(ndim):
-                                bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
-                        elif s > 0:
-                            bt = edge_integral(c, v, G, lat_shape, refine, kind, h)
-                        else:  # from the far end, so both directions get opposite values
-                            for d in range(ndim):
-                                jd = c[d] - v[d]
-                                if jd < 0 or jd >= shape[d]:
-                                    jd %= shape[d]
-                                cb[d] = jd
-                            bt = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
+                        bt = _jump_beta(c, v, s, mirrored, step, ga, G, (shape, lat_shape, refine, kind, h), cb)
                         r = weight * bernoulli(-bt)
                         dst[j] = b
                         indices[pos] = b

@@ -200,6 +200,17 @@ def _quadratic(P, a, d):
 
 
 @jit_inline
+def _row_products(M, u, N, v, i, d):
+    """Row ``i`` of ``M u`` and of ``N v`` ((d, d) matrices, (d,) vectors), summed in column order."""
+    mu = 0.0
+    nv = 0.0
+    for j in range(d):
+        mu += M[i, j] * u[j]
+        nv += N[i, j] * v[j]
+    return mu, nv
+
+
+@jit_inline
 def _linear_step(G, F, a, b, theta, dx, xm, d, tot, med):
     """One record step ``δ: a → b`` of :func:`linear_windows`: ``(tot − (G x*)·Δx, med − (F x*)·Δx)``
     with ``Δx = b − a`` into ``dx`` and ``x* = a + θ Δx`` into ``xm``."""
@@ -207,11 +218,7 @@ def _linear_step(G, F, a, b, theta, dx, xm, d, tot, med):
         dx[i] = b[i] - a[i]
         xm[i] = a[i] + theta * dx[i]
     for i in range(d):
-        g = 0.0
-        f = 0.0
-        for j in range(d):
-            g += G[i, j] * xm[j]
-            f += F[i, j] * xm[j]
+        g, f = _row_products(G, xm, F, xm, i, d)
         tot -= g * dx[i]
         med -= f * dx[i]
     return tot, med
@@ -222,19 +229,11 @@ def _chain_step(J, S, a, b, fwd, bwd, d, ratio):
     """One record step ``δ: a → b`` of :func:`chain_windows`: ``ratio + ln T(b|a) − ln T(a|b)``,
     with the residuals ``b − J a`` into ``fwd`` and ``a − J b`` into ``bwd``."""
     for i in range(d):
-        ja = 0.0
-        jb = 0.0
-        for j in range(d):
-            ja += J[i, j] * a[j]
-            jb += J[i, j] * b[j]
+        ja, jb = _row_products(J, a, J, b, i, d)
         fwd[i] = b[i] - ja
         bwd[i] = a[i] - jb
     for i in range(d):
-        sf = 0.0
-        sb = 0.0
-        for j in range(d):
-            sf += S[i, j] * fwd[j]
-            sb += S[i, j] * bwd[j]
+        sf, sb = _row_products(S, fwd, S, bwd, i, d)
         ratio += 0.5 * (bwd[i] * sb - fwd[i] * sf)
     return ratio
 
