@@ -56,9 +56,11 @@ def _selling_reduce(D, b, ndim):
     for c in range(ndim):
         trace += abs(D[c, c])
     tol = SELLING_RTOL * trace
-    for i in range(m):
+    for i in range(ndim):
         for c in range(ndim):
-            b[i, c] = 1 if i == c else (-1 if i == ndim else 0)
+            b[i, c] = 0
+        b[i, i] = 1
+        b[ndim, i] = -1
     for _ in range(SELLING_MAX_ITER):
         flipped = False
         for i in range(m):
@@ -80,27 +82,29 @@ def _selling_reduce(D, b, ndim):
 
 
 @jit_inline
-def _offsets_2d(D, b, vec, w):
-    """The weights ``w`` (3,) and offsets ``vec`` (3, 2) of a reduced 2-D superbase ``b``: offset
+def _offsets_2d(D, b, vec, w, a):
+    """Cell ``a``'s weights ``w[a]`` (3,) and offsets ``vec[a]`` (3, 2) from its reduced 2-D
+    superbase ``b``: offset
     ``i`` is ``b_i`` turned by a right angle (the sign making it lexicographically positive),
     its weight ``−b_jᵀ D b_k`` of the other two (clipped at 0)."""
     for i in range(3):
         j = (i + 1) % 3
         k = (i + 2) % 3
         rho = -_dot(D, b[j], b[k], 2)
-        w[i] = rho if rho > 0.0 else 0.0
+        w[a, i] = rho if rho > 0.0 else 0.0
         v0 = -b[i, 1]
         v1 = b[i, 0]
         if v0 < 0 or (v0 == 0 and v1 < 0):
             v0 = -v0
             v1 = -v1
-        vec[i, 0] = v0
-        vec[i, 1] = v1
+        vec[a, i, 0] = v0
+        vec[a, i, 1] = v1
 
 
 @jit_inline
-def _offsets_3d(D, b, vec, w):
-    """The weights ``w`` (6,) and offsets ``vec`` (6, 3) of a reduced 3-D superbase ``b``: for
+def _offsets_3d(D, b, vec, w, a):
+    """Cell ``a``'s weights ``w[a]`` (6,) and offsets ``vec[a]`` (6, 3) from its reduced 3-D
+    superbase ``b``: for
     each pair ``i < j`` the weight ``−b_iᵀ D b_j`` (clipped at 0) and the cross product of the
     other two vectors (the sign making it lexicographically positive)."""
     slot = 0
@@ -123,11 +127,27 @@ def _offsets_3d(D, b, vec, w):
                 v0 = -v0
                 v1 = -v1
                 v2 = -v2
-            vec[slot, 0] = v0
-            vec[slot, 1] = v1
-            vec[slot, 2] = v2
-            w[slot] = rho if rho > 0.0 else 0.0
+            vec[a, slot, 0] = v0
+            vec[a, slot, 1] = v1
+            vec[a, slot, 2] = v2
+            w[a, slot] = rho if rho > 0.0 else 0.0
             slot += 1
+
+
+@jit_inline
+def _selling_cells(Dh, vec, w, ndim):
+    """The loop of :func:`selling` over the cells, with ``ndim`` a constant (inlined twice)."""
+    failed = 0
+    b = np.empty((ndim + 1, ndim), dtype=np.int64)
+    for a in range(Dh.shape[0]):
+        D = Dh[a]
+        if not _selling_reduce(D, b, ndim):
+            failed += 1
+        if ndim == 2:
+            _offsets_2d(D, b, vec, w, a)
+        else:
+            _offsets_3d(D, b, vec, w, a)
+    return failed
 
 
 @jit
@@ -136,20 +156,13 @@ def selling(Dh, vec, w):
     (n, 3 or 6, ndim) and ``w`` (n, 3 or 6); returns the number of cells that failed.
 
     One reduction (:func:`_selling_reduce`) for both dimensions; the read-out of the offsets
-    differs (a turned superbase vector in 2-D, a cross product in 3-D).
+    differs (a turned superbase vector in 2-D, a cross product in 3-D).  The cell loop is
+    compiled once per dimension with ``ndim`` a constant, so its short loops unroll (a loop
+    over a run-time ``ndim`` was 5 times slower).
     """
-    n, ndim = Dh.shape[0], Dh.shape[1]
-    failed = 0
-    b = np.empty((ndim + 1, ndim), dtype=np.int64)
-    for a in range(n):
-        D = Dh[a]
-        if not _selling_reduce(D, b, ndim):
-            failed += 1
-        if ndim == 2:
-            _offsets_2d(D, b, vec[a], w[a])
-        else:
-            _offsets_3d(D, b, vec[a], w[a])
-    return failed
+    if Dh.shape[1] == 2:
+        return _selling_cells(Dh, vec, w, 2)
+    return _selling_cells(Dh, vec, w, 3)
 
 
 REFLECTING = 0
@@ -319,37 +332,9 @@ def _count_jumps(layout, vec, w, n, counts):
             counts[a, 1] = inside
 
 
-@jit_inline
-def _jump_beta(c, v, s, mirrored, step, ga, G, lattice, cb):
-    """``β`` of the jump ``s v`` from the cell with multi-index ``c`` (lattice node ``ga``) that
-    stays in the box, ``step`` its displacement: the trapezoid rule on ``G`` at its two cells if
-    it was mirrored at a wall, else :func:`edge_integral`, from the edge's end where ``+v``
-    starts (``cb`` receives the far end's index).  ``lattice = (shape, lat_shape, refine, kind, h)``.
-    """
-    shape, lat_shape, refine, kind, h = lattice
-    ndim = c.shape[0]
-    if mirrored:
-        gb = 0
-        for d in range(ndim):  # b = a + step (wrapped on periodic axes)
-            jd = c[d] + step[d]
-            if jd < 0 or jd >= shape[d]:
-                jd %= shape[d]
-            gb = gb * lat_shape[d] + refine * jd
-        bt = 0.0
-        for d in range(ndim):
-            bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
-        return bt
-    if s > 0:
-        return edge_integral(c, v, G, lat_shape, refine, kind, h)
-    # from the far end, so both directions get opposite values
-    for d in range(ndim):
-        jd = c[d] - v[d]
-        if jd < 0 or jd >= shape[d]:
-            jd %= shape[d]
-        cb[d] = jd
-    return -edge_integral(cb, v, G, lat_shape, refine, kind, h)
-
-
+# One loop of 67 lines, kept whole: moving the β of the in-box jumps (mirrored, forward, backward)
+# into an inlined helper gave the same bits but made the serial 3-D assembly 17-28 % slower
+# (40³ periodic, anisotropic D, best of 9), with the arrays in a tuple or one by one.
 def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
     """Fill the jump list ``jumps = (src, dst, rate, disp, beta)`` (the jumps out of cell ``a``
     from ``start[a]``) and the generator's CSC arrays ``csc = (indptr, indices, data)``
@@ -391,7 +376,25 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
                         r = (weight / t) * bernoulli(-bt * t)
                         dst[j] = -1 - exit_code
                     else:
-                        bt = _jump_beta(c, v, s, mirrored, step, ga, G, (shape, lat_shape, refine, kind, h), cb)
+                        if mirrored:
+                            gb = 0
+                            for d in range(ndim):  # b = a + step (wrapped on periodic axes)
+                                jd = c[d] + step[d]
+                                if jd < 0 or jd >= shape[d]:
+                                    jd %= shape[d]
+                                gb = gb * lat_shape[d] + refine * jd
+                            bt = 0.0
+                            for d in range(ndim):
+                                bt += 0.5 * (G[ga, d] + G[gb, d]) * step[d] * h[d]
+                        elif s > 0:
+                            bt = edge_integral(c, v, G, lat_shape, refine, kind, h)
+                        else:  # from the far end, so both directions get opposite values
+                            for d in range(ndim):
+                                jd = c[d] - v[d]
+                                if jd < 0 or jd >= shape[d]:
+                                    jd %= shape[d]
+                                cb[d] = jd
+                            bt = -edge_integral(cb, v, G, lat_shape, refine, kind, h)
                         r = weight * bernoulli(-bt)
                         dst[j] = b
                         indices[pos] = b
