@@ -16,7 +16,7 @@ def _selling(D: np.ndarray):
     K = 3 if ndim == 2 else 6
     vec = np.empty((1, K, ndim), dtype=np.int64)
     w = np.empty((1, K))
-    failed = (fv.selling_2d if ndim == 2 else fv.selling_3d)(D[None].copy(), vec, w)
+    failed = fv.selling(D[None].copy(), vec, w)
     return failed, vec[0], w[0]
 
 

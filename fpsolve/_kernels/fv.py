@@ -40,115 +40,129 @@ def _dot(D, u, v, ndim):
     return s
 
 
-@jit
-def selling_2d(Dh, vec, w):
-    """Selling's decomposition of 2x2 tensors; returns the number of cells that failed."""
-    n = Dh.shape[0]
-    failed = 0
-    b = np.empty((3, 2), dtype=np.int64)
-    for a in range(n):
-        D = Dh[a]
-        tol = SELLING_RTOL * (abs(D[0, 0]) + abs(D[1, 1]))
-        b[0, 0] = 1
-        b[0, 1] = 0
-        b[1, 0] = 0
-        b[1, 1] = 1
-        b[2, 0] = -1
-        b[2, 1] = -1
-        done = False
-        for _ in range(SELLING_MAX_ITER):
-            flipped = False
-            for i in range(3):
-                for j in range(i + 1, 3):
-                    if _dot(D, b[i], b[j], 2) > tol:
-                        k = 3 - i - j
-                        for c in range(2):
-                            bi = b[i, c]
-                            b[k, c] = bi - b[j, c]
-                            b[i, c] = -bi
-                        flipped = True
-                        break
-                if flipped:
+@jit_inline
+def _selling_reduce(D, b, ndim):
+    """Selling's reduction of the superbase ``b`` (ndim + 1, ndim) for the tensor ``D``, in place.
+
+    ``b`` starts as ``e_1, ..., e_ndim, -(e_1 + ... + e_ndim)``.  While two vectors have a
+    positive scalar product ``b_iᵀ D b_j`` (above ``SELLING_RTOL`` times the trace), ``b_i`` is
+    negated and added to the others: once to each of the two others in 3-D, twice to the third
+    in 2-D (``b_k ← b_k + 2 b_i = b_i − b_j``), which keeps the sum zero.  Returns whether it
+    converged within ``SELLING_MAX_ITER`` flips.
+    """
+    m = ndim + 1
+    gain = 2 if ndim == 2 else 1
+    trace = 0.0
+    for c in range(ndim):
+        trace += abs(D[c, c])
+    tol = SELLING_RTOL * trace
+    for i in range(ndim):
+        for c in range(ndim):
+            b[i, c] = 0
+        b[i, i] = 1
+        b[ndim, i] = -1
+    for _ in range(SELLING_MAX_ITER):
+        flipped = False
+        for i in range(m):
+            for j in range(i + 1, m):
+                if _dot(D, b[i], b[j], ndim) > tol:
+                    for k in range(m):
+                        if k != i and k != j:
+                            for c in range(ndim):
+                                b[k, c] += gain * b[i, c]
+                    for c in range(ndim):
+                        b[i, c] = -b[i, c]
+                    flipped = True
                     break
-            if not flipped:
-                done = True
+            if flipped:
                 break
-        if not done:
-            failed += 1
-        for i in range(3):
-            j = (i + 1) % 3
-            k = (i + 2) % 3
-            rho = -_dot(D, b[j], b[k], 2)
-            w[a, i] = rho if rho > 0.0 else 0.0
-            v0 = -b[i, 1]
-            v1 = b[i, 0]
-            if v0 < 0 or (v0 == 0 and v1 < 0):
+        if not flipped:
+            return True
+    return False
+
+
+@jit_inline
+def _offsets_2d(D, b, vec, w, a):
+    """Cell ``a``'s weights ``w[a]`` (3,) and offsets ``vec[a]`` (3, 2) from its reduced 2-D
+    superbase ``b``: offset
+    ``i`` is ``b_i`` turned by a right angle (the sign making it lexicographically positive),
+    its weight ``−b_jᵀ D b_k`` of the other two (clipped at 0)."""
+    for i in range(3):
+        j = (i + 1) % 3
+        k = (i + 2) % 3
+        rho = -_dot(D, b[j], b[k], 2)
+        w[a, i] = rho if rho > 0.0 else 0.0
+        v0 = -b[i, 1]
+        v1 = b[i, 0]
+        if v0 < 0 or (v0 == 0 and v1 < 0):
+            v0 = -v0
+            v1 = -v1
+        vec[a, i, 0] = v0
+        vec[a, i, 1] = v1
+
+
+@jit_inline
+def _offsets_3d(D, b, vec, w, a):
+    """Cell ``a``'s weights ``w[a]`` (6,) and offsets ``vec[a]`` (6, 3) from its reduced 3-D
+    superbase ``b``: for
+    each pair ``i < j`` the weight ``−b_iᵀ D b_j`` (clipped at 0) and the cross product of the
+    other two vectors (the sign making it lexicographically positive)."""
+    slot = 0
+    for i in range(4):
+        for j in range(i + 1, 4):
+            rho = -_dot(D, b[i], b[j], 3)
+            # the other two superbase vectors k < l
+            k = -1
+            l = -1
+            for m in range(4):
+                if m != i and m != j:
+                    if k < 0:
+                        k = m
+                    else:
+                        l = m
+            v0 = b[k, 1] * b[l, 2] - b[k, 2] * b[l, 1]
+            v1 = b[k, 2] * b[l, 0] - b[k, 0] * b[l, 2]
+            v2 = b[k, 0] * b[l, 1] - b[k, 1] * b[l, 0]
+            if v0 < 0 or (v0 == 0 and (v1 < 0 or (v1 == 0 and v2 < 0))):
                 v0 = -v0
                 v1 = -v1
-            vec[a, i, 0] = v0
-            vec[a, i, 1] = v1
+                v2 = -v2
+            vec[a, slot, 0] = v0
+            vec[a, slot, 1] = v1
+            vec[a, slot, 2] = v2
+            w[a, slot] = rho if rho > 0.0 else 0.0
+            slot += 1
+
+
+@jit_inline
+def _selling_cells(Dh, vec, w, ndim):
+    """The loop of :func:`selling` over the cells, with ``ndim`` a constant (inlined twice)."""
+    failed = 0
+    b = np.empty((ndim + 1, ndim), dtype=np.int64)
+    for a in range(Dh.shape[0]):
+        D = Dh[a]
+        if not _selling_reduce(D, b, ndim):
+            failed += 1
+        if ndim == 2:
+            _offsets_2d(D, b, vec, w, a)
+        else:
+            _offsets_3d(D, b, vec, w, a)
     return failed
 
 
 @jit
-def selling_3d(Dh, vec, w):
-    """Selling's decomposition of 3x3 tensors; returns the number of cells that failed."""
-    n = Dh.shape[0]
-    failed = 0
-    b = np.empty((4, 3), dtype=np.int64)
-    for a in range(n):
-        D = Dh[a]
-        tol = SELLING_RTOL * (abs(D[0, 0]) + abs(D[1, 1]) + abs(D[2, 2]))
-        for i in range(4):
-            for c in range(3):
-                b[i, c] = 1 if i == c else (-1 if i == 3 else 0)
-        done = False
-        for _ in range(SELLING_MAX_ITER):
-            flipped = False
-            for i in range(4):
-                for j in range(i + 1, 4):
-                    if _dot(D, b[i], b[j], 3) > tol:
-                        for k in range(4):
-                            if k != i and k != j:
-                                for c in range(3):
-                                    b[k, c] += b[i, c]
-                        for c in range(3):
-                            b[i, c] = -b[i, c]
-                        flipped = True
-                        break
-                if flipped:
-                    break
-            if not flipped:
-                done = True
-                break
-        if not done:
-            failed += 1
-        slot = 0
-        for i in range(4):
-            for j in range(i + 1, 4):
-                rho = -_dot(D, b[i], b[j], 3)
-                # the other two superbase vectors k < l
-                k = -1
-                l = -1
-                for m in range(4):
-                    if m != i and m != j:
-                        if k < 0:
-                            k = m
-                        else:
-                            l = m
-                v0 = b[k, 1] * b[l, 2] - b[k, 2] * b[l, 1]
-                v1 = b[k, 2] * b[l, 0] - b[k, 0] * b[l, 2]
-                v2 = b[k, 0] * b[l, 1] - b[k, 1] * b[l, 0]
-                if v0 < 0 or (v0 == 0 and (v1 < 0 or (v1 == 0 and v2 < 0))):
-                    v0 = -v0
-                    v1 = -v1
-                    v2 = -v2
-                vec[a, slot, 0] = v0
-                vec[a, slot, 1] = v1
-                vec[a, slot, 2] = v2
-                w[a, slot] = rho if rho > 0.0 else 0.0
-                slot += 1
-    return failed
+def selling(Dh, vec, w):
+    """Selling's decomposition of the 2x2 or 3x3 tensors ``Dh`` (n, ndim, ndim) into ``vec``
+    (n, 3 or 6, ndim) and ``w`` (n, 3 or 6); returns the number of cells that failed.
+
+    One reduction (:func:`_selling_reduce`) for both dimensions; the read-out of the offsets
+    differs (a turned superbase vector in 2-D, a cross product in 3-D).  The cell loop is
+    compiled once per dimension with ``ndim`` a constant, so its short loops unroll (a loop
+    over a run-time ``ndim`` was 5 times slower).
+    """
+    if Dh.shape[1] == 2:
+        return _selling_cells(Dh, vec, w, 2)
+    return _selling_cells(Dh, vec, w, 3)
 
 
 REFLECTING = 0
@@ -318,6 +332,9 @@ def _count_jumps(layout, vec, w, n, counts):
             counts[a, 1] = inside
 
 
+# One loop of 67 lines, kept whole: moving the β of the in-box jumps (mirrored, forward, backward)
+# into an inlined helper gave the same bits but made the serial 3-D assembly 17-28 % slower
+# (40³ periodic, anisotropic D, best of 9), with the arrays in a tuple or one by one.
 def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, jumps, csc, n):
     """Fill the jump list ``jumps = (src, dst, rate, disp, beta)`` (the jumps out of cell ``a``
     from ``start[a]``) and the generator's CSC arrays ``csc = (indptr, indices, data)``

@@ -10,6 +10,7 @@ numbers (Grassmann--Taksar--Heyman elimination).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -18,9 +19,15 @@ from ._jit import jit, jit_inline
 GROWTH = 2  # factor by which the L and U storage grows when it fills
 PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product updates the rest of a front
 
+CSC = namedtuple("CSC", "indptr indices data")  # a sparse matrix's compressed columns (int64, int64, float)
+# the result of supernodal_symbolic, as the supernodal kernels take it
+Supernodes = namedtuple("Supernodes", "first update_ptr update_rows postorder children_ptr children "
+                                      "u_ptr stack_size max_front")
+
 
 @jit
-def _grow_int(a, need):
+def _grow(a, need):
+    """A copy of ``a`` in storage of at least ``need`` entries (``GROWTH`` times its size)."""
     out = np.empty(max(need, GROWTH * a.shape[0]), dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
@@ -32,18 +39,11 @@ def _join_row(i, j, mark, rows, top):
     there yet (``mark[i] == j``); ``(rows, top)``, ``rows`` grown when full."""
     if i > j and mark[i] != j:
         if top >= rows.shape[0]:
-            rows = _grow_int(rows, top + 1)
+            rows = _grow(rows, top + 1)
         mark[i] = j
         rows[top] = i
         top += 1
     return rows, top
-
-
-@jit
-def _grow_float(a, need):
-    out = np.empty(max(need, GROWTH * a.shape[0]), dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
 
 
 @jit
@@ -64,10 +64,67 @@ def elimination_tree(n, Sp, Si, parent):
                 i = nxt
 
 
+@jit_inline
+def _u_pattern(j, n, Sp, Si, parent, mark, stack, pattern):
+    """Rows ``k < j`` of ``U[:, j]``: the elimination-tree paths from the entries of ``S[:j, j]``
+    to ``j``, in topological order in ``pattern[top:n]`` (``mark[k] = j`` on them); returns ``top``."""
+    top = n
+    mark[j] = j
+    for q in range(Sp[j], Sp[j + 1]):
+        i = Si[q]
+        if i >= j:
+            continue
+        length = 0
+        while mark[i] != j:
+            stack[length] = i
+            length += 1
+            mark[i] = j
+            i = parent[i]
+        while length > 0:
+            length -= 1
+            top -= 1
+            pattern[top] = stack[length]
+    return top
+
+
+@jit_inline
+def _solve_column(j, A, Lp, Li, Lx, pattern, top, n, mark, x, lower):
+    """Column ``j`` of the Schur complement into ``x``: ``A[:, j]`` scattered, then the columns of
+    ``L`` applied in the topological order of ``pattern[top:n]``; the rows ``> j`` that fill are
+    collected in ``lower``, whose length is returned."""
+    for t in range(top, n):
+        x[pattern[t]] = 0.0
+    nlow = 0
+    for q in range(A.indptr[j], A.indptr[j + 1]):
+        i = A.indices[q]
+        if i > j:
+            if mark[i] != j:
+                mark[i] = j
+                x[i] = 0.0
+                lower[nlow] = i
+                nlow += 1
+            x[i] += A.data[q]
+        elif i < j:
+            x[i] += A.data[q]
+    for t in range(top, n):
+        k = pattern[t]
+        xk = x[k]
+        if xk != 0.0:
+            for r in range(Lp[k], Lp[k + 1]):
+                i = Li[r]
+                if i > j and mark[i] != j:
+                    mark[i] = j
+                    x[i] = 0.0
+                    lower[nlow] = i
+                    nlow += 1
+                x[i] += Lx[r] * xk
+    return nlow
+
+
 @jit
-def gth_factor(n, m, Ap, Ai, Ax, Sp, Si, parent, capacity):
-    """Left-looking GTH factorisation of the first ``n`` columns of a column-generator with
-    ``m >= n`` rows (rows ``n..m-1``: absorbing sinks, never eliminated).
+def gth_factor(n, m, A, Sp, Si, parent, capacity):
+    """Left-looking GTH factorisation of the first ``n`` columns of a column-generator ``A``
+    (:class:`CSC`) with ``m >= n`` rows (rows ``n..m-1``: absorbing sinks, never eliminated).
 
     Column ``j`` of the Schur complement at step ``j`` is computed by a sparse triangular solve
     with the unit lower factor (all updates add ``l_ik · u_kj >= 0``); its pivot is the sum of its
@@ -76,6 +133,7 @@ def gth_factor(n, m, Ap, Ai, Ax, Sp, Si, parent, capacity):
     the elimination tree (``parent``) of a symmetric pattern ``S ⊇ A + Aᵀ`` (``Sp, Si``) from the
     entries of ``S[:j, j]``, in topological order, at a cost of the size of the column; the rows
     of ``L[:, j]`` (sinks included) are collected as they fill.  Any sparsity pattern is handled.
+    ``capacity`` is the first size of the ``L`` and ``U`` storage (grown when it fills).
 
     Returns ``(Lp, Li, Lx, Up, Ui, Ux, d)``: ``L`` strictly lower (rows > j, values l_ij in
     [0, 1]) and ``U`` strictly upper (rows < j, values u_kj >= 0), both CSC, and the pivots ``d``.
@@ -95,57 +153,15 @@ def gth_factor(n, m, Ap, Ai, Ax, Sp, Si, parent, capacity):
     lnz = 0
     unz = 0
     for j in range(n):
-        # symbolic: rows k < j of U[:, j] are the etree paths from the entries of S[:j, j] to j
-        top = n
-        mark[j] = j
-        for q in range(Sp[j], Sp[j + 1]):
-            i = Si[q]
-            if i >= j:
-                continue
-            length = 0
-            while mark[i] != j:
-                stack[length] = i
-                length += 1
-                mark[i] = j
-                i = parent[i]
-            while length > 0:
-                length -= 1
-                top -= 1
-                pattern[top] = stack[length]
-        # numeric: scatter A[:, j], then apply the columns of L in topological order
-        for t in range(top, n):
-            x[pattern[t]] = 0.0
-        nlow = 0
-        for q in range(Ap[j], Ap[j + 1]):
-            i = Ai[q]
-            if i > j:
-                if mark[i] != j:
-                    mark[i] = j
-                    x[i] = 0.0
-                    lower[nlow] = i
-                    nlow += 1
-                x[i] += Ax[q]
-            elif i < j:
-                x[i] += Ax[q]
-        for t in range(top, n):
-            k = pattern[t]
-            xk = x[k]
-            if xk != 0.0:
-                for r in range(Lp[k], Lp[k + 1]):
-                    i = Li[r]
-                    if i > j and mark[i] != j:
-                        mark[i] = j
-                        x[i] = 0.0
-                        lower[nlow] = i
-                        nlow += 1
-                    x[i] += Lx[r] * xk
+        top = _u_pattern(j, n, Sp, Si, parent, mark, stack, pattern)
+        nlow = _solve_column(j, A, Lp, Li, Lx, pattern, top, n, mark, x, lower)
         cnt = n - top
         if unz + cnt > Ui.shape[0]:
-            Ui = _grow_int(Ui, unz + cnt)
-            Ux = _grow_float(Ux, unz + cnt)
+            Ui = _grow(Ui, unz + cnt)
+            Ux = _grow(Ux, unz + cnt)
         if lnz + nlow > Li.shape[0]:
-            Li = _grow_int(Li, lnz + nlow)
-            Lx = _grow_float(Lx, lnz + nlow)
+            Li = _grow(Li, lnz + nlow)
+            Lx = _grow(Lx, lnz + nlow)
         for t in range(top, n):
             Ui[unz] = pattern[t]
             Ux[unz] = x[pattern[t]]
@@ -356,18 +372,10 @@ def _neighbour(a, o0, o1, o2, shape, periodic):
 
 
 @jit
-def drift_basins(shape, periodic, A, h, labels):
-    """Basins of attraction of the drift ``A`` (3, n) on a padded 3-D grid (unused axes: 1 cell).
-
-    Each cell moves to the neighbour (any of the 26 offsets in ``{-1, 0, 1}³`` that stay on the
-    grid) whose direction is best aligned with the drift there, if that alignment is positive,
-    else stays.  Every cell then flows into a terminal cycle of this map (a fixed point, or a
-    short cycle where the drift rotates or reverses within a cell); attractors that are
-    neighbours are merged, so plateaus and rotating sinks count once.  Fills ``labels``
-    (0..count-1); returns the number of basins.
-    """
+def _drift_successors(shape, periodic, A, h, succ):
+    """The map of :func:`drift_basins`: ``succ[a]`` the neighbour of cell ``a`` best aligned with
+    the drift there (if positively), else ``a``."""
     n = shape[0] * shape[1] * shape[2]
-    succ = np.empty(n, dtype=np.int64)
     # the offsets along the grid's axes, once
     offsets = np.empty((26, 3), dtype=np.int64)
     step = np.empty((26, 4))  # the offset in length units, and its length
@@ -397,10 +405,14 @@ def drift_basins(shape, periodic, A, h, labels):
                     bv = v
                     best = b
         succ[a] = best
-    # terminal cycles of the functional graph: walk with colours 0 new, 1 on path, 2 done
+
+
+@jit
+def _terminal_cycles(succ, attractor, path):
+    """Mark in ``attractor`` the cells on the terminal cycles of the functional graph ``succ``
+    (a walk with colours 0 new, 1 on the path, 2 done; ``path`` is scratch)."""
+    n = succ.shape[0]
     colour = np.zeros(n, dtype=np.int8)
-    attractor = np.zeros(n, dtype=np.bool_)
-    path = np.empty(n, dtype=np.int64)
     for s in range(n):
         if colour[s] != 0:
             continue
@@ -420,7 +432,13 @@ def drift_basins(shape, periodic, A, h, labels):
                     break
         for t in range(length):
             colour[path[t]] = 2
-    # union-find over attractor cells that are neighbours
+
+
+@jit
+def _label_attractors(shape, periodic, attractor, labels):
+    """Label the attractor cells, neighbours merged by union-find, ``0..count-1`` (the others
+    ``-1``); returns ``count``."""
+    n = attractor.shape[0]
     root = np.arange(n)
     for a in range(n):
         if not attractor[a]:
@@ -451,6 +469,27 @@ def drift_basins(shape, periodic, A, h, labels):
                 labels[r] = count
                 count += 1
             labels[a] = labels[r]
+    return count
+
+
+@jit
+def drift_basins(shape, periodic, A, h, labels):
+    """Basins of attraction of the drift ``A`` (3, n) on a padded 3-D grid (unused axes: 1 cell).
+
+    Each cell moves to the neighbour (any of the 26 offsets in ``{-1, 0, 1}³`` that stay on the
+    grid) whose direction is best aligned with the drift there, if that alignment is positive,
+    else stays.  Every cell then flows into a terminal cycle of this map (a fixed point, or a
+    short cycle where the drift rotates or reverses within a cell); attractors that are
+    neighbours are merged, so plateaus and rotating sinks count once.  Fills ``labels``
+    (0..count-1); returns the number of basins.
+    """
+    n = shape[0] * shape[1] * shape[2]
+    succ = np.empty(n, dtype=np.int64)
+    _drift_successors(shape, periodic, A, h, succ)
+    attractor = np.zeros(n, dtype=np.bool_)
+    path = np.empty(n, dtype=np.int64)
+    _terminal_cycles(succ, attractor, path)
+    count = _label_attractors(shape, periodic, attractor, labels)
     # every other cell takes the label of the attractor it flows into
     for s in range(n):
         if labels[s] >= 0:
@@ -470,21 +509,10 @@ def drift_basins(shape, periodic, A, h, labels):
 
 
 @jit
-def supernodal_symbolic(n, Sp, Si, parent):
-    """Supernodes and fronts of the factorisation of a structurally symmetric pattern (CSC
-    ``Sp, Si`` of ``A + Aᵀ``, off-diagonal) with elimination tree ``parent``.
-
-    The row pattern of column ``j`` of ``L`` is ``S[>j, j]`` joined with the patterns of its
-    children in the tree (minus ``j``); consecutive columns ``j, j+1`` with ``parent[j] = j+1``
-    and patterns differing by ``j+1`` alone form one supernode (a dense block of the factors:
-    on a nested-dissection order, the separators).  Returns ``(first, update_ptr, update_rows,
-    postorder, children_ptr, children, u_ptr, stack_size, max_front)``: supernode ``s`` has the
-    pivot columns ``first[s]..first[s+1]-1`` and the sorted update rows
-    ``update_rows[update_ptr[s]:update_ptr[s+1]]``; ``postorder`` lists the supernodes children
-    first; ``u_ptr`` offsets the dense ``k × m`` blocks of ``U`` rows (``k`` pivots, front of
-    ``m = k + r`` rows); ``stack_size`` is the peak storage of the update matrices waiting for
-    their parent.
-    """
+def _column_patterns(n, Sp, Si, parent):
+    """Row patterns of the columns of ``L`` (rows ``> j``): ``S[>j, j]`` joined with the patterns
+    of ``j``'s children in the elimination tree; ``(ptr, rows)``, column ``j`` in
+    ``rows[ptr[j]:ptr[j+1]]``."""
     head = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     for j in range(n - 1, -1, -1):
@@ -507,7 +535,15 @@ def supernodal_symbolic(n, Sp, Si, parent):
                 rows, top = _join_row(rows[q], j, mark, rows, top)
             c = nxt[c]
         ptr[j + 1] = top
-    # supernodes: j joins the supernode of j-1 when the pattern of j-1 is {j} + pattern of j
+    return ptr, rows
+
+
+@jit
+def _supernode_tree(n, parent, ptr, rows):
+    """Supernodes of the column patterns ``(ptr, rows)``: ``j`` joins the supernode of ``j-1``
+    when the pattern of ``j-1`` is ``{j}`` and the pattern of ``j``.  Returns ``(first,
+    update_ptr, update_rows, sn_parent)``: pivot columns, sorted update rows and the parent of
+    each supernode in the supernodal tree (-1 at roots)."""
     sn_of = np.empty(n, dtype=np.int64)
     first = np.empty(n + 1, dtype=np.int64)
     ns = 0
@@ -532,7 +568,14 @@ def supernodal_symbolic(n, Sp, Si, parent):
         update_rows[update_ptr[s]: update_ptr[s + 1]] = seg
         if parent[last] >= 0:
             sn_parent[s] = sn_of[parent[last]]
-    # children lists and a postorder of the supernodal tree
+    return first, update_ptr, update_rows, sn_parent
+
+
+@jit
+def _children_postorder(sn_parent):
+    """Children lists ``(children_ptr, children)`` and a postorder (children first) of the
+    supernodal tree ``sn_parent``."""
+    ns = sn_parent.shape[0]
     count = np.zeros(ns + 1, dtype=np.int64)
     for s in range(ns):
         if sn_parent[s] >= 0:
@@ -567,6 +610,29 @@ def supernodal_symbolic(n, Sp, Si, parent):
                 postorder[pos] = s
                 pos += 1
                 depth -= 1
+    return children_ptr, children, postorder
+
+
+@jit
+def supernodal_symbolic(n, Sp, Si, parent):
+    """Supernodes and fronts of the factorisation of a structurally symmetric pattern (CSC
+    ``Sp, Si`` of ``A + Aᵀ``, off-diagonal) with elimination tree ``parent``.
+
+    The row pattern of column ``j`` of ``L`` is ``S[>j, j]`` joined with the patterns of its
+    children in the tree (minus ``j``); consecutive columns ``j, j+1`` with ``parent[j] = j+1``
+    and patterns differing by ``j+1`` alone form one supernode (a dense block of the factors:
+    on a nested-dissection order, the separators).  Returns ``(first, update_ptr, update_rows,
+    postorder, children_ptr, children, u_ptr, stack_size, max_front)``: supernode ``s`` has the
+    pivot columns ``first[s]..first[s+1]-1`` and the sorted update rows
+    ``update_rows[update_ptr[s]:update_ptr[s+1]]``; ``postorder`` lists the supernodes children
+    first; ``u_ptr`` offsets the dense ``k × m`` blocks of ``U`` rows (``k`` pivots, front of
+    ``m = k + r`` rows); ``stack_size`` is the peak storage of the update matrices waiting for
+    their parent.
+    """
+    ptr, rows = _column_patterns(n, Sp, Si, parent)
+    first, update_ptr, update_rows, sn_parent = _supernode_tree(n, parent, ptr, rows)
+    ns = first.shape[0] - 1
+    children_ptr, children, postorder = _children_postorder(sn_parent)
     # storage: U blocks, the update-matrix stack, the largest front
     u_ptr = np.zeros(ns + 1, dtype=np.int64)
     held = 0
@@ -615,11 +681,96 @@ def _trailing_update(G, t0, t1, m):
             t += 1
 
 
+@jit_inline
+def _open_front(sn, s, pos):
+    """Supernode ``s``'s first pivot ``f``, pivot count ``k``, update-row offset ``u0``, update
+    count ``r`` and front size ``m``; ``pos`` maps its pivots and update rows to front rows."""
+    f = sn.first[s]
+    k = sn.first[s + 1] - f
+    u0 = sn.update_ptr[s]
+    r = sn.update_ptr[s + 1] - u0
+    for a in range(k):
+        pos[f + a] = a
+    for a in range(r):
+        pos[sn.update_rows[u0 + a]] = k + a
+    return f, k, u0, r, k + r
+
+
+@jit_inline
+def _scatter_generator(G, W, T, f, k, pos):
+    """Add to the front ``G`` the generator's entries whose smaller index is one of the pivots
+    ``f..f+k-1`` (``W`` CSC by source state, ``T = Wᵀ`` CSC by target state)."""
+    for a in range(k):
+        c = f + a
+        for q in range(W.indptr[c], W.indptr[c + 1]):  # column c: rates c -> i
+            i = W.indices[q]
+            if i >= f and i != c:
+                G[a, pos[i]] += W.data[q]
+        for q in range(T.indptr[c], T.indptr[c + 1]):  # row c: rates j -> c, for columns j after the pivots
+            j = T.indices[q]
+            if j >= f + k:
+                G[pos[j], a] += T.data[q]
+
+
+@jit_inline
+def _extend_add(G, sn, s, pos, stack, offsets, held):
+    """Add the update matrices of supernode ``s``'s children (the most recent on top of the
+    ``stack``) to its front ``G``; returns the stack height once they are popped."""
+    c0, c1 = sn.children_ptr[s], sn.children_ptr[s + 1]
+    for q in range(c0, c1):
+        c = sn.children[q]
+        u0 = sn.update_ptr[c]
+        rc = sn.update_ptr[c + 1] - u0
+        base = offsets[c]
+        for b in range(rc):
+            pb = pos[sn.update_rows[u0 + b]]
+            row = base + b * rc
+            for a in range(rc):
+                G[pb, pos[sn.update_rows[u0 + a]]] += stack[row + a]
+    if c1 > c0:
+        low = held
+        for q in range(c0, c1):
+            if offsets[sn.children[q]] < low:
+                low = offsets[sn.children[q]]
+        held = low  # the children were the top of the stack (postorder)
+    return held
+
+
+@jit_inline
+def _eliminate_front(G, d, f, k, m):
+    """Eliminate the ``k`` pivots of the front ``G`` (m, m), ``PANEL`` columns at a time: rank-1
+    updates within the panel (and of its pivot rows), then one pass of :func:`_trailing_update`
+    for the whole trailing front; the pivots go to ``d[f..f+k-1]``."""
+    for t0 in range(0, k, PANEL):
+        t1 = min(t0 + PANEL, k)
+        for t in range(t0, t1):
+            col = G[t]
+            total = 0.0
+            for a in range(t + 1, m):
+                total += col[a]
+            d[f + t] = total
+            if total > 0.0:
+                inv = 1.0 / total
+                for a in range(t + 1, m):
+                    col[a] *= inv
+            else:
+                for a in range(t + 1, m):
+                    col[a] = 0.0
+            for b in range(t + 1, m):
+                u = G[b, t]
+                if u != 0.0:
+                    target = G[b]
+                    hi = m if b < t1 else t1
+                    for a in range(t + 1, hi):  # the diagonal (a = b) is updated too, never read
+                        target[a] += col[a] * u
+        _trailing_update(G, t0, t1, m)
+
+
 @jit
-def supernodal_gth_factor(n, Wp, Wi, Wx, Tp, Ti, Tx, first, update_ptr, update_rows, postorder,
-                          children_ptr, children, u_ptr, stack_size, max_front):
+def supernodal_gth_factor(n, W, T, sn):
     """Multifrontal GTH elimination of an ``n``-state column generator (off-diagonal part ``W``
-    in CSC, ``T = Wᵀ`` in CSC for its rows), on the supernodes of :func:`supernodal_symbolic`.
+    and ``T = Wᵀ``, both :class:`CSC`), on the :class:`Supernodes` ``sn`` of
+    :func:`supernodal_symbolic`.
 
     Each supernode's front (its pivots and update rows, dense) receives the generator's entries
     whose smaller index is one of its pivots and the update matrices of its children (added:
@@ -630,82 +781,25 @@ def supernodal_gth_factor(n, Wp, Wi, Wx, Tp, Ti, Tx, first, update_ptr, update_r
     as a dense ``k × m`` block at ``u_ptr[s]`` (``Ux[u_ptr[s] + t m + b]`` is ``u`` from pivot
     ``t`` to front row ``b``, meaningful for ``b > t``), and the pivots.
     """
-    ns = first.shape[0] - 1
-    Ux = np.zeros(u_ptr[ns])
+    ns = sn.first.shape[0] - 1
+    Ux = np.zeros(sn.u_ptr[ns])
     d = np.zeros(n)
-    stack = np.empty(max(stack_size, 1))
+    stack = np.empty(max(sn.stack_size, 1))
     held = 0
     offsets = np.empty(ns, dtype=np.int64)  # where each waiting update matrix starts on the stack
     pos = np.full(n, -1, dtype=np.int64)
-    work = np.empty(max_front * max_front)
+    work = np.empty(sn.max_front * sn.max_front)
     for t_s in range(ns):
-        s = postorder[t_s]
-        f = first[s]
-        k = first[s + 1] - f
-        u0 = update_ptr[s]
-        r = update_ptr[s + 1] - u0
-        m = k + r
-        for a in range(k):
-            pos[f + a] = a
-        for a in range(r):
-            pos[update_rows[u0 + a]] = k + a
+        s = sn.postorder[t_s]
+        f, k, u0, r, m = _open_front(sn, s, pos)
         # G[b, a] = front entry (row a, column b): columns are contiguous rows of G
         G = work[: m * m].reshape((m, m))
         G[:, :] = 0.0
-        for a in range(k):
-            c = f + a
-            for q in range(Wp[c], Wp[c + 1]):  # column c: rates c -> i
-                i = Wi[q]
-                if i >= f and i != c:
-                    G[a, pos[i]] += Wx[q]
-            for q in range(Tp[c], Tp[c + 1]):  # row c: rates j -> c, for columns j after the pivots
-                j = Ti[q]
-                if j >= f + k:
-                    G[pos[j], a] += Tx[q]
-        # extend-add the children's update matrices (the most recent on top of the stack)
-        for q in range(children_ptr[s], children_ptr[s + 1]):
-            c = children[q]
-            c0 = update_ptr[c]
-            rc = update_ptr[c + 1] - c0
-            base = offsets[c]
-            for b in range(rc):
-                pb = pos[update_rows[c0 + b]]
-                row = base + b * rc
-                for a in range(rc):
-                    G[pb, pos[update_rows[c0 + a]]] += stack[row + a]
-        if children_ptr[s + 1] > children_ptr[s]:
-            low = held
-            for q in range(children_ptr[s], children_ptr[s + 1]):
-                if offsets[children[q]] < low:
-                    low = offsets[children[q]]
-            held = low  # the children were the top of the stack (postorder)
-        # eliminate the k pivots, PANEL columns at a time: rank-1 updates within the panel (and
-        # of its pivot rows), then one matrix product for the whole trailing front
-        for t0 in range(0, k, PANEL):
-            t1 = min(t0 + PANEL, k)
-            for t in range(t0, t1):
-                col = G[t]
-                total = 0.0
-                for a in range(t + 1, m):
-                    total += col[a]
-                d[f + t] = total
-                if total > 0.0:
-                    inv = 1.0 / total
-                    for a in range(t + 1, m):
-                        col[a] *= inv
-                else:
-                    for a in range(t + 1, m):
-                        col[a] = 0.0
-                for b in range(t + 1, m):
-                    u = G[b, t]
-                    if u != 0.0:
-                        target = G[b]
-                        hi = m if b < t1 else t1
-                        for a in range(t + 1, hi):  # the diagonal (a = b) is updated too, never read
-                            target[a] += col[a] * u
-            _trailing_update(G, t0, t1, m)
+        _scatter_generator(G, W, T, f, k, pos)
+        held = _extend_add(G, sn, s, pos, stack, offsets, held)
+        _eliminate_front(G, d, f, k, m)
         # U rows of the pivots: front row t, columns b > t
-        base_u = u_ptr[s]
+        base_u = sn.u_ptr[s]
         for t in range(k):
             for b in range(t + 1, m):
                 Ux[base_u + t * m + b] = G[b, t]
@@ -722,7 +816,7 @@ def supernodal_gth_factor(n, Wp, Wi, Wx, Tp, Ti, Tx, first, update_ptr, update_r
 
 
 @jit
-def supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, last, out):
+def supernodal_log_null(n, sn, Ux, d, last, out):
     """Log of the stationary vector from supernodal GTH factors, rooted at state ``last``.
 
     ``p_last = 1``, states after ``last`` are 0, and for ``k < last``
@@ -730,6 +824,7 @@ def supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, last, o
     the highest ``k < last`` with a zero pivot (a state that cannot leave the states not yet
     eliminated), or -1; such a state and every state that only reaches it get ``-inf``.
     """
+    first, update_ptr, update_rows, u_ptr = sn.first, sn.update_ptr, sn.update_rows, sn.u_ptr
     ns = first.shape[0] - 1
     bad = -1
     for j in range(n):

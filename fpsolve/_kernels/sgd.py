@@ -239,6 +239,52 @@ def _grad_point(point, loss, w, perm, off, b, g, gf, hf, d):
 
 
 # -- the stepping loop ---------------------------------------------------------------------
+@jit_inline
+def _net2_gradient(w, X, Y, pc, off, b, zb, yb, tb, scale, alpha, noise_var):
+    """``∇L_B`` of :func:`_grad_tanh_net` with ``H = 2`` on the scalars ``w = (a1, a2, c1, c2, v1,
+    v2, beta)``, as a 7-tuple: the batch ``pc[off:off+b]`` is gathered into ``zb``, ``yb`` (b,)
+    and its 2 b pre-activations into ``tb`` (2 b,), so that the tanh loop vectorises."""
+    a1, a2, c1, c2, v1, v2, beta = w
+    wd0 = alpha * a1  # the weight decay of ∇ℓ_i, the same for every sample
+    wd1 = alpha * a2
+    wd2 = alpha * c1
+    wd3 = alpha * c2
+    wd4 = alpha * v1
+    wd5 = alpha * v2
+    wd6 = alpha * beta
+    for j in range(b):
+        i = pc[off + j]
+        z = X[i, 0]
+        zb[j] = z
+        yb[j] = Y[i]
+        tb[j] = a1 * z + c1
+        tb[b + j] = a2 * z + c2
+    for j in range(2 * b):
+        tb[j] = tanh(tb[j])
+    g0 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    g3 = 0.0
+    g4 = 0.0
+    g5 = 0.0
+    g6 = 0.0
+    for j in range(b):
+        z = zb[j]
+        t1 = tb[j]
+        t2 = tb[b + j]
+        c = scale * ((beta + v1 * t1 + v2 * t2 - yb[j]) / noise_var)
+        da1, dc1, dv1 = tanh_net_unit(v1, t1, z)
+        da2, dc2, dv2 = tanh_net_unit(v2, t2, z)
+        g0 += c * da1 + wd0
+        g1 += c * da2 + wd1
+        g2 += c * dc1 + wd2
+        g3 += c * dc2 + wd3
+        g4 += c * dv1 + wd4
+        g5 += c * dv2 + wd5
+        g6 += c * 1.0 + wd6
+    return g0 / b, g1 / b, g2 / b, g3 / b, g4 / b, g5 / b, g6 / b
+
+
 @jit
 def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     """A segment of :func:`_chain` for the paper's 7-parameter TanhNet (two hidden units).
@@ -267,58 +313,9 @@ def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     last = n1
     for n in range(n0 + 1, n1 + 1):
         off, cur, s0, s1, s2, s3 = draw_batch(s0, s1, s2, s3, sampler, pc, cur, N, b)
-        # the gradient (_grad_tanh_net with H = 2)
-        a1 = x[0]
-        a2 = x[1]
-        c1 = x[2]
-        c2 = x[3]
-        v1 = x[4]
-        v2 = x[5]
-        beta = x[6]
-        wd0 = alpha * a1  # the weight decay of ∇ℓ_i, the same for every sample
-        wd1 = alpha * a2
-        wd2 = alpha * c1
-        wd3 = alpha * c2
-        wd4 = alpha * v1
-        wd5 = alpha * v2
-        wd6 = alpha * beta
-        for j in range(b):
-            i = pc[off + j]
-            z = X[i, 0]
-            zb[j] = z
-            yb[j] = Y[i]
-            tb[j] = a1 * z + c1
-            tb[b + j] = a2 * z + c2
-        for j in range(2 * b):
-            tb[j] = tanh(tb[j])
-        g0 = 0.0
-        g1 = 0.0
-        g2 = 0.0
-        g3 = 0.0
-        g4 = 0.0
-        g5 = 0.0
-        g6 = 0.0
-        for j in range(b):
-            z = zb[j]
-            t1 = tb[j]
-            t2 = tb[b + j]
-            c = scale * ((beta + v1 * t1 + v2 * t2 - yb[j]) / noise_var)
-            da1, dc1, dv1 = tanh_net_unit(v1, t1, z)
-            da2, dc2, dv2 = tanh_net_unit(v2, t2, z)
-            g0 += c * da1 + wd0
-            g1 += c * da2 + wd1
-            g2 += c * dc1 + wd2
-            g3 += c * dc2 + wd3
-            g4 += c * dv1 + wd4
-            g5 += c * dv2 + wd5
-            g6 += c * 1.0 + wd6
-        g0 /= b
-        g1 /= b
-        g2 /= b
-        g3 /= b
-        g4 /= b
-        g5 /= b
-        g6 /= b
+        a1, a2, c1, c2, v1, v2, beta = x[0], x[1], x[2], x[3], x[4], x[5], x[6]
+        g0, g1, g2, g3, g4, g5, g6 = _net2_gradient((a1, a2, c1, c2, v1, v2, beta), X, Y, pc, off, b,
+                                                    zb, yb, tb, scale, alpha, noise_var)
         if noisy:
             for i in range(d):
                 xi[i] = normal_of(sn)
@@ -349,6 +346,101 @@ def _segment_net2(loss, run, x, sn, sb, pc, cur, n0, n1, sums, k, scratch):
     return last, cur, k
 
 
+@jit_inline
+def _segment(point, path, loss, run, state, cur, n0, n1, sums, k, work):
+    """A segment of :func:`_chain` for any model, step by step: steps ``n0 + 1 .. n1`` of the
+    chain ``state = (x, sn, sb, pc)`` (weights, noise and batch streams, index buffer) with the
+    work vectors ``work = (g, gf, hf, xi)``; returns ``(last, cur, k)`` as :func:`_segment_net2`.
+    (Inlined: a real call would receive the user's kernel as a first-class function, an
+    experimental Numba feature.)
+    """
+    X, Y, lik, noise_var, scale, alpha = loss.X, loss.Y, loss.lik, loss.noise_var, loss.scale, loss.alpha
+    eta, sampler, b = run.eta, run.sampler, run.batch_size
+    x, sn, sb, pc = state
+    g, gf, hf, xi = work
+    ref, S1, S2, e = sums
+    d = x.shape[0]
+    N = Y.shape[0]
+    sq = math.sqrt(2.0 * eta * run.temperature)
+    noisy = run.temperature > 0.0
+    stats = n0 >= run.burn_in
+    last = n1
+    for m in range(n0 + 1, n1 + 1):
+        off, cur = next_batch(sb, sampler, pc, cur, N, b)
+        if path == PATH_TANH_NET:
+            _grad_tanh_net(x, X, Y, pc, off, b, noise_var, scale, alpha, g, gf, d)
+        elif path == PATH_CONSTANT:
+            acc = 0.0
+            for q in range(off, off + b):
+                _, r1, _ = nll_terms(lik, Y[pc[q]], x[0], noise_var)
+                acc += r1
+            g[0] = scale * acc / b + alpha * x[0]
+        else:
+            if point is None:  # pruned at compile time: the built-ins, from the disk cache
+                _grad_point(builtin_point, loss, x, pc, off, b, g, gf, hf, d)
+            else:
+                _grad_point(point, loss, x, pc, off, b, g, gf, hf, d)
+        if noisy:
+            fill_normals(sn, xi, d)
+            for i in range(d):
+                x[i] = _sgld(x[i], g[i], xi[i], eta, sq)
+        else:
+            for i in range(d):
+                x[i] = _gd(x[i], g[i], eta)
+        if not _bounded_by(x, run.bound, d):  # non-finite, or beyond the divergence bound
+            last = m - 1
+            break
+        if stats:
+            k = add_sample(x, k, ref, S1, S2, e, d)
+    return last, cur, k
+
+
+@jit_inline
+def _next_record(n_start, first, every):
+    """Index and step of the first record after step ``n_start`` among records taken at steps
+    ``first + r * every``."""
+    r = 0 if n_start < first else (n_start - first) // every + 1
+    return r, first + r * every
+
+
+@jit_inline
+def _put(out, c, r, x):
+    """Record ``r`` of chain ``c``: ``out[c, r] = x``."""
+    for i in range(x.shape[0]):
+        out[c, r, i] = x[i]
+
+
+@jit_inline
+def _load_chain(chains, c):
+    """Copies of chain ``c``'s state ``(x, sn, sb, pc, cur)`` (weights, noise and batch streams,
+    index buffer, epoch cursor) and statistics ``(mu, M2, cnt, emu, eM2, ecnt)`` (``M2`` flat)."""
+    d = chains.pos.shape[1]
+    state = (chains.pos[c].copy(), chains.rng_noise[c].copy(), chains.rng_batch[c].copy(),
+             chains.perm[c].copy(), chains.cursor[c])
+    moments = (chains.mean[c].copy(), chains.m2[c].copy().reshape(d * d), chains.count[c],
+               chains.emean[c].copy(), chains.em2[c].copy().reshape(d * d), chains.ecount[c])
+    return state, moments
+
+
+@jit_inline
+def _store_chain(chains, c, state, moments):
+    """Write chain ``c``'s state and statistics back (the inverse of :func:`_load_chain`)."""
+    x, sn, sb, pc, cur = state
+    mu, M2, cnt, emu, eM2, ecnt = moments
+    d = x.shape[0]
+    chains.pos[c] = x
+    chains.rng_noise[c] = sn
+    chains.rng_batch[c] = sb
+    chains.perm[c] = pc
+    chains.cursor[c] = cur
+    chains.mean[c] = mu
+    chains.m2[c] = M2.reshape(d, d)
+    chains.count[c] = cnt
+    chains.emean[c] = emu
+    chains.em2[c] = eM2.reshape(d, d)
+    chains.ecount[c] = ecnt
+
+
 @jit
 def _chain(c, point, path, loss, chains, run):
     """Advance chain ``c`` over ``run.n_start .. run.n_end``; returns 1 if it stopped, else 0.
@@ -360,57 +452,33 @@ def _chain(c, point, path, loss, chains, run):
     and the count of the shifted sums.  ``run.specialised`` False runs the TanhNet with two
     hidden units through the general loop too (for the test that pins the two together).
     """
-    X, Y, lik, noise_var, scale, alpha = loss.X, loss.Y, loss.lik, loss.noise_var, loss.scale, loss.alpha
     n_start, n_end, burn_in, record_every = run.n_start, run.n_end, run.burn_in, run.record_every
-    epoch_record_every, eta, sampler, b = run.epoch_record_every, run.eta, run.sampler, run.batch_size
-    pos, records, erecords = chains.pos, chains.records, chains.erecords
-    d = pos.shape[1]
-    N = Y.shape[0]
-    M = N // b
-    sq = math.sqrt(2.0 * eta * run.temperature)
-    noisy = run.temperature > 0.0
-    epochs = sampler == WITHOUT_REPLACEMENT
-    n_erec = erecords.shape[1]
+    epoch_record_every, b = run.epoch_record_every, run.batch_size
+    records, erecords = chains.records, chains.erecords
+    d = chains.pos.shape[1]
+    M = loss.Y.shape[0] // b
+    epochs = run.sampler == WITHOUT_REPLACEMENT
     e0 = ((burn_in + M - 1) // M) * M  # the first epoch end in the epoch records
     stopped = 0
-    x = pos[c].copy()
-    sn = chains.rng_noise[c].copy()
-    sb = chains.rng_batch[c].copy()
-    pc = chains.perm[c].copy()
-    cur = chains.cursor[c]
-    mu = chains.mean[c].copy()
-    M2 = chains.m2[c].copy().reshape(d * d)
-    cnt = chains.count[c]
-    emu = chains.emean[c].copy()
-    eM2 = chains.em2[c].copy().reshape(d * d)
-    ecnt = chains.ecount[c]
-    g = np.empty(d)
-    gf = np.zeros(d)
-    hf = np.zeros((1, 1))
+    (x, sn, sb, pc, cur), (mu, M2, cnt, emu, eM2, ecnt) = _load_chain(chains, c)
     delta = np.empty(d)
     scratch = Scratch(np.empty(d), np.empty(b), np.empty(b), np.empty(2 * b))
-    xi = scratch.xi
+    work = (np.empty(d), np.zeros(d), np.zeros((1, 1)), scratch.xi)  # g, gf, hf, xi of _segment
     # the steps n > burn_in of this call, as sums of x − ref (ref: x after the first of them)
     sums = Sums(np.zeros(d), np.zeros(d), np.zeros(d * d), np.empty(d))
     ref, S1, S2, e = sums
     k = 0
     # the next record after step n_start: index and step
     n_rec = records.shape[1] if record_every > 0 else 0
-    every = max(record_every, 1)
-    ri = 0 if n_start < burn_in else (n_start - burn_in) // every + 1
-    next_rec = burn_in + ri * every
-    if not epochs or epoch_record_every == 0:
-        n_erec = 0
-    e_every = max(epoch_record_every, 1) * M
-    ei = 0 if n_start < e0 else (n_start - e0) // e_every + 1
-    next_erec = e0 + ei * e_every
+    n_erec = erecords.shape[1] if epochs and epoch_record_every != 0 else 0
+    every, e_every = max(record_every, 1), max(epoch_record_every, 1) * M
+    ri, next_rec = _next_record(n_start, burn_in, every)
+    ei, next_erec = _next_record(n_start, e0, e_every)
     if n_start == 0:
         if burn_in == 0 and n_rec > 0:
-            for i in range(d):
-                records[c, 0, i] = x[i]
+            _put(records, c, 0, x)
         if e0 == 0 and n_erec > 0:
-            for i in range(d):
-                erecords[c, 0, i] = x[i]
+            _put(erecords, c, 0, x)
     n = n_start
     while n < n_end:
         stop = n_end  # the next event
@@ -422,37 +490,8 @@ def _chain(c, point, path, loss, chains, run):
             stop = min(stop, (n // M + 1) * M)
         if path == PATH_TANH_NET and d == 7 and run.specialised:
             last, cur, k = _segment_net2(loss, run, x, sn, sb, pc, cur, n, stop, sums, k, scratch)
-        else:  # the other models, step by step (written here: a separate function would
-            # receive the user's kernel as a first-class function, an experimental Numba feature)
-            stats = n >= burn_in
-            last = stop
-            for m in range(n + 1, stop + 1):
-                off, cur = next_batch(sb, sampler, pc, cur, N, b)
-                if path == PATH_TANH_NET:
-                    _grad_tanh_net(x, X, Y, pc, off, b, noise_var, scale, alpha, g, gf, d)
-                elif path == PATH_CONSTANT:
-                    acc = 0.0
-                    for q in range(off, off + b):
-                        _, r1, _ = nll_terms(lik, Y[pc[q]], x[0], noise_var)
-                        acc += r1
-                    g[0] = scale * acc / b + alpha * x[0]
-                else:
-                    if point is None:  # pruned at compile time: the built-ins, from the disk cache
-                        _grad_point(builtin_point, loss, x, pc, off, b, g, gf, hf, d)
-                    else:
-                        _grad_point(point, loss, x, pc, off, b, g, gf, hf, d)
-                if noisy:
-                    fill_normals(sn, xi, d)
-                    for i in range(d):
-                        x[i] = _sgld(x[i], g[i], xi[i], eta, sq)
-                else:
-                    for i in range(d):
-                        x[i] = _gd(x[i], g[i], eta)
-                if not _bounded_by(x, run.bound, d):  # non-finite, or beyond the divergence bound
-                    last = m - 1
-                    break
-                if stats:
-                    k = add_sample(x, k, ref, S1, S2, e, d)
+        else:
+            last, cur, k = _segment(point, path, loss, run, (x, sn, sb, pc), cur, n, stop, sums, k, work)
         if last < stop:
             chains.status[c] = NON_FINITE
             chains.stop_step[c] = last + 1
@@ -460,41 +499,26 @@ def _chain(c, point, path, loss, chains, run):
             break
         n = stop
         if n == next_rec and ri < n_rec:
-            for i in range(d):
-                records[c, ri, i] = x[i]
+            _put(records, c, ri, x)
             ri += 1
             next_rec += every
         if epochs and cur == M:  # the step that ended an epoch
             if n > burn_in:
                 ecnt = welford(x, ecnt, emu, eM2, delta, d)
             if n == next_erec and ei < n_erec:
-                for i in range(d):
-                    erecords[c, ei, i] = x[i]
+                _put(erecords, c, ei, x)
                 ei += 1
                 next_erec += e_every
     cnt = merge_sums(cnt, mu, M2, k, ref, S1, S2, delta, d)
-    pos[c] = x
-    chains.rng_noise[c] = sn
-    chains.rng_batch[c] = sb
-    chains.perm[c] = pc
-    chains.cursor[c] = cur
-    chains.mean[c] = mu
-    chains.m2[c] = M2.reshape(d, d)
-    chains.count[c] = cnt
-    chains.emean[c] = emu
-    chains.em2[c] = eM2.reshape(d, d)
-    chains.ecount[c] = ecnt
+    _store_chain(chains, c, (x, sn, sb, pc, cur), (mu, M2, cnt, emu, eM2, ecnt))
     return stopped
 
 
-# The two drivers differ only in where the point kernel comes from.  A user's kernel arrives as
-# an argument (compiled once per process, in memory); the built-ins use the global
-# ``builtin_point`` and load from the disk cache.
-@jit_parallel_uncached
-def sgd_point(point, path, loss, chains, run):
-    """Advance every running chain over ``run`` with a user's point kernel.
+def _advance_chains(point, path, loss, chains, run):
+    """Advance every running chain over ``run``; returns the number that stopped in this call.
 
-    Returns the number of chains that stopped in this call.
+    ``point`` is a user's point kernel, or None for the built-in models (``builtin_point`` on
+    ``path`` 2).
     """
     status = chains.status
     n_stopped = 0
@@ -504,12 +528,8 @@ def sgd_point(point, path, loss, chains, run):
     return n_stopped
 
 
-@jit_parallel
-def sgd_builtin(path, loss, chains, run):
-    """:func:`sgd_point` for the built-in models (``builtin_point`` on ``path`` 2)."""
-    status = chains.status
-    n_stopped = 0
-    for c in prange(chains.pos.shape[0]):
-        if status[c] == RUNNING:
-            n_stopped += _chain(c, None, path, loss, chains, run)
-    return n_stopped
+# One driver, compiled twice: a user's kernel arrives as an argument (compiled once per process,
+# in memory); the built-ins pass None, so ``_chain`` uses the global ``builtin_point`` and the
+# driver loads from the disk cache (its only cached build, so one cache entry).
+sgd_point = jit_parallel_uncached(_advance_chains)
+sgd_builtin = jit_parallel(_advance_chains)

@@ -271,9 +271,8 @@ class _SGDStepper:
         from .._kernels import sgd as sk
 
         run = sk.Run(n0, n1, *self.settings, _SPECIALISED)
-        if self.builtin:
-            return sk.sgd_builtin(self.path, self.loss, self.chains, run)
-        return sk.sgd_point(self.kernel, self.path, self.loss, self.chains, run)
+        driver = sk.sgd_builtin if self.builtin else sk.sgd_point
+        return driver(self.kernel, self.path, self.loss, self.chains, run)
 
 
 def _result(landscape: Landscape, sgd: SGD, chains, pos: np.ndarray, bound: float, seed: int,

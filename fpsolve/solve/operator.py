@@ -284,7 +284,7 @@ def _decompose(problem: FokkerPlanck) -> tuple[np.ndarray, np.ndarray, np.ndarra
         K = 3 if ndim == 2 else 6
         vec = np.empty((cells, K, ndim), dtype=np.int64)
         w = np.empty((cells, K))
-        failed = (fv.selling_2d if ndim == 2 else fv.selling_3d)(np.ascontiguousarray(Dh), vec, w)
+        failed = fv.selling(np.ascontiguousarray(Dh), vec, w)
         if failed:
             raise FieldError(
                 f"diffusion could not be decomposed on {failed} cells (anisotropy beyond "

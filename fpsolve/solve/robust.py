@@ -167,8 +167,7 @@ def gth_factors(W: sp.csc_matrix, n: int):
     (already in elimination order; rows ``n..`` are sinks)."""
     cap = max(FILL_GUESS * W.nnz, 1024)
     Sp, Si, parent = _symmetric_pattern(W, n)
-    return gth.gth_factor(n, W.shape[0], W.indptr.astype(np.int64), W.indices.astype(np.int64),
-                          W.data, Sp, Si, parent, cap)
+    return gth.gth_factor(n, W.shape[0], _csc(W), Sp, Si, parent, cap)
 
 
 def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +184,11 @@ def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray
 _SYMBOLIC = PatternCache()  # supernodes and fronts per ordered pattern (a solve's levels, a repeat)
 
 
+def _csc(M: sp.csc_matrix) -> gth.CSC:
+    """The compressed columns of ``M`` as the GTH kernels take them (int64 indices)."""
+    return gth.CSC(M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data)
+
+
 def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     """Supernodal GTH on the off-diagonal generator part ``W`` (already in elimination order):
     ``(log q rooted at the last state, highest state with a zero pivot or -1)``."""
@@ -194,24 +198,20 @@ def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     key = PatternCache.key(W, (n,))
     symbolic = _SYMBOLIC.get(key)
     if symbolic is None:
-        symbolic = gth.supernodal_symbolic(n, *_symmetric_pattern(W, n))
+        symbolic = gth.Supernodes(*gth.supernodal_symbolic(n, *_symmetric_pattern(W, n)))
         _SYMBOLIC.put(key, symbolic)
-    first, update_ptr, update_rows, post, children_ptr, children, u_ptr, stack_size, max_front = symbolic
-    check_memory(8 * (u_ptr[-1] + stack_size + max_front ** 2 + 4 * n),
+    check_memory(8 * (symbolic.u_ptr[-1] + symbolic.stack_size + symbolic.max_front ** 2 + 4 * n),
                  f"the GTH factors of {n} states", "use a coarser grid")
     T = W.T.tocsc()
     T.sort_indices()
-    Ux, d = gth.supernodal_gth_factor(n, W.indptr.astype(np.int64), W.indices.astype(np.int64), W.data,
-                                      T.indptr.astype(np.int64), T.indices.astype(np.int64), T.data,
-                                      first, update_ptr, update_rows, post, children_ptr, children, u_ptr,
-                                      stack_size, max_front)
+    Ux, d = gth.supernodal_gth_factor(n, _csc(W), _csc(T), symbolic)
     log_q = np.empty(n)
-    bad = gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, n - 1, log_q)
+    bad = gth.supernodal_log_null(n, symbolic, Ux, d, n - 1, log_q)
     if bad >= 0:
         # state `bad` cannot leave the states not yet eliminated (rates that underflowed in the
         # elimination): it is recurrent in the censored chain, so the stationary vector of that
         # chain sits on it, and the eliminated states follow from it
-        gth.supernodal_log_null(n, first, update_ptr, update_rows, u_ptr, Ux, d, bad, log_q)
+        gth.supernodal_log_null(n, symbolic, Ux, d, bad, log_q)
     return log_q, bad
 
 
