@@ -158,7 +158,9 @@ def selling(Dh, vec, w):
     One reduction (:func:`_selling_reduce`) for both dimensions; the read-out of the offsets
     differs (a turned superbase vector in 2-D, a cross product in 3-D).  The cell loop is
     compiled once per dimension with ``ndim`` a constant, so its short loops unroll (a loop
-    over a run-time ``ndim`` was 5 times slower).
+    over a run-time ``ndim`` was 5 times slower).  The shared reduction costs the 2-D case
+    20–27 % of this kernel against the former separate 2-D loop (0.4–0.5 ms on 147k cells, about
+    1.5 % of that grid's assembly); 3-D 3–5 %.
     """
     if Dh.shape[1] == 2:
         return _selling_cells(Dh, vec, w, 2)
