@@ -309,6 +309,17 @@ def log_balance_residual(n, Wp, Wi, Wx, log_p, out_rate, floor, out):
 
 
 @jit
+def column_sums(indptr, data, out):
+    """``out[j]``: the sum of the stored entries of column ``j`` of a CSC matrix, in stored order
+    (a generator's off-diagonal part: the outflow rate of each state, without cancellation)."""
+    for j in range(indptr.shape[0] - 1):
+        total = 0.0
+        for q in range(indptr[j], indptr[j + 1]):
+            total += data[q]
+        out[j] = total
+
+
+@jit
 def off_diagonal_rates(indptr, indices, data):
     """The off-diagonal, non-zero entries of a matrix in CSR with sorted indices (a generator's
     rows: the rates into each state), as CSR arrays and as CSC arrays (the jumps out of each

@@ -74,7 +74,8 @@ class JumpGraph:
             self.rows = sp.csr_matrix((rx, ri, rp), shape=rows_of_L.shape)
             self.W = sp.csc_matrix((cx, ci, cp), shape=rows_of_L.shape)  # sorted
         self.n = self.W.shape[0]
-        self.outflow = np.asarray(self.W.sum(axis=0)).ravel()  # Σ_i w_{j→i}, no cancellation
+        self.outflow = np.empty(self.n)  # Σ_i w_{j→i}, no cancellation
+        gth.column_sums(self.W.indptr, self.W.data, self.outflow)
         self.symmetric = (np.array_equal(self.rows.indptr, self.W.indptr)
                           and np.array_equal(self.rows.indices, self.W.indices))
 
