@@ -8,6 +8,7 @@ refusal is certain and an accepted request can still run short (NumPy then raise
 
 from __future__ import annotations
 
+import functools
 import os
 
 from .errors import MemoryEstimateError
@@ -65,22 +66,20 @@ def walker_bytes(n_walkers: int, ndim: int, extra_per_walker: int = 0) -> int:
 
 # glibc's malloc hands large blocks back to the kernel when they are freed (munmap above its
 # mmap threshold, trimming at the top of the heap), so every solve faults its working memory in
-# afresh: on this VM 2.5–10 µs per 4 KiB page, 13 000 faults and a third of the time of a 512²
+# afresh: on the 2-core development VM 2.5–10 µs per 4 KiB page, 13 000 faults and a third of the time of a 512²
 # stationary solve (0.58 -> 0.38 s once the memory is kept).  These settings keep freed memory
 # in the process for the next solve.
 MMAP_THRESHOLD = 32 * 1024**2  # blocks above this are still mmapped (glibc's largest allowed value)
 TRIM_THRESHOLD = 512 * 1024**2  # free memory kept at the top of the heap before it is returned
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
-_TUNED: list[bool] = []
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Set glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` (``MMAP_THRESHOLD``,
     ``TRIM_THRESHOLD``) once per process, so the arrays of one solve are reused by the next instead
     of being faulted in again.  Skipped (returns False) off glibc, when ``FPSOLVE_KEEP_MEMORY=0``,
     or when the user set ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` themselves."""
-    if _TUNED:
-        return _TUNED[0]
     done = False
     if (os.environ.get("FPSOLVE_KEEP_MEMORY", "1") != "0"
             and "MALLOC_MMAP_THRESHOLD_" not in os.environ and "MALLOC_TRIM_THRESHOLD_" not in os.environ):
@@ -94,5 +93,4 @@ def keep_freed_memory() -> bool:
                     libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
             except (OSError, AttributeError):
                 done = False
-    _TUNED.append(done)
     return done

@@ -61,18 +61,18 @@ class JumpGraph:
     """The jump graph of a column generator ``L`` (``L[i, j] = w_{j→i}``).
 
     ``rows_of_L``, if the caller has it: ``L`` in CSR with sorted indices (the multigrid level's
-    matrix), from which the graph is built with one conversion instead of a sort and two.
+    matrix), which spares the conversion.  One kernel strips the diagonal and explicit zeros and
+    transposes: ``rows`` (row ``i``: the rates into state ``i``) and ``W`` (CSC, sorted).
     """
 
     def __init__(self, L: sp.spmatrix, rows_of_L: sp.csr_matrix | None = None):
         if rows_of_L is None:
-            self.W = _offdiagonal(L)
-            self.rows = self.W.tocsr()  # row i lists the rates into state i (= CSC arrays of Wᵀ)
-            self.rows.sort_indices()
-        else:
-            rp, ri, rx, cp, ci, cx = gth.off_diagonal_rates(rows_of_L.indptr, rows_of_L.indices, rows_of_L.data)
-            self.rows = sp.csr_matrix((rx, ri, rp), shape=rows_of_L.shape)
-            self.W = sp.csc_matrix((cx, ci, cp), shape=rows_of_L.shape)  # sorted
+            rows_of_L = sp.csr_matrix(L)
+            if not rows_of_L.has_sorted_indices:
+                rows_of_L = rows_of_L.sorted_indices()
+        rp, ri, rx, cp, ci, cx = gth.off_diagonal_rates(rows_of_L.indptr, rows_of_L.indices, rows_of_L.data)
+        self.rows = sp.csr_matrix((rx, ri, rp), shape=rows_of_L.shape)
+        self.W = sp.csc_matrix((cx, ci, cp), shape=rows_of_L.shape)  # sorted
         self.n = self.W.shape[0]
         self.outflow = np.empty(self.n)  # Σ_i w_{j→i}, no cancellation
         gth.column_sums(self.W.indptr, self.W.data, self.outflow)
