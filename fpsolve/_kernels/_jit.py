@@ -4,7 +4,8 @@
 ``fastmath=False`` so that NaN and inf surface instead of being optimised away.
 ``jit_parallel`` is for the few kernels whose ``prange`` loops pay for threading;
 ``jit_parallel_uncached`` for kernels that receive a jitted function as an argument;
-``jit_inline`` for small helpers inlined into a kernel's loop; ``serial_and_parallel`` for a
+``jit_inline`` for small helpers inlined into a kernel's loop; ``jit_reduce`` for sums over
+samples that may be reassociated; ``serial_and_parallel`` for a
 kernel built both ways.
 """
 
@@ -22,6 +23,11 @@ jit_parallel = njit(parallel=True, **_OPTIONS)
 # Small helpers called in the innermost loop of a kernel: inlined into the caller's Numba IR,
 # so arrays passed to them cost nothing and the optimiser sees one loop body.
 jit_inline = njit(inline="always", **_OPTIONS)
+
+# Reductions over samples whose sums may be reassociated, so that they vectorise: the
+# accumulated rounding error is that of any order of summing the terms.  NaN and inf keep their
+# IEEE meaning (no ``nnan``/``ninf`` flags), so non-finite fields still surface.
+jit_reduce = njit(**dict(_OPTIONS, fastmath={"reassoc", "contract"}))
 
 # For kernels that take another jitted function as an argument (a user's model or field):
 # Numba cannot cache those on disk (a fresh process has a fresh dispatcher type, so each

@@ -41,7 +41,7 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached
+from ._jit import jit, jit_inline, jit_parallel, jit_parallel_uncached, jit_reduce
 
 TANH_NET = 0  # f = Σ_h v_h tanh(a_h x + c_h) + b;  w = (a_1..a_H, c_1..c_H, v_1..v_H, b)
 TANH_UNIT = 1  # f = w2 tanh(w1 x)
@@ -289,34 +289,48 @@ predict_generic = jit_parallel_uncached(_predict)
 
 @jit
 def _tanh_unit_rows(w, X, F, G, Hs, order, bias):
-    """:func:`_tanh_unit` over all samples of one point (no per-sample array views)."""
+    """:func:`_tanh_unit` over all samples of one point (no per-sample array views).
+
+    One loop per output column, each free of branches, so that every loop vectorises.
+    """
     c0 = w[2] if bias else 0.0
-    for i in range(X.shape[0]):
+    w0, w1 = w[0], w[1]
+    N = X.shape[0]
+    for i in range(N):
+        t = tanh(w0 * X[i, 0] + c0)
+        G[i, 1] = t  # ∂f/∂w1, also the t of every later loop
+        F[i] = w1 * t
+    if order < 1:
+        return
+    for i in range(N):
+        t = G[i, 1]
+        G[i, 0] = w1 * (1.0 - t * t) * X[i, 0]
+    if bias:
+        for i in range(N):
+            t = G[i, 1]
+            G[i, 2] = w1 * (1.0 - t * t)
+    if order < 2:
+        return
+    for i in range(N):  # from t = G[i, 1]: no second tanh
         z = X[i, 0]
-        t = tanh(w[0] * z + c0)
-        F[i] = w[1] * t
-        if order >= 1:
-            s = 1.0 - t * t
-            G[i, 0] = w[1] * s * z
-            G[i, 1] = t
-            if bias:
-                G[i, 2] = w[1] * s
-    if order >= 2:  # from t = G[i, 1]: no second tanh, no per-sample array views
-        for i in range(X.shape[0]):
+        t = G[i, 1]
+        s = 1.0 - t * t
+        c = -2.0 * t * s * w1
+        Hs[i, 0, 0] = c * z * z
+        Hs[i, 0, 1] = s * z
+        Hs[i, 1, 0] = s * z
+        Hs[i, 1, 1] = 0.0
+    if bias:
+        for i in range(N):
             z = X[i, 0]
             t = G[i, 1]
             s = 1.0 - t * t
-            c = -2.0 * t * s * w[1]
-            Hs[i, 0, 0] = c * z * z
-            Hs[i, 0, 1] = s * z
-            Hs[i, 1, 0] = s * z
-            Hs[i, 1, 1] = 0.0
-            if bias:
-                Hs[i, 0, 2] = c * z
-                Hs[i, 2, 0] = c * z
-                Hs[i, 1, 2] = s
-                Hs[i, 2, 1] = s
-                Hs[i, 2, 2] = c
+            c = -2.0 * t * s * w1
+            Hs[i, 0, 2] = c * z
+            Hs[i, 2, 0] = c * z
+            Hs[i, 1, 2] = s
+            Hs[i, 2, 1] = s
+            Hs[i, 2, 2] = c
 
 
 @jit
@@ -352,64 +366,127 @@ def predict_builtin(params, W, X, order, F, G, Hs):
         _builtin_rows(params, W[p], X, order, F[p], G[p], Hs[p])
 
 
+@jit_inline
+def _gradient_columns(w, idx, j, G, terms, R, E, gaussian):
+    """Columns ``j, j+1, j+2`` (those below ``n``) of :func:`_loss_gradients` in one sample loop:
+    their sums (and with ``gaussian`` the residuals ``R`` and ``Σ_i nll``) are independent
+    chains that run side by side.  Returns the sums ``(m0, m1, m2, Σ nll)``."""
+    Y, noise_var, scale, alpha = terms.Y, terms.noise_var, terms.scale, terms.alpha
+    n = idx.shape[0]
+    two, three = j + 1 < n, j + 2 < n
+    a0 = alpha * w[idx[j]]  # the weight decay's gradient
+    a1 = alpha * w[idx[j + 1]] if two else 0.0
+    a2 = alpha * w[idx[j + 2]] if three else 0.0
+    r2 = scale * (1.0 / noise_var)
+    m0 = m1 = m2 = total = 0.0
+    for i in range(G.shape[0]):
+        if gaussian:
+            r = R[0, i] - Y[i]  # R[0] holds the outputs f_i on entry
+            total += 0.5 * r * r / noise_var
+            R[0, i] = scale * (r / noise_var)
+            R[1, i] = r2
+        c = R[0, i]
+        g = c * G[i, j] + a0
+        E[j, i] = g
+        m0 += g
+        if two:
+            g = c * G[i, j + 1] + a1
+            E[j + 1, i] = g
+            m1 += g
+        if three:
+            g = c * G[i, j + 2] + a2
+            E[j + 2, i] = g
+            m2 += g
+    return m0, m1, m2, total
+
+
 @jit
-def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q):
+def _loss_gradients(w, idx, F, G, terms, R, E, grad):
+    """The per-sample loss gradients ``E[j, i] = ∇ℓ_i`` (one row per parameter of ``idx``) and
+    their mean ``grad``; also ``R[0, i] = scale · ∂nll/∂f`` and ``R[1, i] = scale · ∂²nll/∂f²``.
+    Returns ``Σ_i nll``.
+
+    Plain IEEE arithmetic summed in sample order (not reassociated): ``∇ℓ_i = (scale r_i) ∂f/∂w
+    + alpha w`` as the SGD kernels form it, so the two gradients agree bit for bit
+    (tests/test_gradients.py).  Three parameters share each sample loop, so that their ordered
+    sums do not wait on one another.
+    """
+    Y, lik, noise_var, scale = terms.Y, terms.lik, terms.noise_var, terms.scale
+    N = F.shape[0]
+    n = idx.shape[0]
+    gaussian = lik == GAUSSIAN
+    total = 0.0
+    if gaussian:
+        for i in range(N):
+            R[0, i] = F[i]
+    else:
+        for i in range(N):
+            nll, r1, r2 = nll_terms(lik, Y[i], F[i], noise_var)
+            total += nll
+            R[0, i] = scale * r1
+            R[1, i] = scale * r2
+    for j in range(0, n, 3):
+        m0, m1, m2, t = _gradient_columns(w, idx, j, G, terms, R, E, gaussian and j == 0)
+        if j == 0 and gaussian:
+            total = t
+        grad[j] = m0 / N
+        if j + 1 < n:
+            grad[j + 1] = m1 / N
+        if j + 2 < n:
+            grad[j + 2] = m2 / N
+    return total
+
+
+@jit_reduce
+def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
     """Fields at one point over the parameters ``idx`` (n,); returns ``L``.
 
     ``w`` (d,) is the whole point; ``F`` (N,) its outputs and ``G`` (N, n), ``Hs`` (N, n, n)
     their derivatives in the parameters ``idx`` only (all of them: ``idx = 0..d-1``).  Every
     per-sample term of parameter ``j`` reads only column ``j``, so a slice's fields are the
     ``idx`` blocks of the whole ones.  Writes ``out.grad[p]`` (n,), ``out.sigma[p]`` (n, n) and
-    with ``order == 2`` ``out.hess[q]`` (n, n) and ``out.hgrad[q]`` (n,).  ``G`` is overwritten
-    with the per-sample loss gradients ``∇ℓ_i``.
+    with ``order == 2`` ``out.hess[q]`` (n, n) and ``out.hgrad[q]`` (n,).  ``scratch``
+    (n + 2, N) receives the residual factors and the per-sample loss gradients ``∇ℓ_i``
+    (one row per parameter).
+
+    The loss and its gradient are summed in sample order (:func:`_loss_gradients`); every other
+    sum runs over the samples in the innermost loop with one accumulator per output, so that
+    the loops vectorise (``jit_reduce`` lets them reassociate the sums; their rounding error
+    stays that of a sum of ``N`` terms).
     """
-    Y, lik, noise_var, scale, alpha = terms.Y, terms.lik, terms.noise_var, terms.scale, terms.alpha
-    grad, sigma, hess, hgrad = out.grad[p], out.sigma[p], out.hess[q], out.hgrad[q]
+    alpha = terms.alpha
     n = idx.shape[0]
     N = F.shape[0]
+    R = scratch[:2]
+    E = scratch[2:]
+    grad, sigma = out.grad[p], out.sigma[p]
+    total = _loss_gradients(w, idx, F, G, terms, R, E, grad)
     w2 = 0.0
     for j in range(w.shape[0]):
         w2 += w[j] * w[j]
-    aw = np.empty(n)  # the weight decay's gradient, per parameter (no gather in the loops below)
-    for j in range(n):
-        aw[j] = alpha * w[idx[j]]
-    total = 0.0
-    if order >= 2:
-        hess[:, :] = 0.0
-        hgrad[:] = 0.0
-    for i in range(N):
-        nll, r1, r2 = nll_terms(lik, Y[i], F[i], noise_var)
-        total += nll
-        if order >= 2:
-            for j in range(n):
-                acc = 0.0
-                for k in range(n):
-                    h = scale * (r2 * G[i, j] * G[i, k] + r1 * Hs[i, j, k])
-                    if j == k:
-                        h += alpha
-                    hess[j, k] += h
-                    acc += h * (scale * r1 * G[i, k] + aw[k])
-                hgrad[j] += acc
-        for j in range(n):
-            G[i, j] = scale * r1 * G[i, j] + aw[j]
-    for j in range(n):
-        m = 0.0
-        for i in range(N):
-            m += G[i, j]
-        grad[j] = m / N
     for j in range(n):
         for k in range(j + 1):
             acc = 0.0
             for i in range(N):
-                acc += (G[i, j] - grad[j]) * (G[i, k] - grad[k])
+                acc += (E[j, i] - grad[j]) * (E[k, i] - grad[k])
             sigma[j, k] = acc / N
             sigma[k, j] = acc / N
     if order >= 2:
+        hess, hgrad = out.hess[q], out.hgrad[q]
         for j in range(n):
-            hgrad[j] /= N
+            hg = 0.0
             for k in range(n):
-                hess[j, k] /= N
-    return scale * total / N + 0.5 * alpha * w2
+                hs = 0.0
+                for i in range(N):
+                    h = R[1, i] * G[i, j] * G[i, k] + R[0, i] * Hs[i, j, k]
+                    hs += h
+                    hg += h * E[k, i]
+                if j == k:  # the weight decay's alpha in every sample's Hessian
+                    hs += alpha * N
+                    hg += alpha * N * grad[k]
+                hess[j, k] = hs / N
+            hgrad[j] = hg / N
+    return terms.scale * total / N + 0.5 * alpha * w2
 
 
 @jit_parallel
@@ -421,15 +498,18 @@ def fields_from_outputs(W, idx, F, G, Hs, terms, order, out):
     their derivatives in the parameters ``idx`` (``Hs`` is read only when ``order == 2``; below
     that ``out.hess`` and ``out.hgrad`` may have a leading length of 1 and are not written);
     ``terms`` a :data:`LossTerms`, ``out`` a :data:`FieldArrays` over the ``n`` parameters.
-    ``G`` is overwritten with ``∇ℓ_i``.
     """
-    full = out.hess.shape[0] == W.shape[0]
+    P = W.shape[0]
+    N = F.shape[1]
+    n = idx.shape[0]
+    full = out.hess.shape[0] == P
     loss = out.loss  # a local name: parfors do not write through a tuple's field
-    for p in prange(W.shape[0]):
-        if full:  # (not ``q = p if full else 0``: the parfor index and 0 would unify to float)
-            loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, p)
-        else:
-            loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, 0)
+    n_chunks = (P + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        scratch = np.empty((n + 2, N))
+        for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
+            q = p if full else 0
+            loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, q, scratch)
 
 
 @jit
@@ -472,12 +552,13 @@ def fields_builtin(params, W, X, idx, terms, order, out):
         Hs = np.zeros((N, dh, dh))
         Gs = np.empty((N, n)) if sliced else G
         Hss = np.zeros((N, nh, nh)) if sliced else Hs
+        scratch = np.empty((n + 2, N))
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             _builtin_rows(params, W[p], X, order, F, G, Hs)
             if sliced:
                 _gather(idx, G, Hs, order, Gs, Hss)
-            loss[p] = _point_fields(W[p], idx, F, Gs, Hss, terms, order, out, p, q)
+            loss[p] = _point_fields(W[p], idx, F, Gs, Hss, terms, order, out, p, q, scratch)
 
 
 @jit

@@ -7,7 +7,8 @@ The equation (docs/theory.md §1) is
 with drift ``A`` and symmetric positive-semidefinite diffusion tensor ``D = ½ B Bᵀ``.
 Fields are evaluated once on the grid and kept as arrays.  Callables are kept as
 well: the discretisation integrates ``D⁻¹A`` along grid edges from its values on the
-lattice of half cell steps (evaluated once, cached in ``lattice_cache`` and shared with the
+lattice of half cell steps (evaluated once, off the cell centres, where the grid values are
+reused; cached in ``lattice_cache`` and shared with the
 coarsened copies made by :meth:`FokkerPlanck.on`), which keeps the discrete stationary state
 of gradient systems exact.
 """
@@ -161,6 +162,7 @@ class LatticeCache:
     """
 
     grid: Grid
+    centres: tuple | None = None  # (A, D) of the problem at ``grid``'s cell centres
     values: np.ndarray | None = None
     problems: dict = field(default_factory=dict)
 
@@ -251,7 +253,7 @@ class FokkerPlanck:
         object.__setattr__(self, "drift_field", A)
         object.__setattr__(self, "diffusion_field", D)
         object.__setattr__(self, "constant_diffusion", constant)
-        object.__setattr__(self, "lattice_cache", LatticeCache(grid))
+        object.__setattr__(self, "lattice_cache", LatticeCache(grid, (A, D)))
 
     @property
     def callable_fields(self) -> bool:
