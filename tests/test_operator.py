@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 import fpsolve as fp
 from fpsolve._kernels import fv
+from fpsolve.solve import operator as opm
 from fpsolve.solve.operator import assemble
 
 ROUNDOFF = 1e-12  # relative: sums of O(1) rates in double precision
@@ -148,7 +149,8 @@ def test_moderate_anisotropy_is_not_regularised():
 
 def test_fields_are_evaluated_once_per_lattice_point_for_all_levels():
     """The solve calls the fields on the cell centres of each level and once on the fine
-    lattice of half cell steps, which every coarsened level slices (no per-offset calls)."""
+    lattice of half cell steps off the fine centres (which it has already), which every
+    coarsened level slices (no per-offset calls)."""
     calls = []
 
     def drift(x):
@@ -160,5 +162,30 @@ def test_fields_are_evaluated_once_per_lattice_point_for_all_levels():
     state = fp.stationary(fp.FokkerPlanck(grid, drift, _rotated(0.5, 4.0)))
     assert state.info.method.startswith("multigrid")
     centres = sum((n // 2**k) ** 2 for k in range(6))  # every level's own cells, generously
-    lattice = (2 * n - 1) ** 2
+    lattice = (2 * n - 1) ** 2 - n**2  # the fine centres are not evaluated again
     assert sum(calls) <= centres + lattice
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_lattice_reuses_the_cell_centre_fields_bit_for_bit(periodic):
+    """The lattice's centre points (even indices) come from the grid fields, the others from the
+    callables: the same values, to the bit, as evaluating the callables on the whole lattice."""
+    boundary = "periodic" if periodic else "reflecting"
+    grid = fp.Grid((-2.0, -1.5), (2.0, 1.5), (12, 10), boundary=boundary)
+
+    def drift(x):
+        return np.stack([-x[0] + np.sin(3 * x[1]), -x[1] ** 3 + 0.3 * x[0]])
+
+    def diffusion(x):
+        return np.stack([np.stack([1 + 0.2 * np.cos(x[0]), 0.1 + 0 * x[0]]),
+                         np.stack([0.1 + 0 * x[0], 0.7 + 0.1 * x[1] ** 2])])
+
+    problem = fp.FokkerPlanck(grid, drift, diffusion)
+    G, refine = opm.edge_field(problem)
+    shape = opm.lattice_shape(grid)
+    axes = np.meshgrid(*[lo + 0.5 * (np.arange(m) + 1) * h
+                         for lo, h, m in zip(grid.lower, grid.spacing, shape)], indexing="ij")
+    x = np.stack(axes)
+    expected = opm.solve_small(diffusion(x), drift(x))
+    assert refine == 2
+    np.testing.assert_array_equal(G.reshape(2, *shape), expected)
