@@ -367,10 +367,11 @@ def predict_builtin(params, W, X, order, F, G, Hs):
 
 
 @jit_inline
-def _gradient_columns(w, idx, j, G, terms, R, E, gaussian):
+def _gradient_columns(w, idx, j, G, terms, R, E, T, gaussian):
     """Columns ``j, j+1, j+2`` (those below ``n``) of :func:`_loss_gradients` in one sample loop:
     their sums (and with ``gaussian`` the residuals ``R`` and ``Σ_i nll``) are independent
-    chains that run side by side.  Returns the sums ``(m0, m1, m2, Σ nll)``."""
+    chains that run side by side.  ``T`` receives the columns of ``G`` as rows.  Returns the
+    sums ``(m0, m1, m2, Σ nll)``."""
     Y, noise_var, scale, alpha = terms.Y, terms.noise_var, terms.scale, terms.alpha
     n = idx.shape[0]
     two, three = j + 1 < n, j + 2 < n
@@ -386,25 +387,31 @@ def _gradient_columns(w, idx, j, G, terms, R, E, gaussian):
             R[0, i] = scale * (r / noise_var)
             R[1, i] = r2
         c = R[0, i]
-        g = c * G[i, j] + a0
+        u = G[i, j]
+        T[j, i] = u
+        g = c * u + a0
         E[j, i] = g
         m0 += g
         if two:
-            g = c * G[i, j + 1] + a1
+            u = G[i, j + 1]
+            T[j + 1, i] = u
+            g = c * u + a1
             E[j + 1, i] = g
             m1 += g
         if three:
-            g = c * G[i, j + 2] + a2
+            u = G[i, j + 2]
+            T[j + 2, i] = u
+            g = c * u + a2
             E[j + 2, i] = g
             m2 += g
     return m0, m1, m2, total
 
 
 @jit
-def _loss_gradients(w, idx, F, G, terms, R, E, grad):
+def _loss_gradients(w, idx, F, G, terms, R, E, T, grad):
     """The per-sample loss gradients ``E[j, i] = ∇ℓ_i`` (one row per parameter of ``idx``) and
     their mean ``grad``; also ``R[0, i] = scale · ∂nll/∂f`` and ``R[1, i] = scale · ∂²nll/∂f²``.
-    Returns ``Σ_i nll``.
+    ``T[j, i]`` receives ``G[i, j]`` (rows for the later sample loops).  Returns ``Σ_i nll``.
 
     Plain IEEE arithmetic summed in sample order (not reassociated): ``∇ℓ_i = (scale r_i) ∂f/∂w
     + alpha w`` as the SGD kernels form it, so the two gradients agree bit for bit
@@ -426,7 +433,7 @@ def _loss_gradients(w, idx, F, G, terms, R, E, grad):
             R[0, i] = scale * r1
             R[1, i] = scale * r2
     for j in range(0, n, 3):
-        m0, m1, m2, t = _gradient_columns(w, idx, j, G, terms, R, E, gaussian and j == 0)
+        m0, m1, m2, t = _gradient_columns(w, idx, j, G, terms, R, E, T, gaussian and j == 0)
         if j == 0 and gaussian:
             total = t
         grad[j] = m0 / N
@@ -446,8 +453,8 @@ def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
     per-sample term of parameter ``j`` reads only column ``j``, so a slice's fields are the
     ``idx`` blocks of the whole ones.  Writes ``out.grad[p]`` (n,), ``out.sigma[p]`` (n, n) and
     with ``order == 2`` ``out.hess[q]`` (n, n) and ``out.hgrad[q]`` (n,).  ``scratch``
-    (n + 2, N) receives the residual factors and the per-sample loss gradients ``∇ℓ_i``
-    (one row per parameter).
+    (2 n + 2, N) receives the residual factors, the per-sample loss gradients ``∇ℓ_i`` and
+    the columns of ``G`` (one row per parameter each).
 
     The loss and its gradient are summed in sample order (:func:`_loss_gradients`); every other
     sum runs over the samples in the innermost loop with one accumulator per output, so that
@@ -458,9 +465,10 @@ def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
     n = idx.shape[0]
     N = F.shape[0]
     R = scratch[:2]
-    E = scratch[2:]
+    E = scratch[2:n + 2]
+    T = scratch[n + 2:]
     grad, sigma = out.grad[p], out.sigma[p]
-    total = _loss_gradients(w, idx, F, G, terms, R, E, grad)
+    total = _loss_gradients(w, idx, F, G, terms, R, E, T, grad)
     w2 = 0.0
     for j in range(w.shape[0]):
         w2 += w[j] * w[j]
@@ -478,7 +486,7 @@ def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
             for k in range(n):
                 hs = 0.0
                 for i in range(N):
-                    h = R[1, i] * G[i, j] * G[i, k] + R[0, i] * Hs[i, j, k]
+                    h = R[1, i] * T[j, i] * T[k, i] + R[0, i] * Hs[i, j, k]
                     hs += h
                     hg += h * E[k, i]
                 if j == k:  # the weight decay's alpha in every sample's Hessian
@@ -506,7 +514,7 @@ def fields_from_outputs(W, idx, F, G, Hs, terms, order, out):
     loss = out.loss  # a local name: parfors do not write through a tuple's field
     n_chunks = (P + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
-        scratch = np.empty((n + 2, N))
+        scratch = np.empty((2 * n + 2, N))
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, q, scratch)
@@ -552,7 +560,7 @@ def fields_builtin(params, W, X, idx, terms, order, out):
         Hs = np.zeros((N, dh, dh))
         Gs = np.empty((N, n)) if sliced else G
         Hss = np.zeros((N, nh, nh)) if sliced else Hs
-        scratch = np.empty((n + 2, N))
+        scratch = np.empty((2 * n + 2, N))
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             _builtin_rows(params, W[p], X, order, F, G, Hs)
