@@ -19,8 +19,9 @@ absorbed) are not samples of the stationary state: they are excluded, counted in
 
 from __future__ import annotations
 
+import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,14 @@ class Comparison:
     tv_noise_floor_effective : float
         The same with the effective sample size in place of ``n_samples``.
     status : str
-        ``"resolved"`` when ``total_variation`` exceeds ``3 ×`` the effective noise floor (the
-        samples differ from the state beyond sampling noise), ``"within noise"`` otherwise;
-        ``"moments"`` for a moment comparison.
+        The verdict: ``"resolved"`` when ``total_variation`` exceeds ``3 ×`` the effective noise
+        floor (the samples differ from the state beyond sampling noise), ``"within noise"``
+        otherwise; ``"moments"`` for a moment comparison (no noise floor to judge by).
+    message : str
+        Empty when every sample was usable; else which chains were excluded and how many
+        samples fell outside the grid, with what to do.
+    seconds : float
+        Wall-clock time spent in :func:`~fpsolve.compare`.
     notes : tuple of str
         Excluded chains (first), infinite divergences, samples out of the grid, the source of
         the moments.
@@ -94,6 +100,8 @@ class Comparison:
     status: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     n_excluded_chains: int = 0
+    message: str = ""
+    seconds: float = field(default=0.0, compare=False)
 
     def summary(self) -> str:
         """One line per measure (excluded chains first)."""
@@ -281,7 +289,7 @@ def _prepare(samples: Any, d: int) -> tuple[Any, int, list[str]]:
     samples, n_bad, note = _usable_chains(samples, d)
     if note is None:
         return samples, 0, []
-    warnings.warn(f"compare: {note}", DivergenceWarning, stacklevel=3)
+    warnings.warn(f"compare: {note}", DivergenceWarning, stacklevel=4)
     return samples, n_bad, [note]
 
 
@@ -343,6 +351,22 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
     >>> bool(c.total_variation < 3 * c.tv_noise_floor)
     True
     """
+    t0 = time.perf_counter()
+    result = _compare(state, samples, bin_factor)
+    return replace(result, seconds=time.perf_counter() - t0)
+
+
+def _message(excluded: list[str], n_outside: int = 0, n: int = 0) -> str:
+    """:attr:`Comparison.message`: the excluded chains and the samples outside the grid, with the fix."""
+    problems = [f"{note}; see the trajectory's message (a smaller step avoids divergence)" for note in excluded]
+    if n_outside:
+        problems.append(f"{n_outside} of {n} samples lie outside the grid and count as mass where the "
+                        "state has none: enlarge the grid to cover them")
+    return "; ".join(problems)
+
+
+def _compare(state: Any, samples: Any, bin_factor: int) -> Comparison:
+    """:func:`compare` without the timing."""
     if isinstance(bin_factor, bool) or not isinstance(bin_factor, (int, np.integer)) or bin_factor < 1:
         raise InputError(f"bin_factor must be a whole number >= 1; got {bin_factor!r}")
     gaussian = _gaussian_moments(state)
@@ -361,6 +385,7 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
     if state.density.shape != grid.shape:
         raise InputError(f"state.density must have the grid's shape {grid.shape}; got {state.density.shape}")
     samples, n_bad, notes = _prepare(samples, d)
+    excluded = list(notes)
     x, ess, mean_s, cov_s, source = _samples_of(samples, d)
     n = len(x)
     notes.append(source)
@@ -396,6 +421,7 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
         status="resolved" if tv > RESOLVED_FACTOR * floor_eff else "within noise",
         notes=tuple(notes),
         n_excluded_chains=n_bad,
+        message=_message(excluded, n_outside, n),
     )
 
 
@@ -475,4 +501,5 @@ def _compare_moments(m: np.ndarray, C: np.ndarray, samples: Any, excluded: list[
         status="moments",
         notes=tuple(notes),
         n_excluded_chains=n_bad,
+        message=_message(list(excluded or [])),
     )

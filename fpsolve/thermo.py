@@ -25,8 +25,9 @@ to round-off.
 
 from __future__ import annotations
 
+import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -79,6 +80,13 @@ class EntropyProduction:
         ``"midpoint"`` or ``"prepoint"`` (``"exact"`` for the discrete chain).
     n_walkers, n_windows : int
         The shape of ``total``.
+    status : str
+        ``"completed"`` (every window finite) or ``"partial"`` (some windows meet a stopped
+        chain and are ``nan``; :meth:`mean` and the fluctuation theorems leave those walkers out).
+    message : str
+        Empty when ``"completed"``; else how many walkers and windows are ``nan`` and what to do.
+    seconds : float
+        Wall-clock time spent in :func:`entropy_production`.
 
     See Also
     --------
@@ -94,6 +102,22 @@ class EntropyProduction:
     start_times: np.ndarray
     form: str
     rule: str
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """``"completed"``, or ``"partial"`` when some windows are ``nan`` (a stopped chain)."""
+        return "completed" if np.isfinite(self.total).all() else "partial"
+
+    @property
+    def message(self) -> str:
+        """Empty when every window is finite; else how many are ``nan`` and what to do."""
+        bad = ~np.isfinite(self.total)
+        if not bad.any():
+            return ""
+        return (f"{int(bad.any(axis=1).sum())} of {self.n_walkers} walkers meet a stopped chain "
+                f"({int(bad.sum())} of {bad.size} windows are nan) and are left out of mean() and the "
+                "fluctuation theorems; see the trajectory's message (a smaller step avoids divergence)")
 
     @property
     def n_walkers(self) -> int:
@@ -122,7 +146,8 @@ class EntropyProduction:
     def __repr__(self) -> str:
         m, e = self.mean()
         return (f"EntropyProduction({self.form}/{self.rule}, {self.n_walkers} walkers × "
-                f"{self.n_windows} windows of {self.window}, mean {m:.4g} ± {e:.2g})")
+                f"{self.n_windows} windows of {self.window}, mean {m:.4g} ± {e:.2g}, "
+                f"status={self.status!r})")
 
 
 @dataclass(frozen=True)
@@ -149,8 +174,12 @@ class IntegralFT:
         error understated, and ``message`` says which test failed.
     method : str
         ``"bootstrap"`` or ``"exponential_average"``.
+    status : str
+        ``"converged"`` or ``"not converged"`` (the same test as ``converged``).
     message : str
-        Which convergence test failed (empty when ``converged``).
+        Which convergence test failed and what to do (empty when ``converged``).
+    seconds : float
+        Wall-clock time spent in :func:`integral_ft`.
 
     See Also
     --------
@@ -168,6 +197,12 @@ class IntegralFT:
     converged: bool
     method: str
     message: str = ""
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def status(self) -> str:
+        """``"converged"`` or ``"not converged"`` (as ``converged``)."""
+        return "converged" if self.converged else "not converged"
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,6 +228,11 @@ class DetailedFT:
         Bin edges of the positive side (the negative side mirrors them).
     status : str
         ``"ok"`` or ``"too few bin pairs"`` (then the fit values are nan).
+    message : str
+        Empty when ``"ok"``; else how many bin pairs were populated, how many the fit needs and
+        what to change.
+    seconds : float
+        Wall-clock time spent in :func:`detailed_ft`.
 
     See Also
     --------
@@ -212,6 +252,8 @@ class DetailedFT:
     counts_negative: np.ndarray
     edges: np.ndarray
     status: str
+    message: str = ""
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +268,14 @@ class StochasticArea:
         The pair ``(i, j)``.
     n_intervals : int
         Finite recorded intervals that entered the mean.
+    status : str
+        ``"completed"``; ``"partial"`` when walkers with non-finite records (stopped chains)
+        were left out; ``"no error"`` when the standard error is ``nan`` (fewer than
+        ``MIN_WALKERS`` walkers and too few records for batch means).
+    message : str
+        Empty when ``"completed"``; else what was left out or missing and what to do.
+    seconds : float
+        Wall-clock time spent in :func:`stochastic_area`.
 
     See Also
     --------
@@ -236,6 +286,9 @@ class StochasticArea:
     standard_error: float
     axes: tuple[int, int]
     n_intervals: int
+    status: str = "completed"
+    message: str = ""
+    seconds: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,6 +326,15 @@ class Relaxation:
         stationary vector with its far tails rebuilt cell by cell from the balance equations
         (the direct solve is accurate only relative to its largest value).
 
+    status : str
+        ``"completed"``, or ``"tails not converged"`` when the Gauss--Seidel sweeps that rebuild
+        the far tails of ``P^ss`` stopped at ``TAIL_MAX_SWEEPS`` (then the housekeeping/excess
+        split may carry that error in those cells; a ``UserWarning`` says so too).
+    message : str
+        Empty when ``"completed"``; else what did not converge and what it affects.
+    seconds : float
+        Wall-clock time spent in :func:`relaxation`.
+
     ``entropy_rate == total − heat``, ``total == housekeeping + excess`` and
     ``excess == −kl_rate`` hold to round-off (for the floored densities).
 
@@ -292,6 +354,9 @@ class Relaxation:
     kl: np.ndarray
     kl_rate: np.ndarray
     n_floored: np.ndarray
+    status: str = "completed"
+    message: str = ""
+    seconds: float = 0.0
 
 
 # -- statistics helpers --------------------------------------------------------------------
@@ -484,6 +549,7 @@ def entropy_production(trajectory, state, window: int = 1, rule: str = "midpoint
     from .solve.gaussian import GaussianState
     from .solve.steady_state import StationaryState
 
+    t0 = time.perf_counter()
     records, times = _records(trajectory, dt, epochs)
     n_win = _windows(records.shape[1], window)
     records = np.ascontiguousarray(records, dtype=float)
@@ -491,17 +557,20 @@ def entropy_production(trajectory, state, window: int = 1, rule: str = "midpoint
     starts = times[: n_win * window: window]
     duration = float(times[window] - times[0])
     if isinstance(state, LinearChain):
-        return _chain_ds(records, state, window, n_win, starts, duration)
-    midpoint = _check_rule(rule)
-    if isinstance(state, GaussianState):
-        return _gaussian_ds(records, state, window, n_win, midpoint, starts, duration, rule)
-    if isinstance(state, StationaryState):
-        return _stationary_ds(records, state, window, n_win, midpoint, starts, duration, rule)
-    if isinstance(state, Evolution):
-        return _transient_ds(records, times, state, window, n_win, midpoint, starts, duration, rule)
-    raise ThermoError(
-        "state must be a StationaryState, GaussianState, Evolution or fpsolve.thermo.LinearChain; got "
-        f"{type(state).__name__}")
+        ds = _chain_ds(records, state, window, n_win, starts, duration)
+    elif isinstance(state, (GaussianState, StationaryState, Evolution)):
+        midpoint = _check_rule(rule)
+        if isinstance(state, GaussianState):
+            ds = _gaussian_ds(records, state, window, n_win, midpoint, starts, duration, rule)
+        elif isinstance(state, StationaryState):
+            ds = _stationary_ds(records, state, window, n_win, midpoint, starts, duration, rule)
+        else:
+            ds = _transient_ds(records, times, state, window, n_win, midpoint, starts, duration, rule)
+    else:
+        raise ThermoError(
+            "state must be a StationaryState, GaussianState, Evolution or fpsolve.thermo.LinearChain; got "
+            f"{type(state).__name__}")
+    return replace(ds, seconds=time.perf_counter() - t0)
 
 
 def _stationary_ds(records, state, window, n_win, midpoint, starts, duration, rule):
@@ -952,6 +1021,7 @@ def integral_ft(ds, *, n_bootstrap: int = N_BOOTSTRAP, rng=0) -> IntegralFT:
     >>> bool(abs(ift.value - 1.0) < 3 * ift.standard_error)
     True
     """
+    t0 = time.perf_counter()
     x = _samples(ds)
     x = x[np.all(np.isfinite(x), axis=1)]
     if x.size == 0:
@@ -986,9 +1056,10 @@ def integral_ft(ds, *, n_bootstrap: int = N_BOOTSTRAP, rng=0) -> IntegralFT:
         problems.append(f"effective sample count {ess:.1f} (need {MIN_ESS})")
     if share > MAX_WEIGHT_SHARE:
         problems.append(f"one sample carries {share:.1%} of the weight (at most {MAX_WEIGHT_SHARE:.0%})")
-    message = "not converged: " + "; ".join(problems) if problems else ""
+    message = ("not converged: " + "; ".join(problems) + ": the average of e^{−Δs} is biased low; use "
+               "more walkers or shorter windows" if problems else "")
     return IntegralFT(float(value), se, float(np.log(value)), se / float(value), n, n_neg, float(ess),
-                      share, not problems, method, message)
+                      share, not problems, method, message, seconds=time.perf_counter() - t0)
 
 
 def detailed_ft(ds, bins: int = 20, *, range_max: float | None = None,
@@ -1027,6 +1098,7 @@ def detailed_ft(ds, bins: int = 20, *, range_max: float | None = None,
     >>> fit.status, bool(abs(fit.slope - 1.0) < 3 * fit.slope_error)
     ('ok', True)
     """
+    t0 = time.perf_counter()
     x = _samples(ds).ravel()
     x = x[np.isfinite(x)]
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
@@ -1038,9 +1110,12 @@ def detailed_ft(ds, bins: int = 20, *, range_max: float | None = None,
         range_max = float(neg[-min(min_count, neg.size)]) if neg.size else 0.0
     elif not range_max > 0:
         raise ThermoError(f"range_max must be positive; got {range_max!r}")
+    advice = (f"(need {MIN_BIN_PAIRS} with at least min_count={min_count} samples on both sides): use "
+              "fewer bins, a lower min_count, shorter windows or more samples")
     empty = np.empty(0)
     if not range_max > 0:
-        return DetailedFT(*(float("nan"),) * 5, empty, empty, empty, empty, empty, empty, "too few bin pairs")
+        return DetailedFT(*(float("nan"),) * 5, empty, empty, empty, empty, empty, empty, "too few bin pairs",
+                          f"no samples with Δs < 0, so no bin pairs {advice}", time.perf_counter() - t0)
     edges = np.linspace(0.0, range_max, bins + 1)
     n_pos = np.histogram(x[x > 0], edges)[0]
     n_neg = np.histogram(-x[x < 0], edges)[0]
@@ -1050,11 +1125,12 @@ def detailed_ft(ds, bins: int = 20, *, range_max: float | None = None,
     y = np.log(cp / cn)
     err = np.sqrt(1.0 / cp + 1.0 / cn)
     if keep.sum() < MIN_BIN_PAIRS:
-        return DetailedFT(*(float("nan"),) * 5, centres, y, err, cp, cn, edges, "too few bin pairs")
+        return DetailedFT(*(float("nan"),) * 5, centres, y, err, cp, cn, edges, "too few bin pairs",
+                          f"only {int(keep.sum())} bin pairs populated {advice}", time.perf_counter() - t0)
     coef, cov, chi2 = _binomial_line(centres, cp, cn)
     cov = cov * max(chi2, 1.0)  # windows of one walker are correlated: widen by the observed scatter
     return DetailedFT(float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1])),
-                      chi2, centres, y, err, cp, cn, edges, "ok")
+                      chi2, centres, y, err, cp, cn, edges, "ok", seconds=time.perf_counter() - t0)
 
 
 def _binomial_line(x: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray, n_iter: int = 50):
@@ -1122,6 +1198,7 @@ def stochastic_area(trajectory, axes: tuple[int, int] = (0, 1), *, center: Array
     >>> area.axes, area.n_intervals
     ((0, 1), 20000)
     """
+    t0 = time.perf_counter()
     records, times = _records(trajectory, dt, epochs)
     d = records.shape[2]
     try:
@@ -1145,7 +1222,23 @@ def stochastic_area(trajectory, axes: tuple[int, int] = (0, 1), *, center: Array
     xj = records[:, :, j] - mu[j]
     area = 0.5 * (xi[:, :-1] * np.diff(xj, axis=1) - xj[:, :-1] * np.diff(xi, axis=1)) / step
     value, err = mean_and_error(area)
-    return StochasticArea(value, err, (i, j), int(np.isfinite(area).sum()))
+    status, message = _area_status(area, err)
+    return StochasticArea(value, err, (i, j), int(np.isfinite(area).sum()), status, message,
+                          time.perf_counter() - t0)
+
+
+def _area_status(area: np.ndarray, err: float) -> tuple[str, str]:
+    """:attr:`StochasticArea.status` and ``message`` for the areal velocities (n_walkers, n)."""
+    stopped = int((~np.all(np.isfinite(area), axis=1)).sum())
+    problems = []
+    if stopped:
+        problems.append(f"{stopped} of {area.shape[0]} walkers have non-finite records (stopped chains) "
+                        "and were left out; see the trajectory's message")
+    if not np.isfinite(err):
+        problems.append(f"no standard error: fewer than {MIN_WALKERS} walkers and too few records for "
+                        f"{MIN_BATCHES} batch means; use more walkers or longer runs")
+    status = "no error" if not np.isfinite(err) else "partial" if stopped else "completed"
+    return status, "; ".join(problems)
 
 
 # -- relaxation ----------------------------------------------------------------------------
@@ -1176,8 +1269,9 @@ def _jumps(state):
     return a, b, rate, rate[order][pos], L
 
 
-def _stationary_vector(state, a, b, w_ab, L) -> np.ndarray:
-    """Cell probabilities of the generator's stationary vector, accurate in the far tails.
+def _stationary_vector(state, a, b, w_ab, L) -> tuple[np.ndarray, str]:
+    """Cell probabilities of the generator's stationary vector, accurate in the far tails, and a
+    message (empty unless the tail sweeps did not converge).
 
     A direct solve is accurate to round-off *of the largest value*: cells far out come back as
     zero or noise, and their logarithms would spoil the housekeeping/excess split.  Those
@@ -1191,7 +1285,7 @@ def _stationary_vector(state, a, b, w_ab, L) -> np.ndarray:
     out_rate = np.bincount(a, weights=w_ab, minlength=n)
     tail = P < TAIL_RTOL * P.max()
     if not tail.any():
-        return P
+        return P, ""
     from ._kernels import thermo as tk
 
     P = np.where(tail, 0.0, P)
@@ -1199,12 +1293,13 @@ def _stationary_vector(state, a, b, w_ab, L) -> np.ndarray:
     indptr = np.searchsorted(b[order], np.arange(n + 1)).astype(np.int64)
     sweeps = tk.balance_sweeps(indptr, a[order].astype(np.int64), np.ascontiguousarray(w_ab[order]),
                                out_rate, tail, P, TAIL_MAX_SWEEPS, TAIL_CONVERGED)
+    message = ""
     if sweeps > TAIL_MAX_SWEEPS:
-        warnings.warn(
-            f"the stationary vector's far tails did not converge in {TAIL_MAX_SWEEPS} Gauss-Seidel "
-            f"sweeps; the housekeeping/excess split may carry that error in cells below "
-            f"{TAIL_RTOL:g} of the peak", UserWarning, stacklevel=3)
-    return np.maximum(P, TINY)
+        message = (f"the stationary vector's far tails did not converge in {TAIL_MAX_SWEEPS} Gauss-Seidel "
+                   f"sweeps; the housekeeping/excess split may carry that error in cells below "
+                   f"{TAIL_RTOL:g} of the peak (a smaller box keeps the tails within range)")
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return np.maximum(P, TINY), message
 
 
 def relaxation(evolution, state) -> Relaxation:
@@ -1255,6 +1350,7 @@ def relaxation(evolution, state) -> Relaxation:
     from .solve.evolve import Evolution
     from .solve.steady_state import StationaryState
 
+    t0 = time.perf_counter()
     if not isinstance(evolution, Evolution):
         raise ThermoError(f"evolution must be an fpsolve.Evolution; got {type(evolution).__name__}")
     if not isinstance(state, StationaryState):
@@ -1263,7 +1359,7 @@ def relaxation(evolution, state) -> Relaxation:
         raise ThermoError(f"evolution and state must be on the same grid; got {evolution.grid} and {state.grid}")
     a, b, w_ab, w_ba, L = _jumps(state)
     V = state.grid.cell_volume
-    Pss = _stationary_vector(state, a, b, w_ab, L)
+    Pss, message = _stationary_vector(state, a, b, w_ab, L)
     log_w = np.log(w_ab / w_ba)
     log_pss = np.log(Pss)
     hk_log = log_w + log_pss[a] - log_pss[b]
@@ -1288,7 +1384,9 @@ def relaxation(evolution, state) -> Relaxation:
         out["excess"][t] = float(flow @ (lr + log_pss[b] - log_pss[a]))
         out["kl"][t] = float(P @ (log_P - log_pss))
         out["kl_rate"][t] = float(dP @ (log_P - log_pss))
-    return Relaxation(np.asarray(evolution.times, dtype=float), **out, n_floored=floored)
+    return Relaxation(np.asarray(evolution.times, dtype=float), **out, n_floored=floored,
+                      status="tails not converged" if message else "completed", message=message,
+                      seconds=time.perf_counter() - t0)
 
 
 __all__ = [

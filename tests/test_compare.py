@@ -177,3 +177,25 @@ def test_a_fully_diverged_run_is_refused():
     gauss = fp.linearized(np.eye(1), [[0.01]])
     with pytest.raises(fp.FPSolveError, match="samples: every chain of the run stopped before the end"):
         fp.compare(gauss, run)
+
+
+def test_status_message_seconds(state):
+    x = exact_samples(state, 2000, np.random.default_rng(SEED))
+    good = fp.compare(state, x)
+    assert (good.status, good.message) == ("within noise", "")
+    assert 0.0 < good.seconds < 60.0
+    outside = fp.compare(state, np.vstack([x, [[7.0], [-9.0]]]))
+    assert outside.n_outside == 2
+    assert outside.message == ("2 of 2002 samples lie outside the grid and count as mass where the state "
+                               "has none: enlarge the grid to cover them")
+    moments = fp.compare(fp.linearized(np.eye(1), [[0.5]]), x)
+    assert (moments.status, moments.message) == ("moments", "")
+
+
+def test_excluded_chains_are_named_in_the_message():
+    run = _unstable_cubic_run(np.array([[0.0], [0.1], [3.0], [-3.0]]))
+    with pytest.warns(fp.DivergenceWarning) as caught:
+        c = fp.compare(fp.linearized(np.eye(1), [[0.01]]), run)
+    assert caught[0].filename == __file__  # the warning points at the caller of fp.compare
+    assert c.message.startswith("RUN STOPPED: 2 of 4 chains excluded (2 diverged")
+    assert c.message.endswith("see the trajectory's message (a smaller step avoids divergence)")

@@ -458,3 +458,69 @@ def test_projected_state_on_hessian_eigenvectors():
         fp.thermo.projected_state(full, np.linalg.qr(gen.standard_normal((6, 2)))[0])
     with pytest.raises(ThermoError, match="orthonormal columns"):
         fp.thermo.projected_state(full, 2 * V[:, :2])
+
+
+# -- results of one shape: status, message, seconds ----------------------------------------
+def _small_chain() -> LinearChain:
+    return LinearChain(np.array([[0.9, 0.05], [-0.05, 0.9]]), 0.01 * np.eye(2))
+
+
+def test_entropy_production_status_message_seconds():
+    chain = _small_chain()
+    paths = chain.simulate(50, n_chains=10, rng=SEED)
+    ds = fp.thermo.entropy_production(paths, chain, window=5, dt=1.0)
+    assert (ds.status, ds.message) == ("completed", "")
+    assert 0.0 < ds.seconds < 60.0
+    assert "status='completed'" in repr(ds)
+    paths[3, 20:] = np.nan  # a chain that stopped at step 20
+    stopped = fp.thermo.entropy_production(paths, chain, window=5, dt=1.0)
+    assert stopped.status == "partial" and "status='partial'" in repr(stopped)
+    assert stopped.message.startswith("1 of 10 walkers meet a stopped chain (7 of 100 windows are nan)")
+    assert "trajectory's message" in stopped.message
+
+
+def test_integral_ft_status_message_seconds():
+    good = fp.thermo.integral_ft(np.random.default_rng(SEED).normal(0.5, 1.0, (100, 400)))
+    assert good.converged and (good.status, good.message) == ("converged", "")
+    assert 0.0 < good.seconds < 60.0
+    bad = fp.thermo.integral_ft(np.random.default_rng(SEED).normal(5.0, np.sqrt(10.0), (200, 1)))
+    assert not bad.converged and bad.status == "not converged"
+    assert "samples with Δs < 0 (need 50)" in bad.message and "use more walkers" in bad.message
+
+
+def test_detailed_ft_status_message_seconds():
+    good = fp.thermo.detailed_ft(np.random.default_rng(2).normal(1.0, np.sqrt(2.0), (100, 400)))
+    assert (good.status, good.message) == ("ok", "")
+    assert 0.0 < good.seconds < 60.0
+    positive = fp.thermo.detailed_ft(np.abs(np.random.default_rng(SEED).normal(size=(10, 100))) + 0.1)
+    assert positive.status == "too few bin pairs" and np.isnan(positive.slope)
+    assert positive.message.startswith("no samples with Δs < 0") and "min_count=10" in positive.message
+    few = fp.thermo.detailed_ft(np.random.default_rng(2).normal(1.0, np.sqrt(2.0), (100, 400)), min_count=2000)
+    assert few.status == "too few bin pairs"
+    assert few.message.startswith("only 0 bin pairs populated (need 3 with at least min_count=2000")
+
+
+def test_stochastic_area_status_message_seconds():
+    paths = _small_chain().simulate(100, n_chains=20, rng=SEED)
+    good = fp.thermo.stochastic_area(paths, dt=1.0, center=np.zeros(2))
+    assert (good.status, good.message) == ("completed", "")
+    assert 0.0 < good.seconds < 60.0 and np.isfinite(good.standard_error)
+    paths[0, 50:] = np.nan
+    partial = fp.thermo.stochastic_area(paths, dt=1.0, center=np.zeros(2))
+    assert partial.status == "partial"
+    assert partial.message.startswith("1 of 20 walkers have non-finite records (stopped chains)")
+    short = fp.thermo.stochastic_area(paths[1:3, :3], dt=1.0, center=np.zeros(2))
+    assert short.status == "no error" and np.isnan(short.standard_error)
+    assert short.message.startswith("no standard error: fewer than 8 walkers")
+
+
+def test_relaxation_status_message_seconds(relaxing, monkeypatch):
+    _, state, ev, _ = relaxing
+    good = fp.thermo.relaxation(ev, state)
+    assert (good.status, good.message) == ("completed", "")
+    assert 0.0 < good.seconds < 60.0
+    monkeypatch.setattr(fp.thermo, "TAIL_MAX_SWEEPS", 1)  # the tails need tens of sweeps
+    with pytest.warns(UserWarning, match="far tails did not converge in 1 Gauss-Seidel sweeps"):
+        bad = fp.thermo.relaxation(ev, state)
+    assert bad.status == "tails not converged"
+    assert bad.message.startswith("the stationary vector's far tails did not converge")

@@ -199,8 +199,33 @@ def _quadratic(P, a, d):
     return q
 
 
-# linear_windows and chain_windows share their per-walker frame (δ from the records, the ½ δᵀPδ
-# system term per window) but keep their own loops: one shared inlined loop with the step chosen
+@jit_inline
+def _centred(records, w, r, mean, out, d):
+    """``out = δ`` of record ``r`` of walker ``w``: ``records[w, r] − mean`` (d,)."""
+    for i in range(d):
+        out[i] = records[w, r, i] - mean[i]
+
+
+@jit_inline
+def _rows(A, x, B, y, i, d):
+    """Row ``i`` of two matrix-vector products: ``(A x)_i`` and ``(B y)_i``, summed over ``j`` in order."""
+    s = 0.0
+    t = 0.0
+    for j in range(d):
+        s += A[i, j] * x[j]
+        t += B[i, j] * y[j]
+    return s, t
+
+
+@jit_inline
+def _start(records, w, mean, P, a, d):
+    """The per-walker start of the linear kernels: ``a = δ_0`` of walker ``w``; returns ``δ_0ᵀ P δ_0``."""
+    _centred(records, w, 0, mean, a, d)
+    return _quadratic(P, a, d)
+
+
+# linear_windows and chain_windows share their per-walker frame (``_start``, ``_centred`` and
+# ``_quadratic``: δ from the records, the ½ δᵀPδ system term per window) but keep their own loops: one shared inlined loop with the step chosen
 # by a constant flag gave the same bits but ran 20-30 % slower for the linear fields (the parfor
 # pass hoists the flag out of the prange body as a run-time value), 2.5-3.5 times slower as a
 # real call per walker (d = 2, 3; 2·10⁴ walkers × 10³ records, best of 7).
@@ -216,11 +241,9 @@ def linear_windows(records, window, midpoint, mean, G, F, P, out_total, out_medi
     theta = 0.5 if midpoint else 0.0
     for w in prange(W):
         a = np.empty(d)
+        q0 = _start(records, w, mean, P, a, d)
         dx = np.empty(d)
         xm = np.empty(d)
-        for i in range(d):
-            a[i] = records[w, 0, i] - mean[i]
-        q0 = _quadratic(P, a, d)
         for k in range(K):
             tot = 0.0
             med = 0.0
@@ -231,11 +254,7 @@ def linear_windows(records, window, midpoint, mean, G, F, P, out_total, out_medi
                     xm[i] = a[i] + theta * dx[i]
                     a[i] = b
                 for i in range(d):
-                    g = 0.0
-                    f = 0.0
-                    for j in range(d):
-                        g += G[i, j] * xm[j]
-                        f += F[i, j] * xm[j]
+                    g, f = _rows(G, xm, F, xm, i, d)
                     tot -= g * dx[i]
                     med -= f * dx[i]
             q1 = _quadratic(P, a, d)
@@ -260,28 +279,17 @@ def chain_windows(records, window, mean, J, S, P, out_total, out_system):
         b = np.empty(d)
         fwd = np.empty(d)
         bwd = np.empty(d)
-        for i in range(d):
-            a[i] = records[w, 0, i] - mean[i]
-        q0 = _quadratic(P, a, d)
+        q0 = _start(records, w, mean, P, a, d)
         for k in range(K):
             ratio = 0.0
             for r in range(k * window, (k + 1) * window):
+                _centred(records, w, r + 1, mean, b, d)
                 for i in range(d):
-                    b[i] = records[w, r + 1, i] - mean[i]
-                for i in range(d):
-                    ja = 0.0
-                    jb = 0.0
-                    for j in range(d):
-                        ja += J[i, j] * a[j]
-                        jb += J[i, j] * b[j]
+                    ja, jb = _rows(J, a, J, b, i, d)
                     fwd[i] = b[i] - ja
                     bwd[i] = a[i] - jb
                 for i in range(d):
-                    sf = 0.0
-                    sb = 0.0
-                    for j in range(d):
-                        sf += S[i, j] * fwd[j]
-                        sb += S[i, j] * bwd[j]
+                    sf, sb = _rows(S, fwd, S, bwd, i, d)
                     ratio += 0.5 * (bwd[i] * sb - fwd[i] * sf)
                 for i in range(d):
                     a[i] = b[i]
