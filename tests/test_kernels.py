@@ -138,10 +138,7 @@ def _failing_diffusion(x, out):
 def _one_walker_at_a_time(drift, diffusion, walkers, span, box, noise_const, diffusion_callable):
     for w in range(walkers.pos.shape[0]):
         if walkers.status[w] == _codes.RUNNING:
-            lk._walk_callable(drift, diffusion, w, walkers.pos, walkers.rng, walkers.count, walkers.ref,
-                              walkers.sum1, walkers.sum2, walkers.status, walkers.stop_step,
-                              walkers.exit_wall, walkers.records, span, box, noise_const,
-                              diffusion_callable)
+            lk._walk_callable(drift, diffusion, w, walkers, span, box, noise_const, diffusion_callable)
 
 
 @pytest.mark.slow  # compiles the (uncached) callable kernel twice
@@ -175,6 +172,51 @@ def test_callable_walker_pairs_are_single_walkers_bit_for_bit(boundary):
         if diffusion_callable:
             assert (general.status == _codes.NOT_PSD).any()
         _assert_same_walkers(paired, general, f" (method {method}, {diffusion})")
+
+
+@numba.njit
+def _blowing_drift_3d(x, out):
+    """A linear 3-D drift that turns infinite for x > 1.8, so some walkers stop part-way."""
+    out[0] = -x[0] - 0.5 * x[1] + (np.inf if x[0] > 1.8 else 0.0)
+    out[1] = -x[1] + 0.5 * x[0]
+    out[2] = -2.0 * x[2]
+
+
+@pytest.mark.slow  # compiles the (uncached) callable kernel for d = 3
+def test_callable_kernel_writes_land():
+    """The walker loops inlined into ``langevin_callable``'s ``prange`` body write every walker
+    array (Numba loses writes made there through a namedtuple, see ``lk.Walkers``): for
+    ``d = 3`` (:func:`lk._walk_callable`) the state after two chunks is the serial loop's bit for
+    bit, and it is not the starting state (positions moved, sums counted, records and stops set)."""
+    d = 3
+    n_walkers = N_WALKERS - 1
+    runs = []
+    for run in (lk.langevin_callable, _one_walker_at_a_time):
+        rng = np.empty((n_walkers, 4), dtype=np.uint64)
+        rk.seed_states(np.uint64(5), 0, rng)
+        n_records = (N_STEPS - 37) // 9 + 1
+        walkers = lk.Walkers(np.full((n_walkers, d), 0.3), rng, np.zeros(n_walkers, dtype=np.int64),
+                             np.zeros((n_walkers, d)), np.zeros((n_walkers, d)),
+                             np.zeros((n_walkers, d, d)), np.zeros(n_walkers, dtype=np.int64),
+                             np.full(n_walkers, -1, dtype=np.int64), np.full(n_walkers, -1, dtype=np.int64),
+                             np.full((n_walkers, n_records, d), np.nan))
+        box = lk.Box(np.full(d, -2.0), np.full(d, 2.0), np.full(d, _codes.ABSORBING, dtype=np.int64))
+        noise_const = np.linalg.cholesky(2 * np.diag([0.6, 0.4, 0.5])).reshape(d * d)
+        for n0, n1 in ((0, 150), (150, N_STEPS)):
+            run(_blowing_drift_3d, lk.no_diffusion, walkers, lk.Span(n0, n1, 37, 9, 0.02, _codes.EULER_MARUYAMA),
+                box, noise_const, False)
+        runs.append(walkers)
+    parallel, serial = runs
+    running = parallel.status == _codes.RUNNING
+    assert running.any() and not running.all()
+    assert (parallel.status == _codes.ABSORBED).any() and (parallel.exit_wall >= 0).any()
+    assert (parallel.stop_step[~running] > 0).all()
+    assert (parallel.count[running] == N_STEPS - 37).all()
+    assert (parallel.pos[running] != 0.3).all() and np.isfinite(parallel.records[running]).all()
+    seeded = np.empty_like(parallel.rng)
+    rk.seed_states(np.uint64(5), 0, seeded)
+    assert (parallel.rng != seeded).any(axis=1).all()
+    _assert_same_walkers(parallel, serial)
 
 
 @pytest.mark.parametrize(("sampler", "temperature"),

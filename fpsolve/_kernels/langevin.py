@@ -205,11 +205,14 @@ def _finite(x, d):
 
 # -- grouped arguments ---------------------------------------------------------------------
 # The kernels take their arrays grouped (fields by name, so two arrays cannot be swapped
-# silently); inlined helpers take the arrays themselves: with Numba 0.6x, writes through a
-# namedtuple inside an ``inline="always"`` function in a ``prange`` body are lost (and, checked
-# with 0.68.1, through a plain tuple too, even one unpacked first).  So the callable walker loops,
-# inlined into the ``prange`` body of :func:`langevin_callable`, take the ten walker arrays one
-# by one: :func:`_walk_callable` has 17 parameters and :func:`_callable_pair_2d` 18.
+# silently).  With Numba 0.6x a write made through a namedtuple (or a plain tuple, even one
+# unpacked first) in the body of an ``inline="always"`` function inlined into a ``prange`` body
+# is lost (checked with 0.68.1); reads are fine, and so are writes made inside a plain ``jit``
+# function called from there (LLVM still inlines it; Numba's parfor passes never see its body).
+# So every write to a walker array goes through one of the plain ``jit`` functions below
+# (:func:`_store`, :func:`_stop`, :func:`_put`, :func:`_store_2d`, :func:`_put_2d`), and the
+# inlined walker loops of :func:`langevin_callable` take ``walkers`` whole; a test checks that
+# their writes land.
 Walkers = namedtuple("Walkers", "pos rng count ref sum1 sum2 status stop_step exit_wall records")
 Span = namedtuple("Span", "n_start n_end burn_in record_every dt method")
 Box = namedtuple("Box", "lower upper bc")
@@ -239,33 +242,44 @@ def _records_start(n_start, burn_in, record_every, n_records):
     return n_start == 0 and burn_in == 0 and record_every > 0 and n_records > 0
 
 
+@jit
+def _put(records, w, r, x):
+    """Record ``r`` of walker ``w``: ``records[w, r] = x`` (a plain ``jit``: see ``Walkers``)."""
+    for i in range(x.shape[0]):
+        records[w, r, i] = x[i]
+
+
+@jit
+def _stop(walkers, w, code, n, wall):
+    """Walker ``w`` stopped at step ``n`` with status ``code`` (``wall``: ``2 * axis + side`` of
+    an absorbing exit, else -1)."""
+    walkers.status[w] = code
+    walkers.stop_step[w] = n
+    walkers.exit_wall[w] = wall
+
+
 @jit_inline
-def _record(records, w, n, n_rec, r_rec, record_every, x, d):
+def _record(records, w, n, n_rec, r_rec, record_every, x):
     """Write ``x`` as record ``r_rec`` if step ``n`` is recorded; returns the next cursor."""
     if n == n_rec:
         if r_rec < records.shape[1]:
-            for i in range(d):
-                records[w, r_rec, i] = x[i]
+            _put(records, w, r_rec, x)
         r_rec += 1
         n_rec += record_every
     return n_rec, r_rec
 
 
 @jit_inline
-def _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
-    """Divergence and walls after step ``n`` (reflect, wrap, absorb); True if the walker stopped."""
+def _walls(x, lower, upper, bc, d):
+    """Divergence and walls after a step (reflect, wrap, absorb): ``(status, wall)``, ``status``
+    ``RUNNING``, ``NON_FINITE`` or ``ABSORBED`` (``wall``: ``2 * axis + side``, else -1)."""
     if not _finite(x, d):
-        status[w] = NON_FINITE
-        stop_step[w] = n
-        return True
+        return NON_FINITE, -1
     _fold(x, lower, upper, bc, d)
     wall = _exit(x, lower, upper, bc, d)
     if wall >= 0:
-        status[w] = ABSORBED
-        stop_step[w] = n
-        exit_wall[w] = wall
-        return True
-    return False
+        return ABSORBED, wall
+    return RUNNING, -1
 
 
 @jit_inline
@@ -455,29 +469,31 @@ def _sample_2d(x, y, c, rx, ry, t0, t1, q00, q01, q11):
 
 
 @jit_inline
-def _load_2d(w, pos, rng, count, ref, sum1, sum2):
+def _load_2d(walkers, w):
     """Walker ``w`` of a 2-D problem as 14 scalars: ``x, y, s0, s1, s2, s3`` (position and
     generator state), then its sums ``c, rx, ry, t0, t1, q00, q01, q11`` (as :func:`_sample_2d`
     takes them).  One flat tuple: unpacking a nested one in a ``prange`` body fails Numba's
     array analysis (0.68.1: "Dimension mismatch")."""
-    return (pos[w, 0], pos[w, 1], rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3], count[w], ref[w, 0],
-            ref[w, 1], sum1[w, 0], sum1[w, 1], sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1])
+    pos, rng, ref, sum1, sum2 = walkers.pos, walkers.rng, walkers.ref, walkers.sum1, walkers.sum2
+    return (pos[w, 0], pos[w, 1], rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3], walkers.count[w],
+            ref[w, 0], ref[w, 1], sum1[w, 0], sum1[w, 1], sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1])
 
 
-@jit_inline
-def _store_2d(w, pos, rng, count, ref, sum1, sum2, walker, sums):
+@jit
+def _store_2d(walkers, w, walker, sums):
     """Write walker ``w``'s scalars back (the inverse of :func:`_load_2d`)."""
     x, y, s0, s1, s2, s3 = walker
     c, rx, ry, t0, t1, q00, q01, q11 = sums
+    pos, rng, ref, sum1, sum2 = walkers.pos, walkers.rng, walkers.ref, walkers.sum1, walkers.sum2
     pos[w, 0], pos[w, 1] = x, y
     rng[w, 0], rng[w, 1], rng[w, 2], rng[w, 3] = s0, s1, s2, s3
-    count[w] = c
+    walkers.count[w] = c
     ref[w, 0], ref[w, 1] = rx, ry
     sum1[w, 0], sum1[w, 1] = t0, t1
     sum2[w, 0, 0], sum2[w, 0, 1], sum2[w, 1, 1] = q00, q01, q11
 
 
-@jit_inline
+@jit
 def _put_2d(records, w, r, x, y):
     """Record ``r`` of a 2-D walker ``w``: ``records[w, r] = (x, y)``."""
     records[w, r, 0] = x
@@ -518,15 +534,12 @@ def _walk_2d(w, walkers, span, box, tables):
     (:func:`_euler`, :func:`_predict`, :func:`_heun`), so the floating-point operations are
     those of :func:`_walk` in the same order (a test pins the two bit for bit).
     """
-    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
-                                        walkers.sum1, walkers.sum2)
     records = walkers.records
     n_start, n_end, burn_in, record_every, dt, method = span
     stepping = (dt, math.sqrt(dt), method)
     geometry, A, Bt, constant = _geometry_2d(box, tables)
     noise = (Bt[0], Bt[1], Bt[2], Bt[3])
-    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(
-        w, pos, rng, count, ref, sum1, sum2)
+    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(walkers, w)
     n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
     n_records = records.shape[1]
     if _records_start(n_start, burn_in, record_every, n_records):
@@ -538,9 +551,7 @@ def _walk_2d(w, walkers, span, box, tables):
         if not _inside_2d(x, y, geometry):
             x, y, code, wall = _walls_2d(x, y, geometry)
             if code != RUNNING:
-                walkers.status[w] = code
-                walkers.stop_step[w] = n
-                walkers.exit_wall[w] = wall
+                _stop(walkers, w, code, n, wall)
                 stopped = 1
                 break
         if n > burn_in:
@@ -550,7 +561,7 @@ def _walk_2d(w, walkers, span, box, tables):
                 _put_2d(records, w, r_rec, x, y)
             r_rec += 1
             n_rec += record_every
-    _store_2d(w, pos, rng, count, ref, sum1, sum2, (x, y, s0, s1, s2, s3),
+    _store_2d(walkers, w, (x, y, s0, s1, s2, s3),
               (c, rx, ry, t0, t1, q00, q01, q11))
     return stopped
 
@@ -587,9 +598,7 @@ def _finish_pair(w, v, walkers, span, box, tables, n_stop, codes):
     rest = Span(n_stop, span.n_end, span.burn_in, span.record_every, span.dt, span.method)
     for u, code, wall in ((w, code_w, wall_w), (v, code_v, wall_v)):
         if code != RUNNING:
-            walkers.status[u] = code
-            walkers.stop_step[u] = n_stop
-            walkers.exit_wall[u] = wall
+            _stop(walkers, u, code, n_stop, wall)
             n_stopped += 1
         elif n_stop < span.n_end:
             n_stopped += _walk_2d(u, walkers, rest, box, tables)
@@ -599,17 +608,13 @@ def _finish_pair(w, v, walkers, span, box, tables, n_stop, codes):
 @jit_inline
 def _pair_2d(w, v, walkers, span, box, tables, method, constant):
     """The loop of :func:`_walk_2d_pair` with ``method`` and ``constant`` given."""
-    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
-                                        walkers.sum1, walkers.sum2)
     records = walkers.records
     n_start, n_end, burn_in, record_every, dt = span[0], span[1], span[2], span[3], span[4]
     stepping = (dt, math.sqrt(dt), method)
     geometry, A, Bt, _ = _geometry_2d(box, tables)
     noise = (Bt[0], Bt[1], Bt[2], Bt[3])
-    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(
-        w, pos, rng, count, ref, sum1, sum2)
-    X, Y, S0, S1, S2, S3, C, RX, RY, T0, T1, Q00, Q01, Q11 = _load_2d(
-        v, pos, rng, count, ref, sum1, sum2)
+    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(walkers, w)
+    X, Y, S0, S1, S2, S3, C, RX, RY, T0, T1, Q00, Q01, Q11 = _load_2d(walkers, v)
     n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
     n_records = records.shape[1]
     if _records_start(n_start, burn_in, record_every, n_records):
@@ -648,9 +653,9 @@ def _pair_2d(w, v, walkers, span, box, tables, method, constant):
     if stopping and code_v == RUNNING:
         C, RX, RY, T0, T1, Q00, Q01, Q11 = _post_step_2d(
             records, v, X, Y, (C, RX, RY, T0, T1, Q00, Q01, Q11), n_stop, burn_in, n_rec, r_rec)
-    _store_2d(w, pos, rng, count, ref, sum1, sum2, (x, y, s0, s1, s2, s3),
+    _store_2d(walkers, w, (x, y, s0, s1, s2, s3),
               (c, rx, ry, t0, t1, q00, q01, q11))
-    _store_2d(v, pos, rng, count, ref, sum1, sum2, (X, Y, S0, S1, S2, S3),
+    _store_2d(walkers, v, (X, Y, S0, S1, S2, S3),
               (C, RX, RY, T0, T1, Q00, Q01, Q11))
     if not stopping:
         return 0
@@ -660,7 +665,6 @@ def _pair_2d(w, v, walkers, span, box, tables, method, constant):
 @jit
 def _walk(w, walkers, span, box, tables):
     """Walker ``w`` of a grid problem (any ``d``) over ``span``; 1 if it stopped."""
-    count, status, stop_step, exit_wall = walkers.count, walkers.status, walkers.stop_step, walkers.exit_wall
     records = walkers.records
     n_start, n_end, burn_in, record_every, dt, method = span
     lower, upper, bc = box
@@ -669,7 +673,7 @@ def _walk(w, walkers, span, box, tables):
     sq = math.sqrt(dt)
     constant = noise_table.shape[0] == 1
     x, s, rf, s1, s2 = _load(walkers, w)
-    c = count[w]
+    c = walkers.count[w]
     a, a2, g, xi, xp, dev = _scratch(d)
     B = noise_table[0].copy()
     i0 = np.empty(d, np.int64)
@@ -677,8 +681,7 @@ def _walk(w, walkers, span, box, tables):
     fr = np.empty(d)
     n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
     if _records_start(n_start, burn_in, record_every, records.shape[1]):
-        for i in range(d):
-            records[w, 0, i] = x[i]
+        _put(records, w, 0, x)
     stopped = 0
     for n in range(n_start + 1, n_end + 1):
         locate(x, lower, inv_spacing, shape, bc, i0, i1, fr, d)
@@ -698,12 +701,14 @@ def _walk(w, walkers, span, box, tables):
             else:
                 for i in range(d):
                     x[i] = xp[i]
-        if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
+        code, wall = _walls(x, lower, upper, bc, d)
+        if code != RUNNING:
+            _stop(walkers, w, code, n, wall)
             stopped = 1
             break
         if n > burn_in:
             c = add_sample(x, c, rf, s1, s2, dev, d)
-        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
+        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x)
     _store(walkers, w, x, s, c, rf, s1, s2)
     return stopped
 
@@ -742,34 +747,33 @@ def langevin_grid(walkers, span, box, tables):
 
 
 @jit_inline
-def _walk_callable(drift, diffusion, w, pos, rng, count, ref, sum1, sum2, status, stop_step, exit_wall,
-                   records, span, box, noise_const, diffusion_callable):
+def _walk_callable(drift, diffusion, w, walkers, span, box, noise_const, diffusion_callable):
     """Walker ``w`` with the user's fields (any ``d``) over ``span``; 1 if it stopped.
 
-    (The walker arrays come one by one: writes through the namedtuple from an inlined
-    function in a ``prange`` body are lost, see ``Walkers``.)
+    (Inlined into the ``prange`` body of :func:`langevin_callable`: it writes to ``walkers``
+    only through plain ``jit`` functions, see ``Walkers``.)
     """
     n_start, n_end, burn_in, record_every, dt, method = span
     lower, upper, bc = box
-    d = pos.shape[1]
+    records = walkers.records
+    d = walkers.pos.shape[1]
     sq = math.sqrt(dt)
-    x, s, rf, s1 = pos[w].copy(), rng[w].copy(), ref[w].copy(), sum1[w].copy()
-    s2 = sum2[w].copy().reshape(d * d)
-    c = count[w]
+    x, s, rf, s1, s2 = _load(walkers, w)
+    c = walkers.count[w]
     a, a2, g, xi, xp, dev = _scratch(d)
     Dm = np.empty((d, d))
     B = noise_const.copy()
     n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
     if _records_start(n_start, burn_in, record_every, records.shape[1]):
-        for i in range(d):
-            records[w, 0, i] = x[i]
+        _put(records, w, 0, x)
+    stopped = 0
     for n in range(n_start + 1, n_end + 1):
         drift(x, a)
         if diffusion_callable:
             diffusion(x, Dm)
             if factor_diffusion(Dm, B, d) != RUNNING:
-                status[w] = NOT_PSD
-                stop_step[w] = n
+                _stop(walkers, w, NOT_PSD, n, -1)
+                stopped = 1
                 break
         _noise(s, B, xi, sq, d, g)
         if method == EULER_MARUYAMA:
@@ -779,18 +783,16 @@ def _walk_callable(drift, diffusion, w, pos, rng, count, ref, sum1, sum2, status
             _fold(xp, lower, upper, bc, d)
             drift(xp, a2)
             _heun_all(x, a, a2, g, dt, d)
-        if _walls(x, n, w, lower, upper, bc, d, status, stop_step, exit_wall):
+        code, wall = _walls(x, lower, upper, bc, d)
+        if code != RUNNING:
+            _stop(walkers, w, code, n, wall)
+            stopped = 1
             break
         if n > burn_in:
             c = add_sample(x, c, rf, s1, s2, dev, d)
-        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x, d)
-    pos[w] = x
-    rng[w] = s
-    count[w] = c
-    ref[w] = rf
-    sum1[w] = s1
-    sum2[w] = s2.reshape(d, d)
-    return 0 if status[w] == RUNNING else 1
+        n_rec, r_rec = _record(records, w, n, n_rec, r_rec, record_every, x)
+    _store(walkers, w, x, s, c, rf, s1, s2)
+    return stopped
 
 
 @jit_inline
@@ -830,14 +832,16 @@ def _callable_step_2d(drift, diffusion, diffusion_callable, walker, xa, aa, Dm, 
 
 
 @jit_inline
-def _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2, status, stop_step,
-                      exit_wall, records, span, box, noise_const, diffusion_callable):
+def _callable_pair_2d(drift, diffusion, w, v, walkers, span, box, noise_const, diffusion_callable):
     """Walkers ``w`` and ``v`` (``v`` may be ``-1``: none) in lockstep over ``span`` with the
     user's fields, ``d = 2``; the number that stopped.
 
     As :func:`_walk_2d_pair`: each walker's operations are those of :func:`_walk_callable`
     (a test pins them bit for bit); a stopped walker is left alone while its partner runs on.
+    Inlined like :func:`_walk_callable`, it writes to ``walkers`` only through plain ``jit``
+    functions (see ``Walkers``).
     """
+    records = walkers.records
     n_start, n_end, burn_in, record_every, dt, method = span
     stepping = (dt, math.sqrt(dt), method)
     geometry = (box.lower[0], box.lower[1], box.upper[0], box.upper[1], box.bc[0], box.bc[1])
@@ -848,44 +852,40 @@ def _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2, 
     code_w = RUNNING
     code_v = RUNNING if v >= 0 else ABSORBED  # no partner: a lane that never runs
     u = v if v >= 0 else w
-    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(
-        w, pos, rng, count, ref, sum1, sum2)
-    X, Y, S0, S1, S2, S3, C, RX, RY, T0, T1, Q00, Q01, Q11 = _load_2d(
-        u, pos, rng, count, ref, sum1, sum2)
+    x, y, s0, s1, s2, s3, c, rx, ry, t0, t1, q00, q01, q11 = _load_2d(walkers, w)
+    X, Y, S0, S1, S2, S3, C, RX, RY, T0, T1, Q00, Q01, Q11 = _load_2d(walkers, u)
     n_rec, r_rec = _record_cursor(n_start, n_end, burn_in, record_every)
     if _records_start(n_start, burn_in, record_every, records.shape[1]):
         _put_2d(records, w, 0, x, y)
         if v >= 0:
             _put_2d(records, v, 0, X, Y)
     n_stopped = 0
-    # The two lanes below are written out, not one helper called twice: a shared lane would take
-    # the walker arrays one by one (see ``Walkers``) plus its scalars, over 20 parameters, and an
-    # earlier bit-identical rewrite of this post-step made the paired loop 12-15 % slower.
+    # The two lanes below are written out, not one helper called twice: an earlier bit-identical
+    # rewrite of this post-step as a shared lane made the paired loop 12-15 % slower (not
+    # retried since ``walkers`` travels whole).
     for n in range(n_start + 1, n_end + 1):
         if code_w == RUNNING:
+            wall = -1
             x, y, s0, s1, s2, s3, code_w = _callable_step_2d(
                 drift, diffusion, diffusion_callable, (x, y, s0, s1, s2, s3), xa, aa, Dm, Bm,
                 noise, geometry, stepping)
             if code_w == RUNNING and _escaped_2d(x, y, geometry):
                 x, y, code_w, wall = _walls_2d(x, y, geometry)
-                exit_wall[w] = wall
             if code_w != RUNNING:
-                status[w] = code_w
-                stop_step[w] = n
+                _stop(walkers, w, code_w, n, wall)
                 n_stopped += 1
             else:
                 c, rx, ry, t0, t1, q00, q01, q11 = _post_step_2d(
                     records, w, x, y, (c, rx, ry, t0, t1, q00, q01, q11), n, burn_in, n_rec, r_rec)
         if code_v == RUNNING:
+            wall = -1
             X, Y, S0, S1, S2, S3, code_v = _callable_step_2d(
                 drift, diffusion, diffusion_callable, (X, Y, S0, S1, S2, S3), XA, AA, Dm, BM,
                 noise, geometry, stepping)
             if code_v == RUNNING and _escaped_2d(X, Y, geometry):
                 X, Y, code_v, wall = _walls_2d(X, Y, geometry)
-                exit_wall[v] = wall
             if code_v != RUNNING:
-                status[v] = code_v
-                stop_step[v] = n
+                _stop(walkers, v, code_v, n, wall)
                 n_stopped += 1
             else:
                 C, RX, RY, T0, T1, Q00, Q01, Q11 = _post_step_2d(
@@ -895,10 +895,10 @@ def _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2, 
             n_rec += record_every
         if code_w != RUNNING and code_v != RUNNING:
             break
-    _store_2d(w, pos, rng, count, ref, sum1, sum2, (x, y, s0, s1, s2, s3),
+    _store_2d(walkers, w, (x, y, s0, s1, s2, s3),
               (c, rx, ry, t0, t1, q00, q01, q11))
     if v >= 0:
-        _store_2d(v, pos, rng, count, ref, sum1, sum2, (X, Y, S0, S1, S2, S3),
+        _store_2d(walkers, v, (X, Y, S0, S1, S2, S3),
                   (C, RX, RY, T0, T1, Q00, Q01, Q11))
     return n_stopped
 
@@ -917,10 +917,7 @@ def langevin_callable(drift, diffusion, walkers, span, box, noise_const, diffusi
     times slower.)
     """
     W, d = walkers.pos.shape
-    pos, rng, count, ref, sum1, sum2 = (walkers.pos, walkers.rng, walkers.count, walkers.ref,
-                                        walkers.sum1, walkers.sum2)
-    status, stop_step, exit_wall, records = (walkers.status, walkers.stop_step, walkers.exit_wall,
-                                             walkers.records)
+    status = walkers.status
     n_stopped = 0
     for p in prange((W + 1) // 2):
         w = np.int64(2 * p)
@@ -931,15 +928,13 @@ def langevin_callable(drift, diffusion, walkers, span, box, noise_const, diffusi
             if status[w] != RUNNING:
                 w, v = v, np.int64(-1)
             if w >= 0:
-                n_stopped += _callable_pair_2d(drift, diffusion, w, v, pos, rng, count, ref, sum1, sum2,
-                                               status, stop_step, exit_wall, records, span, box,
-                                               noise_const, diffusion_callable)
+                n_stopped += _callable_pair_2d(drift, diffusion, w, v, walkers, span, box, noise_const,
+                                               diffusion_callable)
         else:
             for u in range(w, min(v + 1, W)):
                 if status[u] == RUNNING:
-                    n_stopped += _walk_callable(drift, diffusion, u, pos, rng, count, ref, sum1, sum2,
-                                                status, stop_step, exit_wall, records, span, box,
-                                                noise_const, diffusion_callable)
+                    n_stopped += _walk_callable(drift, diffusion, u, walkers, span, box, noise_const,
+                                                diffusion_callable)
     return n_stopped
 
 
