@@ -11,7 +11,9 @@
   sparse matrices, Numba, ``scipy.sparse.linalg`` and fpsolve's solver modules, one at a time;
   Numba's one-off set-up of its compiler (``target_context.refresh``, done by the first call of
   any jitted function); the kernels the first solve loads from Numba's cache (how many, and the
-  seconds spent loading them); and the rest of the first solve, against a second solve.
+  seconds spent loading them); and the rest of the first solve, against a second solve.  With
+  ``PYTHONDONTWRITEBYTECODE`` set, fpsolve's modules are compiled from source in every process
+  (0.07 s for its solver modules against 0.03 s from ``.pyc`` files, measured here); the case says so.
 
 With ``--before DIR`` (an older fpsolve checkout) every case also runs on that code and the ratios
 are printed.  Load is printed beside the figures (the machine is shared).
@@ -95,7 +97,7 @@ print(json.dumps({"import": t1 - t0, "first_solve": t2 - t1}))
 
 
 COLD_PARTS = """
-import time, json
+import time, json, sys
 marks = [("start", time.perf_counter())]
 def mark(name):
     marks.append((name, time.perf_counter()))
@@ -121,7 +123,8 @@ problem = fp.FokkerPlanck(grid, lambda x: -np.einsum('ij,j...->i...', K, x), np.
 fp.stationary(problem); mark("first_solve")
 fp.stationary(problem); mark("second_solve")
 out = {name: t - marks[i][1] for i, (name, t) in enumerate(marks[1:])}
-out.update(kernel_loads=len(loads), load_seconds=sum(loads), total=marks[-2][1] - marks[0][1])
+out.update(kernel_loads=len(loads), load_seconds=sum(loads), total=marks[-2][1] - marks[0][1],
+           bytecode_cached=not sys.dont_write_bytecode)
 print(json.dumps(out))
 """
 
@@ -181,6 +184,9 @@ def main() -> None:
                 print(f"coldparts {label:6s} imports and set-up (s): {parts}; first solve {r['first_solve']:.3f} s "
                       f"({r['kernel_loads']} kernels loaded from the cache in {r['load_seconds']:.3f} s), second "
                       f"{r['second_solve']:.3f} s; total {r['total']:.3f} s (best of 3)   load {load:.1f}")
+                if not r["bytecode_cached"]:
+                    print("          (PYTHONDONTWRITEBYTECODE is set: every fpsolve module is compiled from source in "
+                          "each process, about 0.04 s that an installed copy does not pay)")
             else:
                 print(f"cold   {label:6s} import {r['import']:.3f} s, first 128² solve {r['first_solve']:.3f} s "
                       f"(best of 3 fresh processes)   load {load:.1f}")
