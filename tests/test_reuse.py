@@ -351,3 +351,39 @@ def test_3d_grid_above_the_direct_limit_is_solved_by_multigrid_and_matches_the_d
     ref = PinnedLU(assemble(problem).matrix, problem.grid.shape, int(np.argmax(p))).null_vector()
     ref /= ref.sum() * state.grid.cell_volume
     np.testing.assert_allclose(p, ref, rtol=0, atol=ODD_AGREEMENT * ref.max())
+
+
+def _rotated(problem: fp.FokkerPlanck, rotation: float) -> fp.FokkerPlanck:
+    """``problem``'s grid and diffusion (so its stencil pattern) with the drift ``-(I + rotation J) x``."""
+    K = np.array([[1.0, rotation], [-rotation, 1.0]])
+    return fp.FokkerPlanck(problem.grid, lambda x: -np.einsum("ij,j...->i...", K, x), problem.diffusion)
+
+
+def _empty_caches(monkeypatch):
+    """Every cache a solve fills, empty: a fresh process as far as the numbers go."""
+    from fpsolve.solve import multigrid
+
+    monkeypatch.setattr(direct, "_ORDERINGS", direct.PatternCache())
+    monkeypatch.setattr(robust, "_SYMBOLIC", direct.PatternCache())
+    monkeypatch.setattr(robust, "_BASIN_CACHE", {})
+    direct.grid_ordering.cache_clear()
+    multigrid._transfers.cache_clear()
+
+
+@pytest.mark.parametrize("make, n", [(_ness_ou, 128), (_wide_problem, 64)])
+def test_a_sweep_on_one_grid_reuses_the_pattern_but_no_numbers_of_the_previous_field(monkeypatch, make, n):
+    # 128² NESS OU: multigrid over the 64² GTH level (nested-dissection order) and the 32² check;
+    # 64² wide stencil: GTH in minimum-degree order.  The second field has the same pattern, so the
+    # sweep reuses the orderings and symbolic factors, and must give what an empty cache gives.
+    first, second = _rotated(make(n), 0.7), _rotated(make(n), 1.3)
+    _empty_caches(monkeypatch)
+    fp.stationary(first, check_boundary=False)
+    patterns = len(robust._SYMBOLIC._entries)
+    swept = fp.stationary(second, check_boundary=False)
+    assert len(robust._SYMBOLIC._entries) == patterns  # the same patterns: nothing new was factored
+    _empty_caches(monkeypatch)
+    alone = fp.stationary(second, check_boundary=False)
+    assert np.array_equal(swept.density, alone.density)
+    assert np.array_equal(swept.current, alone.current)
+    assert swept.info.error_estimate == alone.info.error_estimate
+    assert swept.info.method == alone.info.method
