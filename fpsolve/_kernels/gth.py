@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._jit import jit, jit_inline
+from ._jit import jit, jit_inline, jit_reduce
 
 GROWTH = 2  # factor by which the L and U storage grows when it fills
 PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product updates the rest of a front
@@ -724,20 +724,33 @@ def _scatter_generator(G, W, T, f, k, pos):
 
 
 @jit_inline
-def _extend_add(G, sn, s, pos, stack, offsets, held):
+def _extend_add(G, sn, s, pos, stack, offsets, held, loc):
     """Add the update matrices of supernode ``s``'s children (the most recent on top of the
-    ``stack``) to its front ``G``; returns the stack height once they are popped."""
+    ``stack``) to its front ``G``; returns the stack height once they are popped.  ``loc``
+    (scratch of ``max_front`` entries) receives a child's front rows once per child; a child
+    whose update rows are consecutive front rows (common: a separator's rows in order) is added
+    by contiguous runs."""
     c0, c1 = sn.children_ptr[s], sn.children_ptr[s + 1]
     for q in range(c0, c1):
         c = sn.children[q]
         u0 = sn.update_ptr[c]
         rc = sn.update_ptr[c + 1] - u0
         base = offsets[c]
-        for b in range(rc):
-            pb = pos[sn.update_rows[u0 + b]]
-            row = base + b * rc
-            for a in range(rc):
-                G[pb, pos[sn.update_rows[u0 + a]]] += stack[row + a]
+        for a in range(rc):
+            loc[a] = pos[sn.update_rows[u0 + a]]
+        if rc > 0 and loc[rc - 1] - loc[0] == rc - 1:  # rows ascend, so this means consecutive
+            l0 = loc[0]
+            for b in range(rc):
+                Gb = G[l0 + b]
+                row = base + b * rc - l0
+                for a in range(l0, l0 + rc):
+                    Gb[a] += stack[row + a]
+        else:
+            for b in range(rc):
+                Gb = G[loc[b]]
+                row = base + b * rc
+                for a in range(rc):
+                    Gb[loc[a]] += stack[row + a]
     if c1 > c0:
         low = held
         for q in range(c0, c1):
@@ -778,7 +791,7 @@ def _eliminate_front(G, d, f, k, m):
 
 
 @jit
-def supernodal_gth_factor(n, W, T, sn):
+def supernodal_gth_factor(n, W, T, sn, Ux, stack):
     """Multifrontal GTH elimination of an ``n``-state column generator (off-diagonal part ``W``
     and ``T = Wᵀ``, both :class:`CSC`), on the :class:`Supernodes` ``sn`` of
     :func:`supernodal_symbolic`.
@@ -788,18 +801,20 @@ def supernodal_gth_factor(n, W, T, sn):
     extend-add).  Its pivots are eliminated in order as in :func:`gth_factor` (pivot = sum of the
     entries below it in its column, multipliers ``l = x / d``, updates ``x_ab += l_a u_b``, all
     non-negative; diagonals never read), the panel by rank-1 updates and the update matrix
-    ``F22 + L21 U12`` by one matrix product.  Returns ``(Ux, d)``: the ``U`` rows of supernode ``s``
-    as a dense ``k × m`` block at ``u_ptr[s]`` (``Ux[u_ptr[s] + t m + b]`` is ``u`` from pivot
-    ``t`` to front row ``b``, meaningful for ``b > t``), and the pivots.
+    ``F22 + L21 U12`` by one matrix product.  Fills ``Ux`` (``sn.u_ptr[-1]`` entries) with the
+    ``U`` rows of supernode ``s`` as a dense ``k × m`` block at ``u_ptr[s]`` (``Ux[u_ptr[s] + t m + b]``
+    is ``u`` from pivot ``t`` to front row ``b``, written and meaningful for ``b > t`` only) and
+    returns the pivots ``d``.  ``Ux`` and ``stack`` (``max(sn.stack_size, 1)`` entries, the
+    waiting update matrices) come from the caller: NumPy's allocations of them cost a few hundred
+    page faults where Numba's cost tens of thousands (see ``solve/robust.py``).
     """
     ns = sn.first.shape[0] - 1
-    Ux = np.zeros(sn.u_ptr[ns])
     d = np.zeros(n)
-    stack = np.empty(max(sn.stack_size, 1))
     held = 0
     offsets = np.empty(ns, dtype=np.int64)  # where each waiting update matrix starts on the stack
     pos = np.full(n, -1, dtype=np.int64)
     work = np.empty(sn.max_front * sn.max_front)
+    loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
     for t_s in range(ns):
         s = sn.postorder[t_s]
         f, k, u0, r, m = _open_front(sn, s, pos)
@@ -807,7 +822,7 @@ def supernodal_gth_factor(n, W, T, sn):
         G = work[: m * m].reshape((m, m))
         G[:, :] = 0.0
         _scatter_generator(G, W, T, f, k, pos)
-        held = _extend_add(G, sn, s, pos, stack, offsets, held)
+        held = _extend_add(G, sn, s, pos, stack, offsets, held, loc)
         _eliminate_front(G, d, f, k, m)
         # U rows of the pivots: front row t, columns b > t
         base_u = sn.u_ptr[s]
@@ -823,21 +838,54 @@ def supernodal_gth_factor(n, W, T, sn):
                 for a in range(r):
                     stack[row + a] = Gb[k + a]
             held += r * r
-    return Ux, d
+    return d
 
 
-@jit
+# Below this multiple of (the U row's sum + the front size), a pivot's scaled sum may have lost
+# terms to underflow (each lost term is below the row's u times 2.2e-308, or below 2.2e-308
+# itself); the pivot is then summed again in log space, term by term.  1e-280 leaves the lost
+# share below 1e-27 of the sum.
+SCALED_SAFE = 1e-280
+
+
+@jit_inline
+def _log_row(t, m, k, f, u0, base, Ux, update_rows, out):
+    """``log Σ_{b>t} u_tb p_b`` of pivot ``t`` in log space (log-sum-exp, one pass), ``-inf`` when
+    no term is positive."""
+    top = -np.inf  # acc * e^top = Σ u_ij p_j
+    acc = 0.0
+    for b in range(t + 1, m):
+        u = Ux[base + t * m + b]
+        if u > 0.0:
+            j = f + b if b < k else update_rows[u0 + b - k]
+            v = out[j]
+            if v != -np.inf:
+                v += math.log(u)
+                if v > top:
+                    acc = acc * math.exp(top - v) + 1.0
+                    top = v
+                else:
+                    acc += math.exp(v - top)
+    return top if top == -np.inf else top + math.log(acc)
+
+
+@jit_reduce  # the row sums reassociated (vectorised); the log-space fallback is sequential anyway
 def supernodal_log_null(n, sn, Ux, d, last, out):
     """Log of the stationary vector from supernodal GTH factors, rooted at state ``last``.
 
     ``p_last = 1``, states after ``last`` are 0, and for ``k < last``
-    ``p_k = Σ_{j>k} u_kj p_j / d_k`` in log space (log-sum-exp over each pivot's U row).  Returns
-    the highest ``k < last`` with a zero pivot (a state that cannot leave the states not yet
-    eliminated), or -1; such a state and every state that only reaches it get ``-inf``.
+    ``p_k = Σ_{j>k} u_kj p_j / d_k`` in log space.  Each front's rows are held as
+    ``e_b = p_b / e^top`` with ``top`` the largest log among them (so ``e_b <= 1``), and each
+    pivot's sum is a plain dot product of its U row with ``e``, the pivot's log then
+    ``top + log(Σ) − log d``; a sum below ``SCALED_SAFE`` of the row's scale, whose terms may
+    have underflowed, is redone term by term in log space (log-sum-exp).  Returns the highest
+    ``k < last`` with a zero pivot (a state that cannot leave the states not yet eliminated), or
+    -1; such a state and every state that only reaches it get ``-inf``.
     """
     first, update_ptr, update_rows, u_ptr = sn.first, sn.update_ptr, sn.update_rows, sn.u_ptr
     ns = first.shape[0] - 1
     bad = -1
+    e = np.empty(max(sn.max_front, 1))
     for j in range(n):
         out[j] = -np.inf
     out[last] = 0.0
@@ -849,6 +897,14 @@ def supernodal_log_null(n, sn, Ux, d, last, out):
         u0 = update_ptr[s]
         m = k + update_ptr[s + 1] - u0
         base = u_ptr[s]
+        top = -np.inf
+        for b in range(m):
+            v = out[f + b] if b < k else out[update_rows[u0 + b - k]]
+            if v > top:
+                top = v
+        for b in range(m):
+            v = out[f + b] if b < k else out[update_rows[u0 + b - k]]
+            e[b] = 0.0 if v == -np.inf else math.exp(v - top)
         for t in range(k - 1, -1, -1):
             i = f + t
             if i >= last:
@@ -857,21 +913,27 @@ def supernodal_log_null(n, sn, Ux, d, last, out):
                 if bad < 0:
                     bad = i
                 continue
-            top = -np.inf  # one-pass log-sum-exp: acc * e^top = Σ u_ij p_j
             acc = 0.0
+            usum = 0.0
+            row = base + t * m
             for b in range(t + 1, m):
-                u = Ux[base + t * m + b]
-                if u > 0.0:
-                    j = f + b if b < k else update_rows[u0 + b - k]
-                    v = out[j]
-                    if v != -np.inf:
-                        v += math.log(u)
-                        if v > top:
-                            acc = acc * math.exp(top - v) + 1.0
-                            top = v
-                        else:
-                            acc += math.exp(v - top)
-            if top == -np.inf:
+                u = Ux[row + b]
+                acc += u * e[b]
+                usum += u
+            if acc >= SCALED_SAFE * (usum + m) and acc < np.inf and usum < np.inf:
+                v = top + math.log(acc)
+            else:
+                v = _log_row(t, m, k, f, u0, base, Ux, update_rows, out)
+            if v == -np.inf:
                 continue
-            out[i] = top + math.log(acc) - math.log(d[i])
+            v -= math.log(d[i])
+            out[i] = v
+            if v > top:  # rescale the held rows to the new largest (small ones may flush to 0)
+                scale = math.exp(top - v)
+                for b in range(t + 1, m):
+                    e[b] *= scale
+                top = v
+                e[t] = 1.0
+            else:
+                e[t] = math.exp(v - top)
     return bad

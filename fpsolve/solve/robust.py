@@ -205,7 +205,12 @@ def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
                  f"the GTH factors of {n} states", "use a coarser grid")
     T = W.T.tocsc()
     T.sort_indices()
-    Ux, d = gth.supernodal_gth_factor(n, _csc(W), _csc(T), symbolic)
+    # the factors' storage from NumPy, not from inside the kernel: NumPy asks for transparent huge
+    # pages for large blocks, so the 134 MB of U at 512² (SGLD) costs ~500 page faults, not the
+    # ~33 000 that Numba's allocator takes (0.03 s against 0.16-0.18 s on the development VM)
+    Ux = np.empty(symbolic.u_ptr[-1])
+    stack = np.empty(max(symbolic.stack_size, 1))
+    d = gth.supernodal_gth_factor(n, _csc(W), _csc(T), symbolic, Ux, stack)
     log_q = np.empty(n)
     bad = gth.supernodal_log_null(n, symbolic, Ux, d, n - 1, log_q)
     if bad >= 0:
