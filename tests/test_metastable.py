@@ -544,3 +544,52 @@ def test_narrow_density_warns_naming_width_spacing_and_grid():
     with warnings.catch_warnings():
         warnings.simplefilter("error", fp.UnderResolvedWarning)
         fp.stationary(fp.FokkerPlanck(grid, lambda x: -np.einsum("ij,j...->i...", K, x), np.diag([0.5, 0.25])))
+
+
+def test_half_resolution_level_in_a_second_thread_changes_no_bit(monkeypatch):
+    """While GTH eliminates the fine level, the half- and quarter-resolution levels (Richardson's
+    and the convergence check's) are solved in a second thread (``OVERLAP_CELLS``, lowered here to
+    reach a 160 x 48 grid): the state is bit for bit the one solved level after level, and the
+    thread did run (each level was solved once, so its results were the ones used)."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def first_parallel_launch(n):  # chooses Numba's threading layer, as a large assembly does
+        total = 0.0
+        for i in numba.prange(n):
+            total += i
+        return total
+
+    first_parallel_launch(4)
+    problem, _, _ = double_well((160, 48), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    serial = fp.stationary(problem, check_boundary=False, check_resolution=False)
+    assert serial.info.path == "gth" and "ratio" in serial.info.extrapolation  # the half level was solved
+    started = []
+    original = stationary_module._start_half_resolution
+
+    def spy(p):
+        helper = original(p)
+        started.append(helper)
+        return helper
+
+    solved = []
+    once = stationary_module._solve_discrete_once
+
+    def counting(p):
+        solved.append(p.grid.shape)
+        return once(p)
+
+    monkeypatch.setattr(stationary_module, "OVERLAP_CELLS", 1024)
+    monkeypatch.setattr(stationary_module, "_start_half_resolution", spy)
+    monkeypatch.setattr(stationary_module, "_solve_discrete_once", counting)
+    problem, _, _ = double_well((160, 48), 100, gamma=1.0, D=0.1, box=((-1.6, -1.2), (1.6, 1.2)))
+    overlapped = fp.stationary(problem, check_boundary=False, check_resolution=False)
+    assert solved.count((80, 24)) == solved.count((40, 12)) == 1  # once each: the thread's results were used
+    if numba.threading_layer() in ("omp", "tbb"):
+        assert any(h is not None for h in started)
+    else:  # workqueue: one process must not launch parallel kernels from two threads
+        assert all(h is None for h in started)
+    for name in ("density", "current", "log_density"):
+        np.testing.assert_array_equal(getattr(overlapped, name), getattr(serial, name))
+    assert overlapped.info.method == serial.info.method
+    assert overlapped.info.error_estimate == serial.info.error_estimate
