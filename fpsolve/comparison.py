@@ -69,8 +69,9 @@ class Comparison:
         floor (the samples differ from the state beyond sampling noise), ``"within noise"``
         otherwise; ``"moments"`` for a moment comparison (no noise floor to judge by).
     message : str
-        Empty when every sample was usable; else which chains were excluded and how many
-        samples fell outside the grid, with what to do.
+        Which chains were excluded and how many samples fell outside the grid, with what to do;
+        when every sample was usable, the verdict in words (what was compared, against what
+        noise floor).  Never empty.
     seconds : float
         Wall-clock time spent in :func:`~fpsolve.compare`.
     notes : tuple of str
@@ -356,13 +357,14 @@ def compare(state: Any, samples: ArrayLike | Any, *, bin_factor: int = 1) -> Com
     return replace(result, seconds=time.perf_counter() - t0)
 
 
-def _message(excluded: list[str], n_outside: int = 0, n: int = 0) -> str:
-    """:attr:`Comparison.message`: the excluded chains and the samples outside the grid, with the fix."""
+def _message(verdict: str, excluded: list[str], n_outside: int = 0, n: int = 0) -> str:
+    """:attr:`Comparison.message`: the excluded chains and the samples outside the grid, with the
+    fix; the ``verdict`` in words when every sample was usable."""
     problems = [f"{note}; see the trajectory's message (a smaller step avoids divergence)" for note in excluded]
     if n_outside:
         problems.append(f"{n_outside} of {n} samples lie outside the grid and count as mass where the "
                         "state has none: enlarge the grid to cover them")
-    return "; ".join(problems)
+    return "; ".join(problems) or verdict
 
 
 def _compare(state: Any, samples: Any, bin_factor: int) -> Comparison:
@@ -421,7 +423,8 @@ def _compare(state: Any, samples: Any, bin_factor: int) -> Comparison:
         status="resolved" if tv > RESOLVED_FACTOR * floor_eff else "within noise",
         notes=tuple(notes),
         n_excluded_chains=n_bad,
-        message=_message(excluded, n_outside, n),
+        message=_message(f"{n} samples (effective {ess:.4g}) on the state's cells: total variation "
+                         f"{tv:.3g} against an effective noise floor {floor_eff:.3g}", excluded, n_outside, n),
     )
 
 
@@ -501,5 +504,6 @@ def _compare_moments(m: np.ndarray, C: np.ndarray, samples: Any, excluded: list[
         status="moments",
         notes=tuple(notes),
         n_excluded_chains=n_bad,
-        message=_message(list(excluded or [])),
+        message=_message(f"mean and covariance of {len(x)} samples ({source}) against the Gaussian state",
+                         list(excluded or [])),
     )

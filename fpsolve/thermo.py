@@ -84,7 +84,8 @@ class EntropyProduction:
         ``"completed"`` (every window finite) or ``"partial"`` (some windows meet a stopped
         chain and are ``nan``; :meth:`mean` and the fluctuation theorems leave those walkers out).
     message : str
-        Empty when ``"completed"``; else how many walkers and windows are ``nan`` and what to do.
+        How many walkers and windows are ``nan`` and what to do; when ``"completed"``, what was
+        evaluated (walkers, windows, form and rule).  Never empty.
     seconds : float
         Wall-clock time spent in :func:`entropy_production`.
 
@@ -111,10 +112,11 @@ class EntropyProduction:
 
     @property
     def message(self) -> str:
-        """Empty when every window is finite; else how many are ``nan`` and what to do."""
+        """How many windows are ``nan`` and what to do; else what was evaluated (never empty)."""
         bad = ~np.isfinite(self.total)
         if not bad.any():
-            return ""
+            return (f"{self.n_walkers} walkers × {self.n_windows} windows of {self.window} recorded "
+                    f"intervals, all finite ({self.form} form, {self.rule} rule)")
         return (f"{int(bad.any(axis=1).sum())} of {self.n_walkers} walkers meet a stopped chain "
                 f"({int(bad.sum())} of {bad.size} windows are nan) and are left out of mean() and the "
                 "fluctuation theorems; see the trajectory's message (a smaller step avoids divergence)")
@@ -177,7 +179,8 @@ class IntegralFT:
     status : str
         ``"converged"`` or ``"not converged"`` (the same test as ``converged``).
     message : str
-        Which convergence test failed and what to do (empty when ``converged``).
+        Which convergence test failed and what to do; when ``converged``, the figures the tests
+        passed on (negative samples, effective sample count, largest weight share).  Never empty.
     seconds : float
         Wall-clock time spent in :func:`integral_ft`.
 
@@ -229,8 +232,8 @@ class DetailedFT:
     status : str
         ``"ok"`` or ``"too few bin pairs"`` (then the fit values are nan).
     message : str
-        Empty when ``"ok"``; else how many bin pairs were populated, how many the fit needs and
-        what to change.
+        How many bin pairs were populated, how many the fit needs and what to change; when
+        ``"ok"``, the bin pairs fitted and the fitted slope.  Never empty.
     seconds : float
         Wall-clock time spent in :func:`detailed_ft`.
 
@@ -273,7 +276,8 @@ class StochasticArea:
         were left out; ``"no error"`` when the standard error is ``nan`` (fewer than
         ``MIN_WALKERS`` walkers and too few records for batch means).
     message : str
-        Empty when ``"completed"``; else what was left out or missing and what to do.
+        What was left out or missing and what to do; when ``"completed"``, how many intervals
+        and walkers entered the mean and where its error comes from.  Never empty.
     seconds : float
         Wall-clock time spent in :func:`stochastic_area`.
 
@@ -331,7 +335,8 @@ class Relaxation:
         the far tails of ``P^ss`` stopped at ``TAIL_MAX_SWEEPS`` (then the housekeeping/excess
         split may carry that error in those cells; a ``UserWarning`` says so too).
     message : str
-        Empty when ``"completed"``; else what did not converge and what it affects.
+        What did not converge and what it affects; when ``"completed"``, the number of times and
+        how the far tails of ``P^ss`` were rebuilt.  Never empty.
     seconds : float
         Wall-clock time spent in :func:`relaxation`.
 
@@ -1056,8 +1061,12 @@ def integral_ft(ds, *, n_bootstrap: int = N_BOOTSTRAP, rng=0) -> IntegralFT:
         problems.append(f"effective sample count {ess:.1f} (need {MIN_ESS})")
     if share > MAX_WEIGHT_SHARE:
         problems.append(f"one sample carries {share:.1%} of the weight (at most {MAX_WEIGHT_SHARE:.0%})")
-    message = ("not converged: " + "; ".join(problems) + ": the average of e^{−Δs} is biased low; use "
-               "more walkers or shorter windows" if problems else "")
+    if problems:
+        message = ("not converged: " + "; ".join(problems) + ": the average of e^{−Δs} is biased low; "
+                   "use more walkers or shorter windows")
+    else:
+        message = (f"converged: {n_neg} of {n} samples with Δs < 0, effective sample count {ess:.1f}, "
+                   f"largest weight share {share:.1%} ({method})")
     return IntegralFT(float(value), se, float(np.log(value)), se / float(value), n, n_neg, float(ess),
                       share, not problems, method, message, seconds=time.perf_counter() - t0)
 
@@ -1129,8 +1138,11 @@ def detailed_ft(ds, bins: int = 20, *, range_max: float | None = None,
                           f"only {int(keep.sum())} bin pairs populated {advice}", time.perf_counter() - t0)
     coef, cov, chi2 = _binomial_line(centres, cp, cn)
     cov = cov * max(chi2, 1.0)  # windows of one walker are correlated: widen by the observed scatter
-    return DetailedFT(float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1])),
-                      chi2, centres, y, err, cp, cn, edges, "ok", seconds=time.perf_counter() - t0)
+    slope, slope_error = float(coef[0]), float(np.sqrt(cov[0, 0]))
+    message = (f"fitted {int(keep.sum())} bin pairs (at least min_count={min_count} samples on both "
+               f"sides): slope {slope:.4g} ± {slope_error:.2g}, reduced χ² {chi2:.3g}")
+    return DetailedFT(slope, slope_error, float(coef[1]), float(np.sqrt(cov[1, 1])),
+                      chi2, centres, y, err, cp, cn, edges, "ok", message, time.perf_counter() - t0)
 
 
 def _binomial_line(x: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray, n_iter: int = 50):
@@ -1238,6 +1250,10 @@ def _area_status(area: np.ndarray, err: float) -> tuple[str, str]:
         problems.append(f"no standard error: fewer than {MIN_WALKERS} walkers and too few records for "
                         f"{MIN_BATCHES} batch means; use more walkers or longer runs")
     status = "no error" if not np.isfinite(err) else "partial" if stopped else "completed"
+    if not problems:
+        source = "walker means" if area.shape[0] >= MIN_WALKERS else "batch means"
+        return status, (f"{int(np.isfinite(area).sum())} recorded intervals of {area.shape[0]} walkers, "
+                        f"all finite; standard error from {source}")
     return status, "; ".join(problems)
 
 
@@ -1269,9 +1285,9 @@ def _jumps(state):
     return a, b, rate, rate[order][pos], L
 
 
-def _stationary_vector(state, a, b, w_ab, L) -> tuple[np.ndarray, str]:
-    """Cell probabilities of the generator's stationary vector, accurate in the far tails, and a
-    message (empty unless the tail sweeps did not converge).
+def _stationary_vector(state, a, b, w_ab, L) -> tuple[np.ndarray, str, str]:
+    """Cell probabilities of the generator's stationary vector, accurate in the far tails; what
+    went wrong (empty unless the tail sweeps did not converge); and how the tails were rebuilt.
 
     A direct solve is accurate to round-off *of the largest value*: cells far out come back as
     zero or noise, and their logarithms would spoil the housekeeping/excess split.  Those
@@ -1285,7 +1301,7 @@ def _stationary_vector(state, a, b, w_ab, L) -> tuple[np.ndarray, str]:
     out_rate = np.bincount(a, weights=w_ab, minlength=n)
     tail = P < TAIL_RTOL * P.max()
     if not tail.any():
-        return P, ""
+        return P, "", "no far tails to rebuild"
     from ._kernels import thermo as tk
 
     P = np.where(tail, 0.0, P)
@@ -1293,13 +1309,15 @@ def _stationary_vector(state, a, b, w_ab, L) -> tuple[np.ndarray, str]:
     indptr = np.searchsorted(b[order], np.arange(n + 1)).astype(np.int64)
     sweeps = tk.balance_sweeps(indptr, a[order].astype(np.int64), np.ascontiguousarray(w_ab[order]),
                                out_rate, tail, P, TAIL_MAX_SWEEPS, TAIL_CONVERGED)
-    message = ""
+    problem = ""
     if sweeps > TAIL_MAX_SWEEPS:
-        message = (f"the stationary vector's far tails did not converge in {TAIL_MAX_SWEEPS} Gauss-Seidel "
+        problem = (f"the stationary vector's far tails did not converge in {TAIL_MAX_SWEEPS} Gauss-Seidel "
                    f"sweeps; the housekeeping/excess split may carry that error in cells below "
                    f"{TAIL_RTOL:g} of the peak (a smaller box keeps the tails within range)")
-        warnings.warn(message, UserWarning, stacklevel=3)
-    return np.maximum(P, TINY), message
+        warnings.warn(problem, UserWarning, stacklevel=3)
+    done = (f"far tails ({int(tail.sum())} cells below {TAIL_RTOL:g} of the peak) rebuilt in "
+            f"{int(sweeps)} Gauss-Seidel sweeps")
+    return np.maximum(P, TINY), problem, done
 
 
 def relaxation(evolution, state) -> Relaxation:
@@ -1359,7 +1377,7 @@ def relaxation(evolution, state) -> Relaxation:
         raise ThermoError(f"evolution and state must be on the same grid; got {evolution.grid} and {state.grid}")
     a, b, w_ab, w_ba, L = _jumps(state)
     V = state.grid.cell_volume
-    Pss, message = _stationary_vector(state, a, b, w_ab, L)
+    Pss, problem, tails = _stationary_vector(state, a, b, w_ab, L)
     log_w = np.log(w_ab / w_ba)
     log_pss = np.log(Pss)
     hk_log = log_w + log_pss[a] - log_pss[b]
@@ -1385,7 +1403,8 @@ def relaxation(evolution, state) -> Relaxation:
         out["kl"][t] = float(P @ (log_P - log_pss))
         out["kl_rate"][t] = float(dP @ (log_P - log_pss))
     return Relaxation(np.asarray(evolution.times, dtype=float), **out, n_floored=floored,
-                      status="tails not converged" if message else "completed", message=message,
+                      status="tails not converged" if problem else "completed",
+                      message=problem or f"entropy balance at {n_t} times; {tails}",
                       seconds=time.perf_counter() - t0)
 
 

@@ -47,6 +47,18 @@ def test_epoch_lyapunov_matches_the_per_step_discrete_process():
     assert g.method == "epoch_lyapunov"
 
 
+def test_status_message_seconds():
+    """GaussianState has the result fields every fpsolve result has; the message is never empty."""
+    g = fp.linearized(OU_K, OU_D)
+    assert g.status == "solved" and 0.0 < g.seconds < 60.0
+    assert g.message.startswith("continuous_lyapunov: H C + C Hᵀ = 2 D solved directly (d = 2); out of "
+                                "equilibrium, σ = 1.56")
+    e = linearized_epoch(np.diag([2.0, 1.0]), 0.01 * np.eye(2), 0.05, 7)
+    assert e.status == "solved" and e.seconds > 0.0
+    assert e.message == ("epoch_lyapunov: C = J C Jᵀ + Cov_epoch, J = (I − η H)^M solved directly (d = 2); "
+                         "in equilibrium")
+
+
 def test_singular_diffusion_warns_and_reports_nan():
     with pytest.warns(RuntimeWarning, match="diffusion is singular"):
         g = fp.linearized(np.eye(2), np.diag([1.0, 0.0]))

@@ -387,6 +387,7 @@ def _gradient_columns(w, idx, j, G, terms, R, E, T, gaussian):
             R[0, i] = scale * (r / noise_var)
             R[1, i] = r2
         c = R[0, i]
+        # the three columns written out, not looped: three scalar sums side by side in one loop
         u = G[i, j]
         T[j, i] = u
         g = c * u + a0

@@ -6,6 +6,8 @@ the Gaussian state of any OU process, :func:`fpsolve.linearized`, is in :mod:`fp
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -39,6 +41,7 @@ def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_r
     """
     from scipy.linalg import solve_discrete_lyapunov
 
+    t0 = time.perf_counter()
     H = check_matrix(hessian, "hessian")
     d = H.shape[0]
     S = check_matrix(epoch_covariance, "epoch_covariance", d)
@@ -57,7 +60,7 @@ def linearized_epoch(hessian: ArrayLike, epoch_covariance: ArrayLike, learning_r
     D = 0.5 * (K @ C + C @ K.T)
     D = 0.5 * (D + D.T)
     mu = check_mean(mean, d)
-    return gaussian_state(K, D, C, mu, learning_rate, equilibrium_rtol, "epoch_lyapunov")
+    return gaussian_state(K, D, C, mu, learning_rate, equilibrium_rtol, "epoch_lyapunov", t0)
 
 
 __all__ = ["linearized_epoch"]

@@ -21,6 +21,7 @@ The optional second-order drift correction of the stochastic modified equation,
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -428,12 +429,14 @@ class SGD:
             When ``η λmax >= 2`` for the Hessian (of ``L`` at ``w``; of ``L_WOR`` at ``w`` and at
             its minimum): SGD diverges there, so there is no stationary state.
         """
+        t0 = time.perf_counter()
         self.strategy.check(self, landscape)
         check_points(landscape.model, w)
         if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
             raise InputError(f"max_iter must be an integer >= 1; got {max_iter!r}")
-        return self.strategy.linearized(self, landscape, np.asarray(w, dtype=float),
-                                        np.random.default_rng(rng), self.epoch_noise, int(max_iter))
+        state = self.strategy.linearized(self, landscape, np.asarray(w, dtype=float),
+                                         np.random.default_rng(rng), self.epoch_noise, int(max_iter))
+        return replace(state, seconds=time.perf_counter() - t0)
 
     def fokker_planck(self, landscape: Landscape, grid: Grid, axes: tuple[int, ...] | None = None,
                       reference: ArrayLike | None = None, rng=None,

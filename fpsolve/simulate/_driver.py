@@ -142,8 +142,9 @@ def run_chunks(advance: Callable[[int, int], Any], n_steps: int, chunk: int, pro
     return time.perf_counter() - t0
 
 
-def summarise(status: np.ndarray, stop_step: np.ndarray, dt: float) -> tuple[str, str]:
-    """The run's status (``"diverged"`` or ``"completed"``) and a message on how chains stopped."""
+def summarise(status: np.ndarray, stop_step: np.ndarray, dt: float, n_steps: int) -> tuple[str, str]:
+    """The run's status (``"diverged"`` or ``"completed"``) and its message: how chains stopped,
+    or that every chain ran all ``n_steps`` steps (a message is never empty)."""
     parts = []
     for code in SUMMARY_ORDER:
         sel = status == code
@@ -154,7 +155,8 @@ def summarise(status: np.ndarray, stop_step: np.ndarray, dt: float) -> tuple[str
                 f"(first at step {first}, t={first * dt:g})"
             )
     diverged = np.isin(status, DIVERGED_CODES)
-    return ("diverged" if diverged.any() else "completed"), "; ".join(parts)
+    message = "; ".join(parts) if parts else f"all {len(status)} chains ran the {n_steps} steps"
+    return ("diverged" if diverged.any() else "completed"), message
 
 
 def build_trajectory(records: np.ndarray, *, burn_in: int, record_every: int, **fields: Any) -> Trajectory:

@@ -388,7 +388,7 @@ def langevin(
     mean, m2 = stats_kernels.moments_from_sums(walkers.count, walkers.ref, walkers.sum1, walkers.sum2)
     status, stop_step = walkers.status, walkers.stop_step
 
-    run_status, message = drv.summarise(status, stop_step, dt)
+    run_status, message = drv.summarise(status, stop_step, dt, n_steps)
     if run_status == "diverged":
         warnings.warn(message, DivergenceWarning, stacklevel=2)
     # (same shape as simulate/sgd.py's call: each run fills the shared builder from its own state)

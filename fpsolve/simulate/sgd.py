@@ -290,7 +290,7 @@ def _result(landscape: Landscape, sgd: SGD, chains, pos: np.ndarray, bound: floa
     m2, em2 = stats_kernels.mirror_upper(chains.m2), stats_kernels.mirror_upper(chains.em2)  # upper kept
     status, stop_step = chains.status, chains.stop_step
     status[(status == NON_FINITE) & np.all(np.isfinite(pos), axis=1)] = DIVERGED  # by the bound, still finite
-    run_status, message = drv.summarise(status, stop_step, eta)
+    run_status, message = drv.summarise(status, stop_step, eta, n_steps)
     if (status == DIVERGED).any():
         message += f" (divergence_bound {bound:.3g})"
     if run_status == "diverged":

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import DIVERGED_CODES
+from .._kernels.codes import ABSORBED, DIVERGED_CODES, RUNNING
 from ..errors import InputError
 
 MIN_BATCHES = 4  # batch means need a few batches for a variance; fewer: no ESS estimate
@@ -126,7 +126,8 @@ class Trajectory:
         ``"completed"``, or ``"diverged"`` when some chain went non-finite (or met a diffusion
         that is not PSD); ``message`` says how many and when.
     message : str
-        What went wrong, if anything (empty for a completed run).
+        How the chains stopped (how many, why, the first step and time), or, when every chain ran
+        to the end, that they all did; never empty.
     settings : dict
         Everything else needed to interpret the run (grid, field kind, the engine's options).
     seconds : float
@@ -239,12 +240,12 @@ class Trajectory:
     @property
     def n_absorbed(self) -> int:
         """Chains that left through an absorbing wall."""
-        return int(np.sum(self.chain_status == 2))
+        return int(np.sum(self.chain_status == ABSORBED))
 
     @property
     def exit_times(self) -> np.ndarray:
         """SDE time at which each chain was absorbed (``nan`` for the others), shape (n_chains,)."""
-        return np.where(self.chain_status == 2, self.stop_step * self.dt, np.nan)
+        return np.where(self.chain_status == ABSORBED, self.stop_step * self.dt, np.nan)
 
     # -- statistics -----------------------------------------------------------------------
     def _pooled(self) -> tuple[int, np.ndarray, np.ndarray]:
@@ -303,7 +304,7 @@ class Trajectory:
 
         ``nan`` without records, with stopped chains, or with fewer than 16 records per chain.
         """
-        if self.weights is None or np.any(self.chain_status != 0):
+        if self.weights is None or np.any(self.chain_status != RUNNING):
             return float("nan")
         return batch_means_ess(self.weights)
 

@@ -8,6 +8,7 @@ production rate is ``σ = −tr(Q D⁻¹ Q C⁻¹)`` (SDE time).  Equilibrium if
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -53,6 +54,13 @@ class GaussianState:
         ``"continuous_lyapunov"`` or ``"epoch_lyapunov"`` (without-replacement SGD).
     ndim : int
         The dimension ``d``.
+    status : str
+        ``"solved"``: the Lyapunov equation was solved directly (bad inputs raise instead).
+    message : str
+        What was solved, and the equilibrium verdict with ``σ``; never empty.
+    seconds : float
+        Wall-clock time spent building the state (for :meth:`fpsolve.SGD.linearized`, the
+        landscape's fields and minimum included).
 
     See Also
     --------
@@ -70,6 +78,21 @@ class GaussianState:
     diffusion: np.ndarray
     learning_rate: float | None = None
     method: str = "continuous_lyapunov"
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """``"solved"`` (the direct Lyapunov solve raises rather than fail)."""
+        return "solved"
+
+    @property
+    def message(self) -> str:
+        """The equation solved and the equilibrium verdict, in words."""
+        equation = ("C = J C Jᵀ + Cov_epoch, J = (I − η H)^M" if self.method == "epoch_lyapunov"
+                    else "H C + C Hᵀ = 2 D")
+        verdict = ("in equilibrium" if self.is_equilibrium
+                   else f"out of equilibrium, σ = {self.entropy_production:.4g} per unit SDE time")
+        return f"{self.method}: {equation} solved directly (d = {self.ndim}); {verdict}"
 
     @property
     def ndim(self) -> int:
@@ -191,9 +214,10 @@ def stability_check(hessian: np.ndarray, learning_rate: float, *, strict: bool, 
                   stacklevel=3)
 
 
-def gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> GaussianState:
+def gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method, t0) -> GaussianState:
     """The :class:`GaussianState` of drift matrix ``H``, diffusion ``D`` and covariance ``C``:
-    circulation, entropy production (NaN for a singular ``D``) and the equilibrium test."""
+    circulation, entropy production (NaN for a singular ``D``) and the equilibrium test;
+    ``seconds`` counted from ``t0`` (``time.perf_counter()`` at the start of the call)."""
     C = 0.5 * (C + C.T)
     Q = 0.5 * (H @ C - C @ H.T)  # = ½ (H C − C H) for a symmetric H
     Q = 0.5 * (Q - Q.T)
@@ -212,7 +236,8 @@ def gaussian_state(H, D, C, mean, learning_rate, equilibrium_rtol, method) -> Ga
     else:  # a general drift matrix: detailed balance iff the circulation vanishes
         equilibrium = bool(np.linalg.norm(Q) <= equilibrium_rtol * np.linalg.norm(H) * np.linalg.norm(C))
     per_step = sigma * learning_rate if learning_rate is not None else None
-    return GaussianState(mean, C, Q, sigma, per_step, equilibrium, H, D, learning_rate, method)
+    return GaussianState(mean, C, Q, sigma, per_step, equilibrium, H, D, learning_rate, method,
+                         time.perf_counter() - t0)
 
 
 def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None = None,
@@ -274,6 +299,7 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
     """
     from scipy.linalg import solve_continuous_lyapunov
 
+    t0 = time.perf_counter()
     H = check_matrix(hessian, "hessian")
     d = H.shape[0]
     D = check_matrix(diffusion, "diffusion", d)
@@ -289,7 +315,7 @@ def linearized(hessian: ArrayLike, diffusion: ArrayLike, mean: ArrayLike | None 
     if learning_rate is not None:
         stability_check(H, learning_rate, strict=False, what="of the drift matrix")
     C = solve_continuous_lyapunov(H, 2.0 * D)
-    return gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov")
+    return gaussian_state(H, D, C, mu, learning_rate, equilibrium_rtol, "continuous_lyapunov", t0)
 
 
 __all__ = ["GaussianState", "linearized"]
