@@ -779,7 +779,7 @@ def _start_half_resolution(problem: FokkerPlanck) -> threading.Thread | None:
     except ValueError:  # no parallel kernel has run yet: the layer is not chosen
         return None
     levels = [problem.on(grid.coarsened())]  # made here: problem.on shares them through a dict
-    if all(n % 2 == 0 and n // 2 >= STENCIL for n in levels[0].grid.shape):
+    if _has_third_level(levels[0].grid):
         levels.append(problem.on(levels[0].grid.coarsened()))  # the convergence check's third level
     context = contextvars.copy_context()
 
@@ -914,6 +914,12 @@ def _moments(level: _DiscreteSolution) -> np.ndarray:
     return np.concatenate((mean, second[np.triu_indices(grid.ndim)]))
 
 
+def _has_third_level(cg: Grid) -> bool:
+    """Whether the half-resolution grid ``cg`` halves again into a level the convergence check
+    can compare with (even axes of at least ``2 * STENCIL`` cells)."""
+    return all(n % 2 == 0 and n // 2 >= STENCIL for n in cg.shape)
+
+
 def _observed_convergence(problem: FokkerPlanck, fine: _DiscreteSolution, coarse: _DiscreteSolution) -> tuple[bool, str]:
     """Does the observed convergence support Richardson extrapolation?
 
@@ -924,7 +930,7 @@ def _observed_convergence(problem: FokkerPlanck, fine: _DiscreteSolution, coarse
     in the drift), which subtracting an h² term over-corrects.
     """
     cg = coarse.problem.grid
-    if not all(n % 2 == 0 and n // 2 >= STENCIL for n in cg.shape):
+    if not _has_third_level(cg):
         return False, f"order 2: no third level to check the convergence on (coarse shape {cg.shape})"
     coarser = coarse.coarse
     if coarser is None or coarser.problem.grid.shape != tuple(n // 2 for n in cg.shape):
