@@ -367,75 +367,80 @@ def predict_builtin(params, W, X, order, F, G, Hs):
 
 
 @jit_inline
-def _gradient_columns(w, idx, j, G, terms, R, E, T, gaussian):
-    """Columns ``j, j+1, j+2`` (those below ``n``) of :func:`_loss_gradients` in one sample loop:
-    their sums (and with ``gaussian`` the residuals ``R`` and ``Σ_i nll``) are independent
-    chains that run side by side.  ``T`` receives the columns of ``G`` as rows.  Returns the
-    sums ``(m0, m1, m2, Σ nll)``."""
-    Y, noise_var, scale, alpha = terms.Y, terms.noise_var, terms.scale, terms.alpha
+def _gradient_columns(w, idx, j, G, terms, R, E, T, L, first):
+    """Columns ``j, j+1, j+2`` (those below ``n``) of :func:`_loss_gradients`: the per-sample
+    terms in a loop without sums (it vectorises), then their ordered sums side by side in one
+    loop of additions only (independent chains), with ``first`` also ``Σ_i L[i]``.  ``T``
+    receives the columns of ``G`` as rows.  Returns the sums ``(m0, m1, m2, Σ L)``."""
+    alpha = terms.alpha
     n = idx.shape[0]
+    N = G.shape[0]
     two, three = j + 1 < n, j + 2 < n
     a0 = alpha * w[idx[j]]  # the weight decay's gradient
     a1 = alpha * w[idx[j + 1]] if two else 0.0
     a2 = alpha * w[idx[j + 2]] if three else 0.0
-    r2 = scale * (1.0 / noise_var)
-    m0 = m1 = m2 = total = 0.0
-    for i in range(G.shape[0]):
-        if gaussian:
-            r = R[0, i] - Y[i]  # R[0] holds the outputs f_i on entry
-            total += 0.5 * r * r / noise_var
-            R[0, i] = scale * (r / noise_var)
-            R[1, i] = r2
-        c = R[0, i]
-        # the three columns written out, not looped: three scalar sums side by side in one loop
+    for i in range(N):  # ∇ℓ_i = (scale r_i) ∂f/∂w + alpha w: one product, one sum, no FMA
         u = G[i, j]
         T[j, i] = u
-        g = c * u + a0
-        E[j, i] = g
-        m0 += g
-        if two:
+        E[j, i] = R[0, i] * u + a0
+    if two:
+        for i in range(N):
             u = G[i, j + 1]
             T[j + 1, i] = u
-            g = c * u + a1
-            E[j + 1, i] = g
-            m1 += g
-        if three:
+            E[j + 1, i] = R[0, i] * u + a1
+    if three:
+        for i in range(N):
             u = G[i, j + 2]
             T[j + 2, i] = u
-            g = c * u + a2
-            E[j + 2, i] = g
-            m2 += g
+            E[j + 2, i] = R[0, i] * u + a2
+    m0 = m1 = m2 = total = 0.0
+    if first:
+        for i in range(N):  # sample order, four chains side by side
+            m0 += E[j, i]
+            m1 += E[j + 1, i] if two else 0.0
+            m2 += E[j + 2, i] if three else 0.0
+            total += L[i]
+    else:
+        for i in range(N):
+            m0 += E[j, i]
+            m1 += E[j + 1, i] if two else 0.0
+            m2 += E[j + 2, i] if three else 0.0
     return m0, m1, m2, total
 
 
 @jit
-def _loss_gradients(w, idx, F, G, terms, R, E, T, grad):
+def _loss_gradients(w, idx, F, G, terms, R, E, T, L, grad):
     """The per-sample loss gradients ``E[j, i] = ∇ℓ_i`` (one row per parameter of ``idx``) and
-    their mean ``grad``; also ``R[0, i] = scale · ∂nll/∂f`` and ``R[1, i] = scale · ∂²nll/∂f²``.
-    ``T[j, i]`` receives ``G[i, j]`` (rows for the later sample loops).  Returns ``Σ_i nll``.
+    their mean ``grad``; also ``R[0, i] = scale · ∂nll/∂f``, ``R[1, i] = scale · ∂²nll/∂f²`` and
+    ``L[i] = nll_i``.  ``T[j, i]`` receives ``G[i, j]`` (rows for the later sample loops).
+    Returns ``Σ_i nll``.
 
     Plain IEEE arithmetic summed in sample order (not reassociated): ``∇ℓ_i = (scale r_i) ∂f/∂w
     + alpha w`` as the SGD kernels form it, so the two gradients agree bit for bit
-    (tests/test_gradients.py).  Three parameters share each sample loop, so that their ordered
-    sums do not wait on one another.
+    (tests/test_gradients.py).  The per-sample terms are formed in loops without sums, which
+    vectorise; the sums then run in sample order, three parameters (and the loss) per loop, so
+    that their ordered sums do not wait on one another.
     """
     Y, lik, noise_var, scale = terms.Y, terms.lik, terms.noise_var, terms.scale
     N = F.shape[0]
     n = idx.shape[0]
-    gaussian = lik == GAUSSIAN
-    total = 0.0
-    if gaussian:
+    if lik == GAUSSIAN:
+        r2 = scale * (1.0 / noise_var)
         for i in range(N):
-            R[0, i] = F[i]
+            r = F[i] - Y[i]
+            L[i] = 0.5 * r * r / noise_var
+            R[0, i] = scale * (r / noise_var)
+            R[1, i] = r2
     else:
         for i in range(N):
             nll, r1, r2 = nll_terms(lik, Y[i], F[i], noise_var)
-            total += nll
+            L[i] = nll
             R[0, i] = scale * r1
             R[1, i] = scale * r2
+    total = 0.0
     for j in range(0, n, 3):
-        m0, m1, m2, t = _gradient_columns(w, idx, j, G, terms, R, E, T, gaussian and j == 0)
-        if j == 0 and gaussian:
+        m0, m1, m2, t = _gradient_columns(w, idx, j, G, terms, R, E, T, L, j == 0)
+        if j == 0:
             total = t
         grad[j] = m0 / N
         if j + 1 < n:
@@ -454,8 +459,8 @@ def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
     per-sample term of parameter ``j`` reads only column ``j``, so a slice's fields are the
     ``idx`` blocks of the whole ones.  Writes ``out.grad[p]`` (n,), ``out.sigma[p]`` (n, n) and
     with ``order == 2`` ``out.hess[q]`` (n, n) and ``out.hgrad[q]`` (n,).  ``scratch``
-    (2 n + 2, N) receives the residual factors, the per-sample loss gradients ``∇ℓ_i`` and
-    the columns of ``G`` (one row per parameter each).
+    (2 n + 3, N) receives the residual factors, the per-sample loss gradients ``∇ℓ_i``, the
+    columns of ``G`` (one row per parameter each) and the per-sample losses.
 
     The loss and its gradient are summed in sample order (:func:`_loss_gradients`); every other
     sum runs over the samples in the innermost loop with one accumulator per output, so that
@@ -467,9 +472,10 @@ def _point_fields(w, idx, F, G, Hs, terms, order, out, p, q, scratch):
     N = F.shape[0]
     R = scratch[:2]
     E = scratch[2:n + 2]
-    T = scratch[n + 2:]
+    T = scratch[n + 2:2 * n + 2]
+    L = scratch[2 * n + 2]
     grad, sigma = out.grad[p], out.sigma[p]
-    total = _loss_gradients(w, idx, F, G, terms, R, E, T, grad)
+    total = _loss_gradients(w, idx, F, G, terms, R, E, T, L, grad)
     w2 = 0.0
     for j in range(w.shape[0]):
         w2 += w[j] * w[j]
@@ -515,7 +521,7 @@ def fields_from_outputs(W, idx, F, G, Hs, terms, order, out):
     loss = out.loss  # a local name: parfors do not write through a tuple's field
     n_chunks = (P + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
-        scratch = np.empty((2 * n + 2, N))
+        scratch = np.empty((2 * n + 3, N))
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             loss[p] = _point_fields(W[p], idx, F[p], G[p], Hs[p], terms, order, out, p, q, scratch)
@@ -557,11 +563,11 @@ def fields_builtin(params, W, X, idx, terms, order, out):
     n_chunks = (P + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         F = np.empty(N)
-        G = np.empty((N, d))
-        Hs = np.zeros((N, dh, dh))
-        Gs = np.empty((N, n)) if sliced else G
-        Hss = np.zeros((N, nh, nh)) if sliced else Hs
-        scratch = np.empty((2 * n + 2, N))
+        G = np.empty((d, N)).T
+        Hs = np.zeros((dh, dh, N)).T
+        Gs = np.empty((n, N)).T if sliced else G
+        Hss = np.zeros((nh, nh, N)).T if sliced else Hs
+        scratch = np.empty((2 * n + 3, N))
         for p in range(c * CHUNK, min(P, (c + 1) * CHUNK)):
             q = p if full else 0
             _builtin_rows(params, W[p], X, order, F, G, Hs)
