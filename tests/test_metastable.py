@@ -333,6 +333,62 @@ def test_supernodal_log_null_matches_log_space_reference_where_scaled_sums_under
     np.testing.assert_allclose(got[live], ref[live], rtol=0, atol=GTH_RTOL * np.abs(ref[live]).max())
 
 
+def test_parallel_subtree_gth_factor_is_the_serial_factor_bit_for_bit(monkeypatch):
+    """The two-thread elimination of independent subtrees (``gth.subtree_split``,
+    ``supernodal_gth_factor_parallel``) on a 96 x 80 chain with rates over 10 decades in
+    fill-reducing order: every supernode is eliminated once (by a group or by the remainder, the
+    groups' subtree roots flagged in the remainder), the work is shared to ``SPLIT_BALANCE``, and
+    the pivots and every written entry of U equal the serial kernel's bit for bit."""
+    from fpsolve._kernels import gth
+    from fpsolve.solve import robust
+    from fpsolve.solve.direct import fill_ordering
+
+    shape = (96, 80)
+    L = assemble(fp.FokkerPlanck(fp.Grid((-1, -1), (1, 1), shape), np.zeros((2,) + shape),
+                                 np.array([[0.1, 0.06], [0.06, 0.1]]))).matrix.tocoo()
+    off = L.row != L.col
+    rate = L.data[off] * np.exp(np.random.default_rng(7).uniform(-11.5, 11.5, off.sum()))
+    W = sp.csc_matrix((rate, (L.row[off], L.col[off])), shape=L.shape)
+    order = fill_ordering(W, shape)
+    W = sp.csc_matrix(W[order][:, order])
+    W.sort_indices()
+    n = W.shape[0]
+    sn = gth.Supernodes(*gth.supernodal_symbolic(n, *robust._symmetric_pattern(W, n)))
+    split = gth.subtree_split(sn, 2)
+    assert split is not None
+    ns = sn.first.shape[0] - 1
+    seen = np.concatenate([split.group_order, split.rest[split.roots == 0]])
+    assert np.array_equal(np.sort(seen), np.arange(ns))  # each supernode once
+    assert set(split.rest[split.roots == 1]) <= set(split.group_order)
+    work, _, _ = gth.subtree_work(sn)
+    loads = [work[split.rest[(split.roots == 1)][np.isin(split.rest[split.roots == 1],
+                                                          split.group_order[a:b])]].sum()
+             for a, b in zip(split.group_ptr[:-1], split.group_ptr[1:])]
+    assert min(loads) >= gth.SPLIT_BALANCE * max(loads)
+    T = W.T.tocsc()
+    T.sort_indices()
+    stack = np.empty(max(sn.stack_size, 1))
+    serial, parallel = np.full(sn.u_ptr[-1], np.nan), np.full(sn.u_ptr[-1], np.nan)
+    d_serial = gth.supernodal_gth_factor(n, robust._csc(W), robust._csc(T), sn, serial, stack)
+    d_parallel = gth.supernodal_gth_factor_parallel(n, robust._csc(W), robust._csc(T), sn, parallel, stack,
+                                                    split, np.empty(max(split.group_base[-1], 1)))
+    assert np.array_equal(d_serial, d_parallel)
+    assert np.array_equal(serial, parallel, equal_nan=True)
+    # the solver's path: serial below PARALLEL_GTH_STATES, split above (with two threads)
+    monkeypatch.setattr(robust, "PARALLEL_GTH_STATES", n + 1)
+    log_serial, bad_serial = robust._gth_ordered(W)
+    monkeypatch.setattr(robust, "PARALLEL_GTH_STATES", n)
+    calls = []
+    kernel = gth.supernodal_gth_factor_parallel
+    monkeypatch.setattr(gth, "supernodal_gth_factor_parallel", lambda *a: calls.append(1) or kernel(*a))
+    log_parallel, bad_parallel = robust._gth_ordered(W)
+    import numba
+
+    assert len(calls) == (1 if numba.get_num_threads() > 1 else 0)
+    assert bad_serial == bad_parallel
+    assert np.array_equal(log_serial, log_parallel)
+
+
 def test_reducible_chain_transient_states_get_zero_and_the_closed_class_is_exact():
     """Jumps with no reverse jump can leave states that are never re-entered (wide stencils near a
     wall).  The last three states of the elimination order are made such states (rooting the back

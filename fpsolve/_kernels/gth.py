@@ -14,7 +14,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._jit import jit, jit_inline, jit_reduce
+from numba import prange
+
+from ._jit import jit, jit_inline, jit_parallel, jit_reduce
 
 GROWTH = 2  # factor by which the L and U storage grows when it fills
 PANEL = 32  # pivots eliminated by rank-1 updates before one matrix product updates the rest of a front
@@ -790,6 +792,34 @@ def _eliminate_front(G, d, f, k, m):
         _trailing_update(G, t0, t1, m)
 
 
+@jit_inline
+def _factor_node(s, W, T, sn, Ux, d, stack, offsets, held, pos, work, loc):
+    """Eliminate supernode ``s`` (its children's update matrices on top of ``stack``, below
+    ``held``): write its ``U`` block and pivots, push its update matrix; returns the new height."""
+    f, k, u0, r, m = _open_front(sn, s, pos)
+    # G[b, a] = front entry (row a, column b): columns are contiguous rows of G
+    G = work[: m * m].reshape((m, m))
+    G[:, :] = 0.0
+    _scatter_generator(G, W, T, f, k, pos)
+    held = _extend_add(G, sn, s, pos, stack, offsets, held, loc)
+    _eliminate_front(G, d, f, k, m)
+    # U rows of the pivots: front row t, columns b > t
+    base_u = sn.u_ptr[s]
+    for t in range(k):
+        for b in range(t + 1, m):
+            Ux[base_u + t * m + b] = G[b, t]
+    # the update matrix (rows and columns after the pivots), stored as G stores it
+    if r > 0:
+        offsets[s] = held
+        for b in range(r):
+            row = held + b * r
+            Gb = G[k + b]
+            for a in range(r):
+                stack[row + a] = Gb[k + a]
+        held += r * r
+    return held
+
+
 @jit
 def supernodal_gth_factor(n, W, T, sn, Ux, stack):
     """Multifrontal GTH elimination of an ``n``-state column generator (off-diagonal part ``W``
@@ -816,29 +846,99 @@ def supernodal_gth_factor(n, W, T, sn, Ux, stack):
     work = np.empty(sn.max_front * sn.max_front)
     loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
     for t_s in range(ns):
-        s = sn.postorder[t_s]
-        f, k, u0, r, m = _open_front(sn, s, pos)
-        # G[b, a] = front entry (row a, column b): columns are contiguous rows of G
-        G = work[: m * m].reshape((m, m))
-        G[:, :] = 0.0
-        _scatter_generator(G, W, T, f, k, pos)
-        held = _extend_add(G, sn, s, pos, stack, offsets, held, loc)
-        _eliminate_front(G, d, f, k, m)
-        # U rows of the pivots: front row t, columns b > t
-        base_u = sn.u_ptr[s]
-        for t in range(k):
-            for b in range(t + 1, m):
-                Ux[base_u + t * m + b] = G[b, t]
-        # the update matrix (rows and columns after the pivots), stored as G stores it
-        if r > 0:
-            offsets[s] = held
-            for b in range(r):
-                row = held + b * r
-                Gb = G[k + b]
-                for a in range(r):
-                    stack[row + a] = Gb[k + a]
-            held += r * r
+        held = _factor_node(sn.postorder[t_s], W, T, sn, Ux, d, stack, offsets, held, pos, work, loc)
     return d
+
+
+SubtreeSplit = namedtuple("SubtreeSplit", "group_ptr group_order group_base rest roots")
+SubtreeSplit.__doc__ = """Independent subtrees of the supernode tree shared out to threads (:func:`subtree_split`).
+
+``group_order[group_ptr[g]:group_ptr[g + 1]]`` are the supernodes thread ``g`` eliminates, in
+postorder; its update matrices use ``group_base[g]`` onwards of the groups' stack (the last
+entry: that stack's size).  ``rest`` are the remaining supernodes in postorder, eliminated after
+the groups, and ``roots[t]`` is 1 where ``rest[t]`` is a group's subtree root, whose update
+matrix is then moved onto the main stack instead."""
+
+
+@jit_parallel
+def supernodal_gth_factor_parallel(n, W, T, sn, Ux, stack, split, group_stack):
+    """:func:`supernodal_gth_factor` with independent subtrees eliminated by parallel threads.
+
+    The groups of ``split`` (:class:`SubtreeSplit`) run side by side, each with its own front,
+    row map and stack (``group_stack``, ``split.group_base[-1]`` entries); then the remaining
+    supernodes run in postorder, each subtree root's update matrix copied onto the main stack
+    where the serial elimination would have pushed it.  Every front sees the same entries added
+    in the same order as in the serial kernel, so ``Ux`` and the pivots are bit for bit its own.
+    """
+    ns = sn.first.shape[0] - 1
+    d = np.zeros(n)
+    offsets = np.empty(ns, dtype=np.int64)
+    n_groups = split.group_ptr.shape[0] - 1
+    for g in prange(n_groups):
+        pos = np.full(n, -1, dtype=np.int64)
+        work = np.empty(sn.max_front * sn.max_front)
+        loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
+        held = split.group_base[g]
+        for t in range(split.group_ptr[g], split.group_ptr[g + 1]):
+            held = _factor_node(split.group_order[t], W, T, sn, Ux, d, group_stack, offsets, held,
+                                pos, work, loc)
+    pos = np.full(n, -1, dtype=np.int64)
+    work = np.empty(sn.max_front * sn.max_front)
+    loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
+    held = 0
+    for t in range(split.rest.shape[0]):
+        s = split.rest[t]
+        if split.roots[t]:
+            r = sn.update_ptr[s + 1] - sn.update_ptr[s]
+            src = offsets[s]
+            for a in range(r * r):
+                stack[held + a] = group_stack[src + a]
+            offsets[s] = held
+            held += r * r
+        else:
+            held = _factor_node(s, W, T, sn, Ux, d, stack, offsets, held, pos, work, loc)
+    return d
+
+
+@jit
+def subtree_work(sn):
+    """Flops of each supernode's elimination (``k m² - k² m + k³ / 3``) summed over its subtree,
+    the subtree's size in supernodes, and each supernode's parent (-1 for a root)."""
+    ns = sn.first.shape[0] - 1
+    parent = np.full(ns, -1, dtype=np.int64)
+    for s in range(ns):
+        for q in range(sn.children_ptr[s], sn.children_ptr[s + 1]):
+            parent[sn.children[q]] = s
+    work = np.zeros(ns)
+    size = np.ones(ns, dtype=np.int64)
+    for t in range(ns):
+        s = sn.postorder[t]
+        k = sn.first[s + 1] - sn.first[s]
+        m = k + sn.update_ptr[s + 1] - sn.update_ptr[s]
+        work[s] += k * m * m - k * k * m + k * k * k / 3.0 + m  # + m: the front's scatter, copy
+        if parent[s] >= 0:
+            work[parent[s]] += work[s]
+            size[parent[s]] += size[s]
+    return work, size, parent
+
+
+@jit
+def group_stack_peaks(sn, group_ptr, group_order):
+    """The stack height each group of :func:`supernodal_gth_factor_parallel` reaches."""
+    peaks = np.zeros(group_ptr.shape[0] - 1, dtype=np.int64)
+    for g in range(group_ptr.shape[0] - 1):
+        held = 0
+        for t in range(group_ptr[g], group_ptr[g + 1]):
+            s = group_order[t]
+            for q in range(sn.children_ptr[s], sn.children_ptr[s + 1]):
+                c = sn.children[q]
+                rc = sn.update_ptr[c + 1] - sn.update_ptr[c]
+                held -= rc * rc
+            r = sn.update_ptr[s + 1] - sn.update_ptr[s]
+            held += r * r
+            if held > peaks[g]:
+                peaks[g] = held
+    return peaks
 
 
 # Below this multiple of (the U row's sum + the front size), a pivot's scaled sum may have lost
@@ -937,3 +1037,68 @@ def supernodal_log_null(n, sn, Ux, d, last, out):
             else:
                 e[t] = math.exp(v - top)
     return bad
+
+
+SPLIT_BALANCE = 0.9  # stop refining the split once the lighter group has 90 % of the heavier's work
+SPLIT_MAX_SERIAL = 0.25  # no split whose serial remainder (the top of the tree) exceeds this share
+SPLIT_STEPS = 512  # subtree roots moved to the serial remainder at most, looking for balance
+
+
+def subtree_split(sn, n_groups: int = 2):
+    """Share the supernode tree of :func:`supernodal_symbolic` out to ``n_groups`` threads.
+
+    Starting from the roots, the heaviest candidate subtree (by :func:`subtree_work`) is moved to
+    the serial remainder and replaced by its children until the candidates, dealt out heaviest
+    first to the least loaded group, balance to ``SPLIT_BALANCE``.  Returns a
+    :class:`SubtreeSplit` (its ``group_base[-1]``: the groups' stack size), or ``None`` where no split leaves the
+    serial remainder at most ``SPLIT_MAX_SERIAL`` of the work.
+    """
+    work, size, parent = subtree_work(sn)
+    ns = work.shape[0]
+    cand = [int(s) for s in np.flatnonzero(parent < 0)]
+    total = float(work[cand].sum())
+    if total <= 0:
+        return None
+    assign = None
+    for _ in range(SPLIT_STEPS):
+        order = sorted(cand, key=lambda s: -work[s])
+        loads = [0.0] * n_groups
+        assign = [[] for _ in range(n_groups)]
+        for s in order:
+            g = int(np.argmin(loads))
+            loads[g] += work[s]
+            assign[g].append(s)
+        if min(loads) >= SPLIT_BALANCE * max(loads):
+            break
+        top = order[0]
+        kids = sn.children[sn.children_ptr[top]:sn.children_ptr[top + 1]]
+        if len(kids) == 0:
+            break
+        cand.remove(top)
+        cand.extend(int(c) for c in kids)
+    else:
+        return None
+    if total - sum(loads) > SPLIT_MAX_SERIAL * total or min(loads) <= 0:
+        return None
+    where = np.empty(ns, dtype=np.int64)
+    where[sn.postorder] = np.arange(ns)
+    in_group = np.zeros(ns, dtype=bool)  # by postorder position
+    is_root = np.zeros(ns, dtype=bool)
+    groups = []
+    for members in assign:
+        ranges = sorted((int(where[s]) - int(size[s]) + 1, int(where[s]) + 1) for s in members)
+        seq = np.concatenate([sn.postorder[a:b] for a, b in ranges])
+        for a, b in ranges:
+            in_group[a:b] = True
+            is_root[b - 1] = True
+        groups.append(seq)
+    keep = ~in_group | is_root
+    group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
+    group_ptr[1:] = np.cumsum([len(g) for g in groups])
+    group_order = np.ascontiguousarray(np.concatenate(groups), dtype=np.int64)
+    peaks = group_stack_peaks(sn, group_ptr, group_order)
+    group_base = np.zeros(n_groups + 1, dtype=np.int64)
+    group_base[1:] = np.cumsum(peaks)
+    return SubtreeSplit(group_ptr, group_order, group_base,
+                        np.ascontiguousarray(sn.postorder[keep], dtype=np.int64),
+                        is_root[keep].astype(np.int64))

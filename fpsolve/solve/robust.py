@@ -27,6 +27,7 @@ from __future__ import annotations
 import weakref
 from functools import cached_property
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
@@ -182,7 +183,10 @@ def _symmetric_pattern(W: sp.csc_matrix, n: int) -> tuple[np.ndarray, np.ndarray
     return Sp, Si, parent
 
 
-_SYMBOLIC = PatternCache()  # supernodes and fronts per ordered pattern (a solve's levels, a repeat)
+_SYMBOLIC = PatternCache()  # (supernodes and fronts, subtree split) per ordered pattern (levels, repeats)
+# Above this many states the elimination shares independent subtrees out to two threads
+# (gth.subtree_split); below, the thread start and the split cost more than they save.
+PARALLEL_GTH_STATES = 1 << 15
 
 
 def _csc(M: sp.csc_matrix) -> gth.CSC:
@@ -197,11 +201,19 @@ def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     W.sort_indices()
     n = W.shape[0]
     key = PatternCache.key(W, (n,))
-    symbolic = _SYMBOLIC.get(key)
-    if symbolic is None:
-        symbolic = gth.Supernodes(*gth.supernodal_symbolic(n, *_symmetric_pattern(W, n)))
-        _SYMBOLIC.put(key, symbolic)
-    check_memory(8 * (symbolic.u_ptr[-1] + symbolic.stack_size + symbolic.max_front ** 2 + 4 * n),
+    threads = numba.get_num_threads() if n >= PARALLEL_GTH_STATES else 1
+    cached = _SYMBOLIC.get(key)
+    if cached is None or (threads > 1 and cached[1] is False):
+        symbolic = cached[0] if cached is not None else gth.Supernodes(
+            *gth.supernodal_symbolic(n, *_symmetric_pattern(W, n)))
+        split = (gth.subtree_split(symbolic, 2) if threads > 1 else False)  # False: not tried
+        cached = (symbolic, split)
+        _SYMBOLIC.put(key, cached)
+    symbolic, split = cached
+    if threads < 2:
+        split = None
+    extra = 0 if not split else split.group_base[-1] + 3 * (symbolic.max_front ** 2 + 2 * n)
+    check_memory(8 * (symbolic.u_ptr[-1] + symbolic.stack_size + symbolic.max_front ** 2 + 4 * n + extra),
                  f"the GTH factors of {n} states", "use a coarser grid")
     T = W.T.tocsc()
     T.sort_indices()
@@ -210,7 +222,11 @@ def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     # ~33 000 that Numba's allocator takes (0.03 s against 0.16-0.18 s on the development VM)
     Ux = np.empty(symbolic.u_ptr[-1])
     stack = np.empty(max(symbolic.stack_size, 1))
-    d = gth.supernodal_gth_factor(n, _csc(W), _csc(T), symbolic, Ux, stack)
+    if split:  # independent subtrees on two threads: the same factor, bit for bit
+        d = gth.supernodal_gth_factor_parallel(n, _csc(W), _csc(T), symbolic, Ux, stack, split,
+                                               np.empty(max(split.group_base[-1], 1)))
+    else:
+        d = gth.supernodal_gth_factor(n, _csc(W), _csc(T), symbolic, Ux, stack)
     log_q = np.empty(n)
     bad = gth.supernodal_log_null(n, symbolic, Ux, d, n - 1, log_q)
     if bad >= 0:
