@@ -576,6 +576,32 @@ def fields_builtin(params, W, X, idx, terms, order, out):
             loss[p] = _point_fields(W[p], idx, F, Gs, Hss, terms, order, out, p, q, scratch)
 
 
+@jit_parallel
+def symmetric_sandwich(H, S, c, out):
+    """``out[p] = c (M + Mᵀ) / 2`` with ``M = H[p] S[p] H[p]`` for stacks ``(P, d, d)``: the
+    leading-order epoch covariance ``H Σ₁ H`` at every field point, without NumPy's per-matrix
+    overhead of small stacked products."""
+    P, d = H.shape[0], H.shape[1]
+    for p in prange(P):
+        HS = np.empty((d, d))
+        for i in range(d):
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += H[p, i, k] * S[p, k, j]
+                HS[i, j] = acc
+        for i in range(d):
+            for j in range(i + 1):
+                a = 0.0
+                b = 0.0
+                for k in range(d):
+                    a += HS[i, k] * H[p, k, j]
+                    b += HS[j, k] * H[p, k, i]
+                v = c * (0.5 * (a + b))
+                out[p, i, j] = v
+                out[p, j, i] = v
+
+
 @jit
 def per_sample_terms(W, F, G, Hs, terms, ell, grads, hess):
     """Per-sample losses ``ell`` (P, N), gradients ``grads`` (P, N, d), Hessians ``hess`` (P, N, d, d)

@@ -157,8 +157,14 @@ class _WithoutReplacement:
         """``η⁴ [M² (M + 1) / 12] k H Σ₁ H`` (symmetrised) for stacks ``(..., d, d)`` of H and Σ₁."""
         eta, b = sgd.learning_rate, sgd.batch_size
         M = n // b
-        S = hessian @ sigma @ hessian
-        return eta**4 * M**2 * (M + 1) / 12.0 * _batch_factor(n, b) * 0.5 * (S + np.swapaxes(S, -1, -2))
+        c = eta**4 * M**2 * (M + 1) / 12.0 * _batch_factor(n, b)
+        H = np.ascontiguousarray(hessian, dtype=float)
+        shape = H.shape
+        H = H.reshape(-1, shape[-2], shape[-1])
+        out = np.empty_like(H)
+        _k.symmetric_sandwich(H, np.ascontiguousarray(np.broadcast_to(sigma, shape), dtype=float).reshape(H.shape),
+                              c, out)
+        return out.reshape(shape)
 
     def monte_carlo_covariance(self, sgd, land, w, rng) -> np.ndarray:
         """Covariance over ``sgd.n_permutations`` random epochs of the linearised displacement from ``w``."""

@@ -113,10 +113,12 @@ def check_finite(arr: np.ndarray, grid: Grid, name: str, lead: int) -> None:
     )
 
 
-def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> np.ndarray:
-    """Raise unless ``D`` is symmetric positive semidefinite everywhere; return eigenvalues.
+def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> None:
+    """Raise unless ``D`` is symmetric positive semidefinite everywhere.
 
-    ``D`` has shape ``(ndim, ndim)`` or ``(ndim, ndim, *shape)``.
+    ``D`` has shape ``(ndim, ndim)`` or ``(ndim, ndim, *shape)``.  Tensors whose invariants
+    (rounding included) certify them positive definite need no eigenvalues (up to 3-D); the
+    eigenvalues of the others decide, and the lowest of them is reported.
     """
     ndim = D.shape[0]
     mats = np.moveaxis(D.reshape(ndim, ndim, -1), -1, 0)  # (n, ndim, ndim)
@@ -128,15 +130,21 @@ def check_psd(D: np.ndarray, grid: Grid | None, name: str = "diffusion") -> np.n
         raise FieldError(
             f"{name} must be symmetric; got |D - D^T| = {asym:.3g} at {where}"
         )
-    eig = np.linalg.eigvalsh(mats)
-    low = eig[:, 0]
-    k = int(np.argmin(low))
-    if low[k] < -PSD_RTOL * max(scale, 1e-300):
+    suspect = np.arange(len(mats))
+    if 1 <= ndim <= 3 and len(mats):
+        from .operator import _ratio_floor  # here: operator imports this module
+
+        suspect = np.flatnonzero(~(_ratio_floor(mats) > 0))
+    if not len(suspect):
+        return
+    low = np.linalg.eigvalsh(mats[suspect])[:, 0]
+    j = int(np.argmin(low))
+    k = int(suspect[j])
+    if low[j] < -PSD_RTOL * max(scale, 1e-300):
         where = _where(grid, k) if grid is not None and D.ndim > 2 else "every point"
         raise FieldError(
-            f"{name} must be positive semidefinite; got eigenvalue {low[k]:.6g} at {where}"
+            f"{name} must be positive semidefinite; got eigenvalue {low[j]:.6g} at {where}"
         )
-    return eig
 
 
 def coarsening_factors(fine: Grid, grid: Grid) -> tuple[int, ...] | None:
