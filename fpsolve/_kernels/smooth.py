@@ -67,13 +67,12 @@ def ilu0_smooth(indptr, indices, data, lu, diag_pos, x, b, work):
         for k in range(indptr[i], diag_pos[i]):
             s -= lu[k] * work[indices[k]]
         work[i] = s
-    for i in range(n - 1, -1, -1):  # backward substitution with U
+    for i in range(n - 1, -1, -1):  # backward substitution with U, and the correction
         s = work[i]
         for k in range(diag_pos[i] + 1, indptr[i + 1]):
             s -= lu[k] * work[indices[k]]
         work[i] = s / lu[diag_pos[i]]
-    for i in range(n):
-        x[i] += work[i]
+        x[i] += work[i]  # x is not read again in this sweep
 
 
 @jit
