@@ -307,6 +307,12 @@ def test_pattern_cache_keeps_the_most_recent_patterns_within_its_byte_budget(mon
     for i in range(direct.PATTERN_CACHE_SIZE + 1):
         cache.put(bytes([i]), np.zeros(1))
     assert cache.get(b"big") is None and cache.get(bytes([1])) is not None  # the oldest went first
+    # nested tuples (the GTH cache's (supernodes, subtree split) pairs) count their arrays too
+    monkeypatch.setattr(direct, "PATTERN_CACHE_BYTES", 1000)
+    nested = direct.PatternCache()
+    for key in (b"a", b"b", b"c"):
+        nested.put(key, ((np.zeros(25), 1), (np.zeros(25), None)))  # 400 bytes each: two fit
+    assert nested.get(b"a") is None and nested.get(b"b") is not None and nested.get(b"c") is not None
 
 
 OUTFLOW_RTOL = 1e-15  # the same positive column sums as scipy's, added in another order (measured 3e-16)

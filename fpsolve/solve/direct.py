@@ -35,8 +35,8 @@ PATTERN_CACHE_BYTES = 1 << 28  # and at most this much held per cache (256 MiB)
 
 
 class PatternCache:
-    """What depends only on a sparsity pattern (an ordering, a symbolic factorisation: an array or a
-    tuple of arrays and numbers), for the last ``PATTERN_CACHE_SIZE`` patterns and at most
+    """What depends only on a sparsity pattern (an ordering, a symbolic factorisation: an array or
+    nested tuples of arrays and numbers), for the last ``PATTERN_CACHE_SIZE`` patterns and at most
     ``PATTERN_CACHE_BYTES``: a solve repeated on the same grid and stencil reuses it.  Keyed by a
     digest of the CSC structure and the grid shape (not of the values)."""
 
@@ -62,9 +62,17 @@ class PatternCache:
         self._entries.move_to_end(key)
         return hit[0]
 
+    @staticmethod
+    def nbytes(value) -> int:
+        """The bytes of the arrays in ``value``, an array or (nested) tuples of arrays and numbers."""
+        if isinstance(value, np.ndarray):
+            return value.nbytes
+        if isinstance(value, tuple):
+            return sum(PatternCache.nbytes(v) for v in value)
+        return 0
+
     def put(self, key: bytes, value) -> None:
-        parts = value if isinstance(value, tuple) else (value,)
-        size = sum(a.nbytes for a in parts if isinstance(a, np.ndarray))
+        size = self.nbytes(value)
         self._entries[key] = (value, size)
         self._entries.move_to_end(key)
         while len(self._entries) > PATTERN_CACHE_SIZE or (
