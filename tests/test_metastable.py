@@ -375,9 +375,14 @@ def test_parallel_subtree_gth_factor_is_the_serial_factor_bit_for_bit(monkeypatc
     assert np.array_equal(d_serial, d_parallel)
     assert np.array_equal(serial, parallel, equal_nan=True)
     # the solver's path: serial below PARALLEL_GTH_STATES, split above (with two threads)
+    # (a fresh pattern cache for each: the split is decided when the pattern is first seen)
+    from fpsolve.solve.direct import PatternCache
+
     monkeypatch.setattr(robust, "PARALLEL_GTH_STATES", n + 1)
+    monkeypatch.setattr(robust, "_SYMBOLIC", PatternCache())
     log_serial, bad_serial = robust._gth_ordered(W)
     monkeypatch.setattr(robust, "PARALLEL_GTH_STATES", n)
+    monkeypatch.setattr(robust, "_SYMBOLIC", PatternCache())
     calls = []
     kernel = gth.supernodal_gth_factor_parallel
     monkeypatch.setattr(gth, "supernodal_gth_factor_parallel", lambda *a: calls.append(1) or kernel(*a))

@@ -648,26 +648,34 @@ def supernodal_symbolic(n, Sp, Si, parent):
     children_ptr, children, postorder = _children_postorder(sn_parent)
     # storage: U blocks, the update-matrix stack, the largest front
     u_ptr = np.zeros(ns + 1, dtype=np.int64)
-    held = 0
-    stack_size = 0
     max_front = 1
-    for t in range(ns):
-        s = postorder[t]
+    for s in range(ns):
         k = first[s + 1] - first[s]
         r = update_ptr[s + 1] - update_ptr[s]
-        u_ptr[s + 1] = k * (k + r)
+        u_ptr[s + 1] = u_ptr[s] + k * (k + r)
         if k + r > max_front:
             max_front = k + r
+    stack_size = _stack_peak(children_ptr, children, update_ptr, postorder)
+    return first, update_ptr, update_rows, postorder, children_ptr, children, u_ptr, stack_size, max_front
+
+
+@jit
+def _stack_peak(children_ptr, children, update_ptr, sequence):
+    """The peak storage of the update matrices waiting for their parent when the supernodes
+    ``sequence`` are eliminated in that order (each pops its children's, pushes its own)."""
+    held = 0
+    peak = 0
+    for t in range(sequence.shape[0]):
+        s = sequence[t]
         for q in range(children_ptr[s], children_ptr[s + 1]):
             c = children[q]
             rc = update_ptr[c + 1] - update_ptr[c]
             held -= rc * rc
+        r = update_ptr[s + 1] - update_ptr[s]
         held += r * r
-        if held > stack_size:
-            stack_size = held
-    for s in range(ns):
-        u_ptr[s + 1] += u_ptr[s]
-    return first, update_ptr, update_rows, postorder, children_ptr, children, u_ptr, stack_size, max_front
+        if held > peak:
+            peak = held
+    return peak
 
 
 @jit
@@ -793,6 +801,14 @@ def _eliminate_front(G, d, f, k, m):
 
 
 @jit_inline
+def _front_buffers(n, sn):
+    """One elimination's own storage: the row map ``pos`` (n,), the front (``max_front²``) and the
+    children's front rows ``loc`` (``max_front``)."""
+    return (np.full(n, -1, dtype=np.int64), np.empty(sn.max_front * sn.max_front),
+            np.empty(max(sn.max_front, 1), dtype=np.int64))
+
+
+@jit_inline
 def _factor_node(s, W, T, sn, Ux, d, stack, offsets, held, pos, work, loc):
     """Eliminate supernode ``s`` (its children's update matrices on top of ``stack``, below
     ``held``): write its ``U`` block and pivots, push its update matrix; returns the new height."""
@@ -842,9 +858,7 @@ def supernodal_gth_factor(n, W, T, sn, Ux, stack):
     d = np.zeros(n)
     held = 0
     offsets = np.empty(ns, dtype=np.int64)  # where each waiting update matrix starts on the stack
-    pos = np.full(n, -1, dtype=np.int64)
-    work = np.empty(sn.max_front * sn.max_front)
-    loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
+    pos, work, loc = _front_buffers(n, sn)
     for t_s in range(ns):
         held = _factor_node(sn.postorder[t_s], W, T, sn, Ux, d, stack, offsets, held, pos, work, loc)
     return d
@@ -875,16 +889,12 @@ def supernodal_gth_factor_parallel(n, W, T, sn, Ux, stack, split, group_stack):
     offsets = np.empty(ns, dtype=np.int64)
     n_groups = split.group_ptr.shape[0] - 1
     for g in prange(n_groups):
-        pos = np.full(n, -1, dtype=np.int64)
-        work = np.empty(sn.max_front * sn.max_front)
-        loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
+        pos, work, loc = _front_buffers(n, sn)
         held = split.group_base[g]
         for t in range(split.group_ptr[g], split.group_ptr[g + 1]):
             held = _factor_node(split.group_order[t], W, T, sn, Ux, d, group_stack, offsets, held,
                                 pos, work, loc)
-    pos = np.full(n, -1, dtype=np.int64)
-    work = np.empty(sn.max_front * sn.max_front)
-    loc = np.empty(max(sn.max_front, 1), dtype=np.int64)
+    pos, work, loc = _front_buffers(n, sn)
     held = 0
     for t in range(split.rest.shape[0]):
         s = split.rest[t]
@@ -920,25 +930,6 @@ def subtree_work(sn):
             work[parent[s]] += work[s]
             size[parent[s]] += size[s]
     return work, size, parent
-
-
-@jit
-def group_stack_peaks(sn, group_ptr, group_order):
-    """The stack height each group of :func:`supernodal_gth_factor_parallel` reaches."""
-    peaks = np.zeros(group_ptr.shape[0] - 1, dtype=np.int64)
-    for g in range(group_ptr.shape[0] - 1):
-        held = 0
-        for t in range(group_ptr[g], group_ptr[g + 1]):
-            s = group_order[t]
-            for q in range(sn.children_ptr[s], sn.children_ptr[s + 1]):
-                c = sn.children[q]
-                rc = sn.update_ptr[c + 1] - sn.update_ptr[c]
-                held -= rc * rc
-            r = sn.update_ptr[s + 1] - sn.update_ptr[s]
-            held += r * r
-            if held > peaks[g]:
-                peaks[g] = held
-    return peaks
 
 
 # Below this multiple of (the U row's sum + the front size), a pivot's scaled sum may have lost
@@ -1059,7 +1050,6 @@ def subtree_split(sn, n_groups: int = 2):
     total = float(work[cand].sum())
     if total <= 0:
         return None
-    assign = None
     for _ in range(SPLIT_STEPS):
         order = sorted(cand, key=lambda s: -work[s])
         loads = [0.0] * n_groups
@@ -1096,9 +1086,8 @@ def subtree_split(sn, n_groups: int = 2):
     group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
     group_ptr[1:] = np.cumsum([len(g) for g in groups])
     group_order = np.ascontiguousarray(np.concatenate(groups), dtype=np.int64)
-    peaks = group_stack_peaks(sn, group_ptr, group_order)
     group_base = np.zeros(n_groups + 1, dtype=np.int64)
-    group_base[1:] = np.cumsum(peaks)
+    group_base[1:] = np.cumsum([_stack_peak(sn.children_ptr, sn.children, sn.update_ptr, g) for g in groups])
     return SubtreeSplit(group_ptr, group_order, group_base,
                         np.ascontiguousarray(sn.postorder[keep], dtype=np.int64),
                         is_root[keep].astype(np.int64))

@@ -376,35 +376,18 @@ def _gradient_columns(w, idx, j, G, terms, R, E, T, L, first):
     n = idx.shape[0]
     N = G.shape[0]
     two, three = j + 1 < n, j + 2 < n
-    a0 = alpha * w[idx[j]]  # the weight decay's gradient
-    a1 = alpha * w[idx[j + 1]] if two else 0.0
-    a2 = alpha * w[idx[j + 2]] if three else 0.0
-    for i in range(N):  # ∇ℓ_i = (scale r_i) ∂f/∂w + alpha w: one product, one sum, no FMA
-        u = G[i, j]
-        T[j, i] = u
-        E[j, i] = R[0, i] * u + a0
-    if two:
-        for i in range(N):
-            u = G[i, j + 1]
-            T[j + 1, i] = u
-            E[j + 1, i] = R[0, i] * u + a1
-    if three:
-        for i in range(N):
-            u = G[i, j + 2]
-            T[j + 2, i] = u
-            E[j + 2, i] = R[0, i] * u + a2
+    for c in range(j, min(j + 3, n)):
+        a = alpha * w[idx[c]]  # the weight decay's gradient
+        for i in range(N):  # ∇ℓ_i = (scale r_i) ∂f/∂w + alpha w: one product, one sum, no FMA
+            u = G[i, c]
+            T[c, i] = u
+            E[c, i] = R[0, i] * u + a
     m0 = m1 = m2 = total = 0.0
-    if first:
-        for i in range(N):  # sample order, four chains side by side
-            m0 += E[j, i]
-            m1 += E[j + 1, i] if two else 0.0
-            m2 += E[j + 2, i] if three else 0.0
-            total += L[i]
-    else:
-        for i in range(N):
-            m0 += E[j, i]
-            m1 += E[j + 1, i] if two else 0.0
-            m2 += E[j + 2, i] if three else 0.0
+    for i in range(N):  # sample order, four chains side by side
+        m0 += E[j, i]
+        m1 += E[j + 1, i] if two else 0.0
+        m2 += E[j + 2, i] if three else 0.0
+        total += L[i] if first else 0.0
     return m0, m1, m2, total
 
 

@@ -201,16 +201,13 @@ def _gth_ordered(W: sp.csc_matrix) -> tuple[np.ndarray, int]:
     W.sort_indices()
     n = W.shape[0]
     key = PatternCache.key(W, (n,))
-    threads = numba.get_num_threads() if n >= PARALLEL_GTH_STATES else 1
     cached = _SYMBOLIC.get(key)
-    if cached is None or (threads > 1 and cached[1] is False):
-        symbolic = cached[0] if cached is not None else gth.Supernodes(
-            *gth.supernodal_symbolic(n, *_symmetric_pattern(W, n)))
-        split = (gth.subtree_split(symbolic, 2) if threads > 1 else False)  # False: not tried
-        cached = (symbolic, split)
+    if cached is None:
+        symbolic = gth.Supernodes(*gth.supernodal_symbolic(n, *_symmetric_pattern(W, n)))
+        cached = (symbolic, gth.subtree_split(symbolic, 2) if n >= PARALLEL_GTH_STATES else None)
         _SYMBOLIC.put(key, cached)
     symbolic, split = cached
-    if threads < 2:
+    if numba.get_num_threads() < 2:  # one thread here (NUMBA_NUM_THREADS, the coarse levels' thread)
         split = None
     extra = 0 if not split else split.group_base[-1] + 3 * (symbolic.max_front ** 2 + 2 * n)
     check_memory(8 * (symbolic.u_ptr[-1] + symbolic.stack_size + symbolic.max_front ** 2 + 4 * n + extra),
