@@ -260,3 +260,22 @@ def test_monte_carlo_epoch_noise_on_a_grid_is_refused_with_its_cost():
     assert isinstance(wor.fokker_planck(land, grid, epoch_noise="leading_order"), fp.FokkerPlanck)
     small = fp.SGD(3e-4, 10, temperature=1e-2, scheme="without_replacement", n_permutations=50)
     assert isinstance(small.fokker_planck(land, grid), fp.FokkerPlanck)
+
+
+SANDWICH_RTOL = 1e-14  # a few roundings of sums of d² products, relative to the largest entry
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7])
+def test_symmetric_sandwich_kernel_is_the_symmetrised_product(d):
+    """The compiled epoch covariance ``c (H S H + (H S H)ᵀ) / 2`` against NumPy's stacked products,
+    for non-symmetric ``H`` and ``S`` (so an index slip in either product or in the mirror shows)."""
+    from fpsolve._kernels.models import symmetric_sandwich
+
+    rng = np.random.default_rng(d)
+    H, S = rng.normal(size=(2, 50, d, d))
+    out = np.empty_like(H)
+    symmetric_sandwich(H, S, 0.37, out)
+    M = H @ S @ H
+    ref = 0.37 * 0.5 * (M + np.swapaxes(M, 1, 2))
+    assert np.all(np.abs(out - ref) <= SANDWICH_RTOL * np.abs(ref).max())
+    assert np.array_equal(out, np.swapaxes(out, 1, 2))
