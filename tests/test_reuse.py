@@ -176,9 +176,9 @@ def test_one_stationary_call_solves_each_level_once_and_reuse_changes_nothing(mo
     once = steady_state._solve_discrete_once
     solved = []
 
-    def counting(problem):
+    def counting(problem, *rest, **options):
         solved.append(problem.grid.shape)
-        return once(problem)
+        return once(problem, *rest, **options)
 
     monkeypatch.setattr(steady_state, "_solve_discrete_once", counting)
     monkeypatch.setattr(steady_state, "DIRECT_MAX_CELLS", 128 * 128)  # 128² by the pinned direct solve
@@ -393,3 +393,39 @@ def test_a_sweep_on_one_grid_reuses_the_pattern_but_no_numbers_of_the_previous_f
     assert np.array_equal(swept.current, alone.current)
     assert swept.info.error_estimate == alone.info.error_estimate
     assert swept.info.method == alone.info.method
+
+
+# Both paths pass the componentwise balance test (fast path: steady_state.ACCEPT_TOL on the bulk;
+# GTH: rounding), so their 64² densities, and with them the extrapolated 128² density, agree to
+# about that tolerance relative to the peak.
+BOTTOM_PATHS_AGREE = 1e-8
+
+
+def test_bottom_level_of_a_hierarchy_is_factored_once_and_agrees_with_gth(monkeypatch):
+    from fpsolve.solve import steady_state
+
+    gth_shapes, pinned = [], []
+    gth = steady_state.gth_log_density
+    monkeypatch.setattr(steady_state, "gth_log_density", lambda g, shape: gth_shapes.append(shape) or gth(g, shape))
+    factor = direct.PinnedLU.__init__
+
+    def counting_factor(self, L, shape, pin):
+        pinned.append(tuple(shape))
+        factor(self, L, shape, pin)
+
+    monkeypatch.setattr(direct.PinnedLU, "__init__", counting_factor)
+    state = fp.stationary(_ness_ou(128), check_boundary=False)
+    assert state.info.order == 4 and "2 levels" in state.info.method
+    # the 64² bottom: one pinned factorisation, no GTH; only the 32² level (its pin, and the
+    # convergence check's third level) is eliminated
+    assert gth_shapes == [(32, 32)] and pinned == [(64, 64)]
+
+    once = steady_state._solve_discrete_once
+    monkeypatch.setattr(steady_state, "_solve_discrete_once", lambda problem, bottom=False: once(problem))
+    gth_shapes.clear(), pinned.clear()
+    before = fp.stationary(_ness_ou(128), check_boundary=False)  # the 64² level by GTH, then factored
+    assert sorted(gth_shapes) == [(32, 32), (64, 64)] and pinned == [(64, 64)]
+    assert before.info.order == 4
+    peak = before.density.max()
+    assert np.abs(state.density - before.density).max() <= BOTTOM_PATHS_AGREE * peak
+    assert abs(state.info.error_estimate - before.info.error_estimate) <= BOTTOM_PATHS_AGREE
