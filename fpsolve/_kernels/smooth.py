@@ -80,6 +80,13 @@ def prolong_axis(x, cols, weights, out):
     """Linear interpolation along the middle axis: ``out[i, f, k] = Σ_j weights[f, j] x[i, cols[f, j], k]``
     (``x`` (pre, m, post), ``out`` (pre, n, post), ``cols`` and ``weights`` (n, 2)); a zero weight
     is skipped, so a wall cell's value is copied exactly."""
+    if x.shape[2] == 1:  # the last axis: no inner loop (2x faster at 128², the same bits)
+        for i in range(x.shape[0]):
+            for f in range(out.shape[1]):
+                c0, c1 = cols[f, 0], cols[f, 1]
+                w0, w1 = weights[f, 0], weights[f, 1]
+                out[i, f, 0] = w0 * x[i, c0, 0] if w1 == 0.0 else w0 * x[i, c0, 0] + w1 * x[i, c1, 0]
+        return
     for i in range(x.shape[0]):
         for f in range(out.shape[1]):
             c0, c1 = cols[f, 0], cols[f, 1]
@@ -97,6 +104,16 @@ def restrict_axis(x, cols, weights, out):
     """The transpose of :func:`prolong_axis`: ``out[i, c, k] = Σ_{f, j: cols[f, j] = c} weights[f, j]
     x[i, f, k]`` (``x`` (pre, n, post), ``out`` (pre, m, post), filled here)."""
     out[:] = 0.0
+    if x.shape[2] == 1:  # the last axis, as in prolong_axis
+        for i in range(x.shape[0]):
+            for f in range(x.shape[1]):
+                c0, c1 = cols[f, 0], cols[f, 1]
+                w0, w1 = weights[f, 0], weights[f, 1]
+                v = x[i, f, 0]
+                out[i, c0, 0] += w0 * v
+                if w1 != 0.0:
+                    out[i, c1, 0] += w1 * v
+        return
     for i in range(x.shape[0]):
         for f in range(x.shape[1]):
             c0, c1 = cols[f, 0], cols[f, 1]

@@ -124,24 +124,26 @@ class AxisTransfer:
                      for c, w in axes]
         size_c, size_f = int(np.prod(coarse_shape)), int(np.prod(fine_shape))
         self.shape = (size_c, size_f) if restrict else (size_f, size_c)
+        # the passes, in order: (axis, the (pre, in, post) and (pre, out, post) shapes it maps between)
+        now = list(fine_shape if restrict else coarse_shape)
+        self._passes = []
+        for d in (range(len(now) - 1, -1, -1) if restrict else range(len(now))):
+            pre, post = int(np.prod(now[:d])), int(np.prod(now[d + 1:]))
+            before = (pre, now[d], post)
+            now[d] = coarse_shape[d] if restrict else fine_shape[d]
+            self._passes.append((d, before, (pre, now[d], post)))
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         """``T x`` for a flat ``x`` of ``shape[1]`` entries (a new array)."""
-        x = np.asarray(x, dtype=float)
+        x = np.ascontiguousarray(x, dtype=float)
         if x.shape != (self.shape[1],):
             raise ValueError(f"x must be a flat array of {self.shape[1]} entries; got shape {x.shape}")
-        now = list(self.fine_shape if self.restrict else self.coarse_shape)
-        ndim = len(now)
-        order = range(ndim - 1, -1, -1) if self.restrict else range(ndim)
         kernel = restrict_axis if self.restrict else prolong_axis
-        x = np.ascontiguousarray(x)
-        for d in order:
-            pre, post = int(np.prod(now[:d])), int(np.prod(now[d + 1:]))
-            now[d] = self.coarse_shape[d] if self.restrict else self.fine_shape[d]
-            out = np.empty(pre * now[d] * post)
+        for d, before, after in self._passes:
+            out = np.empty(after)
             cols, weights = self.axes[d]
-            kernel(x.reshape(pre, -1, post), cols, weights, out.reshape(pre, now[d], post))
-            x = out
+            kernel(x.reshape(before), cols, weights, out)
+            x = out.reshape(-1)
         return x
 
 
