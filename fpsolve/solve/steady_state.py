@@ -550,8 +550,8 @@ def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P) -> np.ndarray:
 
 def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None, bottom: bool = False):
     """Multigrid (large 2-D/3-D grids) or sparse LU on ``op.matrix`` (``rows``: the same in
-    sorted CSR, if the caller has it); ``bottom``: the level will be the coarsest of a finer
-    level's hierarchy (see :func:`_solve_discrete_once`).  Returns the raw vector (or None),
+    sorted CSR, if the caller has it); ``bottom``: a level of a finer grid's multigrid hierarchy,
+    which becomes its coarsest if it is solved directly (see :func:`_solve_discrete_once`).  Returns the raw vector (or None),
     the factors and levels kept for coarser-level use, the pinned cell, the method, the
     half-resolution solution that placed a direct solve's pin (or None) and, when the vector
     fails the sign and finiteness checks, why."""
@@ -567,7 +567,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None, bottom: bool = F
         elif not coarse.levels:
             coarse = None
     if coarse is None:
-        if bottom and grid.ndim > 1:  # one factorisation, pinned where the half resolution peaks
+        if bottom:  # one factorisation, pinned where the half resolution peaks
             p, lu, pinned, method, estimate = _pinned_direct(problem, op)
         else:
             p, lu, pinned, method = _direct(problem, op)
@@ -817,11 +817,11 @@ def _solve_discrete_once(problem: FokkerPlanck, bottom: bool = False) -> _Discre
     sparse LU); and, if the fast solve fails the componentwise test on the cells that set the
     masses, GTH elimination.  Robust results are checked on every cell above ``CHECK_FLOOR``.
 
-    Grids of at most ``SMALL_SYSTEM`` cells go to GTH at once, unless the level is the ``bottom``
-    of a finer level's multigrid hierarchy: that one needs pinned LU factors as its coarse solver
-    anyway, so it takes the fast path, pinned where its half resolution (the convergence check's
-    third level) peaks, and GTH only if the check fails (128² NESS OU: the 64² level's GTH was
-    5 ms of a 48 ms solve, beside the factors' 5 ms).
+    Grids of at most ``SMALL_SYSTEM`` cells go to GTH at once, unless the level belongs to a finer
+    grid's multigrid hierarchy (``bottom``), whose coarsest level it then is: that one needs pinned
+    LU factors as its coarse solver anyway, so it takes the fast path, pinned where its half
+    resolution (the convergence check's third level) peaks, and GTH only if the check fails
+    (128² NESS OU: the 64² level's GTH was 5 ms of a 48 ms solve, beside the factors' 5 ms).
     """
     grid = problem.grid
     t0 = time.perf_counter()
