@@ -401,7 +401,8 @@ def test_a_sweep_on_one_grid_reuses_the_pattern_but_no_numbers_of_the_previous_f
 BOTTOM_PATHS_AGREE = 1e-8
 
 
-def test_bottom_level_of_a_hierarchy_is_factored_once_and_agrees_with_gth(monkeypatch):
+def _counting_solvers(monkeypatch):
+    """Record the shapes that GTH eliminates and that PinnedLU factors, in call order."""
     from fpsolve.solve import steady_state
 
     gth_shapes, pinned = [], []
@@ -414,18 +415,52 @@ def test_bottom_level_of_a_hierarchy_is_factored_once_and_agrees_with_gth(monkey
         factor(self, L, shape, pin)
 
     monkeypatch.setattr(direct.PinnedLU, "__init__", counting_factor)
+    return gth_shapes, pinned
+
+
+def test_bottom_level_of_a_hierarchy_is_factored_once_and_agrees_with_gth(monkeypatch):
+    from fpsolve.solve import steady_state
+
+    gth_shapes, pinned = _counting_solvers(monkeypatch)
     state = fp.stationary(_ness_ou(128), check_boundary=False)
     assert state.info.order == 4 and "2 levels" in state.info.method
-    # the 64² bottom: one pinned factorisation, no GTH; only the 32² level (its pin, and the
-    # convergence check's third level) is eliminated
-    assert gth_shapes == [(32, 32)] and pinned == [(64, 64)]
+    # the 64² bottom: one pinned factorisation, no GTH; the 32² level (its pin, and the
+    # convergence check's third level) one factorisation too, pinned at its cell of least outflow
+    assert gth_shapes == [] and pinned == [(32, 32), (64, 64)]
 
     once = steady_state._solve_discrete_once
-    monkeypatch.setattr(steady_state, "_solve_discrete_once", lambda problem, bottom=False: once(problem))
+    monkeypatch.setattr(steady_state, "_solve_discrete_once",
+                        lambda problem, bottom=False, own=False: once(problem, own=True))
     gth_shapes.clear(), pinned.clear()
-    before = fp.stationary(_ness_ou(128), check_boundary=False)  # the 64² level by GTH, then factored
+    before = fp.stationary(_ness_ou(128), check_boundary=False)  # 64² and 32² by GTH, 64² then factored
     assert sorted(gth_shapes) == [(32, 32), (64, 64)] and pinned == [(64, 64)]
     assert before.info.order == 4
     peak = before.density.max()
     assert np.abs(state.density - before.density).max() <= BOTTOM_PATHS_AGREE * peak
     assert abs(state.info.error_estimate - before.info.error_estimate) <= BOTTOM_PATHS_AGREE
+
+
+def _two_wells(n: int) -> fp.FokkerPlanck:
+    """A double well in x (attractors at (±1, 0), barrier 2.5 D) sheared by y: not a gradient, so
+    no level is in detailed balance."""
+    grid = fp.Grid((-2.5, -2.5), (2.5, 2.5), (n, n))
+    return fp.FokkerPlanck(grid, lambda x: np.stack((-4 * x[0] * (x[0] ** 2 - 1) + 0.5 * x[1], -x[1])), 0.4)
+
+
+def test_small_levels_are_factored_unless_they_are_the_users_grid_or_hold_several_basins(monkeypatch):
+    from fpsolve.solve import steady_state
+
+    gth_shapes, pinned = _counting_solvers(monkeypatch)
+    own = fp.stationary(_ness_ou(64), check_boundary=False)  # the user's small grid: GTH
+    assert own.info.path == "gth" and own.info.method.startswith("GTH elimination (small grid)")
+    # its 32² Richardson level and 16² check level: pinned at the cell of least outflow
+    assert gth_shapes == [(64, 64)] and sorted(pinned) == [(16, 16), (32, 32)]
+    level = steady_state._solve_discrete(_ness_ou(32))  # a coarser level alone (not the user's grid)
+    assert level.path == "fast" and "least outflow" in level.method
+    exact = steady_state._solve_discrete(_ness_ou(32), own=True)
+    assert exact.path == "gth"
+    assert np.abs(level.p - exact.p).max() <= BOTTOM_PATHS_AGREE * exact.p.max()
+    gth_shapes.clear(), pinned.clear()
+    wells = fp.stationary(_two_wells(64), check_boundary=False, check_resolution=False)
+    assert wells.info.basins == 2
+    assert sorted(gth_shapes) == [(16, 16), (32, 32), (64, 64)] and pinned == []  # every level: GTH

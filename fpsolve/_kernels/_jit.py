@@ -24,7 +24,7 @@ jit_parallel = njit(parallel=True, **_OPTIONS)
 # so arrays passed to them cost nothing and the optimiser sees one loop body.
 jit_inline = njit(inline="always", **_OPTIONS)
 
-# Reductions over samples whose sums may be reassociated, so that they vectorise: the
+# Reductions (sums over samples, GMRES's dot products) that may be reassociated, so that they vectorise: the
 # accumulated rounding error is that of any order of summing the terms.  NaN and inf keep their
 # IEEE meaning (no ``nnan``/``ninf`` flags), so non-finite fields still surface.
 jit_reduce = njit(**dict(_OPTIONS, fastmath={"reassoc", "contract"}))

@@ -11,7 +11,9 @@ which is stable without pivoting in any symmetric order: SuperLU's minimum degre
 on ``A + Aᵀ`` (``PINNED_ORDERING``), which follows the actual stencil (a geometric
 nested dissection with one-cell separators does not separate wide stencils: 22M
 factor entries against 1.5M for a 128² landscape problem with offsets of 16 cells).
-Small systems use the bordered matrix ``[[L, 1], [1ᵀ, 0]]`` with partial pivoting.
+Small systems (up to ``SMALL_SYSTEM`` cells: the coarser levels of a larger solve, which have no
+estimate of their own) are pinned at their cell of least outflow instead, where the drift is
+weakest: the bulk of a one-basin density; the caller checks every result.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import scipy.sparse.linalg as spla
 from .._kernels.ordering import nested_dissection
 from .._kernels.smooth import stencil_reach
 
-SMALL_SYSTEM = 4096  # cells; below this the bordered system is solved directly
+SMALL_SYSTEM = 4096  # cells; up to this a level is pinned without a half-resolution estimate
 PINNED_ORDERING = "MMD_AT_PLUS_A"  # measured as fast as nested dissection on 5-point stencils, far faster on wide ones
 # SuperLU's panel size (columns factored together) for the pinned factors; its default (10) wastes
 # work on the small supernodes of grid stencils.  Medians of 40 interleaved factorisations: NESS OU
@@ -152,16 +154,6 @@ def _minimum_degree(W: sp.csc_matrix) -> np.ndarray:
     order = np.empty(n, dtype=np.int64)
     order[lu.perm_c] = np.arange(n)
     return order
-
-
-def bordered_null_vector(L: sp.spmatrix) -> np.ndarray:
-    """Solve ``L p = 0, Σp = 1`` through the bordered system (small problems)."""
-    n = L.shape[0]
-    ones = np.ones((n, 1))
-    B = sp.bmat([[L, sp.csc_matrix(ones)], [sp.csc_matrix(ones.T), None]], format="csc")
-    rhs = np.zeros(n + 1)
-    rhs[-1] = 1.0
-    return spla.splu(B).solve(rhs)[:n]
 
 
 def factor_without_pivoting(A: sp.spmatrix):

@@ -15,13 +15,14 @@ Method
    * ``"detailed balance"``: every edge passes Kolmogorov's criterion, so the log-density is a sum
      of log rate ratios along a spanning tree: exact, O(n), no linear solve;
    * ``"fast"``: multigrid-preconditioned GMRES on a hierarchy of rediscretised problems (large
-     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU (:mod:`fpsolve.solve.direct`):
-     on grids up to ``SMALL_SYSTEM`` cells the bordered system (the normalisation as an extra
-     row and column), with no cell pinned; on larger ones the equation of the most probable cell
-     of a half-resolution solution replaced by the normalisation (pinned); kept if it passes
+     2-D/3-D grids, :mod:`fpsolve.solve.multigrid`) or sparse LU (:mod:`fpsolve.solve.direct`)
+     with the equation of one cell replaced by the normalisation (pinned): on larger grids the
+     most probable cell of a half-resolution solution, on grids up to ``SMALL_SYSTEM`` cells
+     (the coarser levels of a larger grid's solve) the cell of least outflow; kept if it passes
      the componentwise test and, with several basins of attraction of the drift, the basins' flow
      balance (inflow = outflow of every basin over the jumps crossing its boundary);
-   * ``"gth"``: a small grid, several basins whose flow balance the fast result fails, or several
+   * ``"gth"``: the user's grid when it is small (or a small level with several basins), several
+     basins whose flow balance the fast result fails, or several
      basins whose boundary a small robust estimate puts below ``HOPELESS_DEPTH`` of the peak
      (the fast solve is then skipped):
      Grassmann--Taksar--Heyman elimination, subtraction-free, so every probability keeps its
@@ -64,7 +65,7 @@ from ..errors import (BoundaryMassWarning, ExtrapolationWarning, InputError, Inp
                       PeriodicMismatchWarning, SolverError, UnderResolvedWarning)
 from .grid import Grid
 from .interpolate import STENCIL, extrapolate_density, interpolate_density, resample
-from .direct import SMALL_SYSTEM, PinnedLU, bordered_null_vector
+from .direct import SMALL_SYSTEM, PinnedLU
 from .robust import JumpGraph, drift_basins, gth_log_density, normalise_log, tree_log_density
 from .multigrid import make_level, offset_reach, polish_level, solve_level
 from .operator import Operator, assemble, solve_small
@@ -120,9 +121,8 @@ class SolveInfo:
         Number of grid cells.
     pinned_cell : int or None
         Flat index of the cell whose equation the normalisation replaces in the sparse LU
-        factors: those of the solve (``"pinned sparse LU"`` in ``method``) or, after a bordered
-        solve of a small 2-D or 3-D grid, those kept for coarse-level solves; None without
-        factors (1-D, multigrid, the exact and GTH paths).
+        factors of the solve (``"pinned sparse LU"`` in ``method``); None without them
+        (multigrid, the exact and GTH paths).
     residual : float
         Relative residual ``|L p|∞ / (max|diag L| max p)`` of the discrete solve.
     error_estimate : float or None
@@ -515,12 +515,12 @@ def _coarsenable(grid: Grid) -> bool:
 def _direct(problem: FokkerPlanck, op: Operator) -> tuple[np.ndarray, PinnedLU | None, int | None, str]:
     grid = problem.grid
     if grid.size <= SMALL_SYSTEM:
-        p = bordered_null_vector(op.matrix)
-        if grid.ndim == 1:
-            return p, None, None, "bordered sparse LU"
-        pin = int(np.argmax(np.abs(p)))  # factor once more, pinned, to serve as a coarse solver
+        # one factorisation, which also serves as a coarse solver; pinned at the cell of least
+        # outflow (the diagonal is minus the outflow), where the drift is weakest: in the bulk of
+        # a one-basin density (an aux level's pin; whatever it gives is checked, GTH if it fails)
+        pin = int(np.argmax(op.matrix.diagonal()))
         lu = PinnedLU(op.matrix, grid.shape, pin)
-        return p, lu, pin, "bordered sparse LU"
+        return lu.null_vector(), lu, pin, "pinned sparse LU (small grid, pinned at the cell of least outflow)"
     return _pinned_direct(problem, op)[:4]
 
 
@@ -751,14 +751,14 @@ def _checked_worst(res: np.ndarray, checked: np.ndarray) -> float:
 _SOLVED: ContextVar[dict | None] = ContextVar("fpsolve_solved", default=None)
 
 
-def _solve_discrete(problem: FokkerPlanck, bottom: bool = False) -> _DiscreteSolution:
+def _solve_discrete(problem: FokkerPlanck, bottom: bool = False, own: bool = False) -> _DiscreteSolution:
     """:func:`_solve_discrete_once`, remembered within one :func:`stationary` call (``_SOLVED``)."""
     memo = _SOLVED.get()
     if memo is None:
-        return _solve_discrete_once(problem, bottom)
+        return _solve_discrete_once(problem, bottom, own)
     hit = memo.get(id(problem))
     if hit is None:
-        hit = memo[id(problem)] = (problem, _solve_discrete_once(problem, bottom))  # keeps the id alive
+        hit = memo[id(problem)] = (problem, _solve_discrete_once(problem, bottom, own))  # keeps the id alive
     return hit[1]
 
 
@@ -809,7 +809,7 @@ def _start_half_resolution(problem: FokkerPlanck) -> threading.Thread | None:
     return helper
 
 
-def _solve_discrete_once(problem: FokkerPlanck, bottom: bool = False) -> _DiscreteSolution:
+def _solve_discrete_once(problem: FokkerPlanck, bottom: bool = False, own: bool = False) -> _DiscreteSolution:
     """The discrete stationary density, accepted only if it passes the componentwise test.
 
     Paths, in order: the closed form (1-D, reflecting); a spanning tree of log rate ratios when
@@ -817,11 +817,16 @@ def _solve_discrete_once(problem: FokkerPlanck, bottom: bool = False) -> _Discre
     sparse LU); and, if the fast solve fails the componentwise test on the cells that set the
     masses, GTH elimination.  Robust results are checked on every cell above ``CHECK_FLOOR``.
 
-    Grids of at most ``SMALL_SYSTEM`` cells go to GTH at once, unless the level belongs to a finer
-    grid's multigrid hierarchy (``bottom``), whose coarsest level it then is: that one needs pinned
-    LU factors as its coarse solver anyway, so it takes the fast path, pinned where its half
-    resolution (the convergence check's third level) peaks, and GTH only if the check fails
-    (128² NESS OU: the 64² level's GTH was 5 ms of a 48 ms solve, beside the factors' 5 ms).
+    The user's own grid (``own``) of at most ``SMALL_SYSTEM`` cells goes to GTH at once, and so
+    does any such level with several basins of attraction.  A level that belongs to a finer grid's
+    multigrid hierarchy (``bottom``), whose coarsest level it then is, needs pinned LU factors as
+    its coarse solver anyway, so it takes the fast path, pinned where its half resolution (the
+    convergence check's third level) peaks, and GTH only if the check fails (128² NESS OU: the 64²
+    level's GTH was 5 ms of a 48 ms solve, beside the factors' 5 ms).  The other small levels with
+    one basin (the half resolutions that the extrapolation, its convergence check and the pins
+    solve) take the fast path too, pinned at their cell of least outflow: one sparse LU of 0.9 ms
+    against GTH's 1.4 ms at 32², and a first solve that does not load the GTH kernels (about
+    25 ms of a cold start).
     """
     grid = problem.grid
     t0 = time.perf_counter()
@@ -839,7 +844,7 @@ def _solve_discrete_once(problem: FokkerPlanck, bottom: bool = False) -> _Discre
     if log_p is None:
         basins = drift_basins(problem)[1]
         failure = None
-        if grid.size <= SMALL_SYSTEM and not bottom:
+        if grid.size <= SMALL_SYSTEM and not bottom and (own or basins > 1):
             # small: exact to rounding in every cell for a few milliseconds
             method, path = "GTH elimination (small grid)", "gth"
         elif basins > 1 and (hopeless := _fast_path_hopeless(problem)) is not None:
@@ -1186,7 +1191,7 @@ def stationary(problem: FokkerPlanck, *, order: int | None = None,
     t0 = time.perf_counter()
     if problem.callable_fields:
         _check_periodic_drift(problem)
-    fine = _solve_discrete(problem)
+    fine = _solve_discrete(problem, own=True)
     p_h = fine.p.reshape(grid.shape)
     J_h = fine.operator.current(p_h)
     density, current, used_order, estimate, limited, extrapolation = _higher_order(problem, fine, J_h, order)
