@@ -124,6 +124,10 @@ CASES = {
                                                    _ou(K2), _aniso),
     "3d-mixed-walls": lambda: fp.FokkerPlanck(
         fp.Grid((-5.0,) * 3, (5.0,) * 3, (5, 6, 7), boundary=("periodic", "reflecting", "absorbing")), _ou(K3), D3),
+    # reflecting walls and callable fields: the kernels compiled without the periodic and
+    # centre-field branches (fv.count_jumps_box_serial, fv.fill_jumps_box_serial)
+    "2d-wide-reflecting": lambda: fp.FokkerPlanck(fp.Grid((-3.0, -3.0), (3.0, 3.0), (16, 14)), _ou(K2), _aniso),
+    "3d-reflecting": lambda: fp.FokkerPlanck(fp.Grid((-5.0,) * 3, (5.0,) * 3, (5, 6, 7)), _ou(K3), D3),
 }
 
 
@@ -142,6 +146,23 @@ def test_assembly_matches_a_jump_by_jump_reference(name):
     assert diff.max() <= REFERENCE_RTOL * abs(L).max()
     if name == "2d-wide-regularised":
         assert op.regularized.any() and len(op.offsets) > 3  # the case exercises what it is named for
+
+
+@pytest.mark.parametrize("name", ["2d-correlated", "2d-wide-reflecting", "3d-reflecting"])
+def test_box_kernels_build_the_operator_of_the_general_ones_bit_for_bit(name, monkeypatch):
+    problem = CASES[name]()
+    calls = []
+    box = fv.count_jumps_box_serial
+    monkeypatch.setattr(fv, "count_jumps_box_serial", lambda *args: calls.append(1) or box(*args))
+    fast = opm.assemble(problem)
+    assert calls  # reflecting walls, callable fields: the box kernels ran
+    monkeypatch.setattr(fv, "count_jumps_box_serial", fv.count_jumps_serial)
+    monkeypatch.setattr(fv, "fill_jumps_box_serial", fv.fill_jumps_serial)
+    general = opm.assemble(problem)
+    for name in ("src", "dst", "rate", "disp", "beta"):
+        assert np.array_equal(getattr(fast, name), getattr(general, name)), name
+    assert np.array_equal(fast.matrix.data, general.matrix.data)
+    assert np.array_equal(fast.matrix.indices, general.matrix.indices)
 
 
 def _eig_ratio(M):

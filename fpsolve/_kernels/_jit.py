@@ -6,7 +6,7 @@
 ``jit_parallel_uncached`` for kernels that receive a jitted function as an argument;
 ``jit_inline`` for small helpers inlined into a kernel's loop; ``jit_reduce`` for sums over
 samples that may be reassociated; ``serial_and_parallel`` for a
-kernel built both ways.
+kernel built both ways; ``with_constants`` for a variant of a kernel with some globals fixed.
 """
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ jit_reduce = njit(**dict(_OPTIONS, fastmath={"reassoc", "contract"}))
 # process would add a new cache entry), so they compile once per process, in memory.
 _UNCACHED = dict(_OPTIONS, cache=False)
 jit_parallel_uncached = njit(parallel=True, **_UNCACHED)
+
+
+def with_constants(function, suffix: str, **constants):
+    """A copy of the Python ``function`` that sees ``constants`` in place of the module globals of
+    those names, named with ``suffix``.  Numba freezes globals into the compiled code, so a
+    ``False`` flag there removes the branches it guards (and a helper named in ``constants`` is
+    inlined instead of the module's); the new name gives the copy its own disk-cache entry, as in
+    :func:`serial_and_parallel`.  Made after the module's last definition: the copy's globals are
+    a snapshot of the module's."""
+    names = dict(function.__globals__, **constants)
+    twin = types.FunctionType(function.__code__, names, function.__name__ + suffix, function.__defaults__,
+                              function.__closure__)
+    twin.__qualname__ = function.__qualname__ + suffix
+    twin.__doc__ = function.__doc__
+    twin.__module__ = function.__module__
+    return twin
 
 
 def serial_and_parallel(function):

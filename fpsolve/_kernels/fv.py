@@ -17,7 +17,7 @@ import numpy as np
 
 from numba import prange
 
-from ._jit import jit, jit_inline, serial_and_parallel
+from ._jit import jit, jit_inline, serial_and_parallel, with_constants
 
 SELLING_MAX_ITER = 200  # Selling's reduction needs O(log condition number) steps
 SELLING_RTOL = 1e-13  # scalar products below this (relative to the trace) count as zero
@@ -169,6 +169,11 @@ def selling(Dh, vec, w):
 
 REFLECTING = 0
 PERIODIC = 1
+# Both False in the assembly kernels compiled for lattice fields on grids without a periodic axis
+# (see build_generator): edge_integral's branches for wrapped nodes and for fields on the cell
+# centres are then compiled out.
+PERIODIC_AXES = True
+CENTRE_FIELDS = True
 ABSORBING = 2
 
 
@@ -254,7 +259,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
     7-, 5- and 3-point rules (``EDGE_RULES``) whose nodes all lie in the lattice is used.
     """
     ndim = c.shape[0]
-    if refine == 1:
+    if CENTRE_FIELDS and refine == 1:
         total = 0.0
         for k in range(2):
             node = _node(c, v, k, 1, lat_shape)
@@ -277,7 +282,7 @@ def edge_integral(c, v, G, lat_shape, refine, kind, h):
             hi = j + (4 - r) * v[d]
             if lo >= 0 and lo < size and hi >= 0 and hi < size:
                 break
-            if kind[d] == PERIODIC:
+            if PERIODIC_AXES and kind[d] == PERIODIC:
                 wraps = True
                 break
             rule = r + 1
@@ -444,6 +449,15 @@ def _fill_jumps(layout, vec, w, G, lat_shape, refine, h, start, forward, jumps, 
 count_jumps_serial, count_jumps_parallel = serial_and_parallel(_count_jumps)
 fill_jumps_serial, fill_jumps_parallel = serial_and_parallel(_fill_jumps)
 
+# The same kernels for lattice fields (callables) on grids without a periodic axis, the commonest
+# case, with edge_integral's branches for wrapped nodes and for centre fields compiled out: their
+# mere presence (never taken there) kept the loops around the inlined integral from being
+# optimised.  128² NESS OU, serial, medians: the counting pass 2.6 -> 1.0 ms; the same bits.
+_BOX = {"PERIODIC_AXES": False, "CENTRE_FIELDS": False}
+_BOX["edge_integral"] = jit_inline(with_constants(edge_integral.py_func, "_box", **_BOX))
+count_jumps_box_serial, count_jumps_box_parallel = serial_and_parallel(with_constants(_count_jumps, "_box", **_BOX))
+fill_jumps_box_serial, fill_jumps_box_parallel = serial_and_parallel(with_constants(_fill_jumps, "_box", **_BOX))
+
 
 def grid_layout(shape, kind) -> np.ndarray:
     """The ``layout`` argument of :func:`build_generator`: rows ``shape``, C-order strides, ``kind``."""
@@ -485,10 +499,14 @@ def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     TanhUnit SGLD 6.9 against 7.9.  In parallel on grids of at least ``PARALLEL_CELLS`` cells.
     """
     parallel = n >= PARALLEL_CELLS
+    if refine == 1 or np.any(layout[2] == PERIODIC):
+        count, fill = (count_jumps_parallel, fill_jumps_parallel) if parallel else (count_jumps_serial, fill_jumps_serial)
+    else:
+        count, fill = ((count_jumps_box_parallel, fill_jumps_box_parallel) if parallel
+                       else (count_jumps_box_serial, fill_jumps_box_serial))
     counts = np.empty((n, 2), dtype=np.int64)
     forward = np.empty((n, vec.shape[1]))  # each edge's integral, computed once for both directions
-    (count_jumps_parallel if parallel else count_jumps_serial)(layout, vec, w, G, lat_shape, refine, h, n,
-                                                               counts, forward)
+    count(layout, vec, w, G, lat_shape, refine, h, n, counts, forward)
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts[:, 0], out=start[1:])
     indptr = np.zeros(n + 1, dtype=np.int64)
@@ -502,8 +520,7 @@ def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     jumps = (np.empty(count, dtype=cell), np.empty(count, dtype=cell), np.empty(count),
              np.empty((count, ndim), dtype=step), np.empty(count))
     csc = (indptr, np.empty(indptr[n], dtype=indptr.dtype), np.empty(indptr[n]))
-    (fill_jumps_parallel if parallel else fill_jumps_serial)(layout, vec, w, G, lat_shape, refine, h,
-                                                             start, forward, jumps, csc, n)
+    fill(layout, vec, w, G, lat_shape, refine, h, start, forward, jumps, csc, n)
     return jumps, csc
 
 
