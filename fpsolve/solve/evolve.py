@@ -46,7 +46,7 @@ from .._checks import scalar_float
 from ..errors import InputError, InputTypeError, SolverError
 from .direct import factor_without_pivoting, grid_ordering
 from .grid import Grid
-from .interpolate import extrapolate_density, resample
+from .interpolate import extrapolate_density, interpolate_density, resample
 from .operator import assemble
 from .problem import FokkerPlanck
 
@@ -768,7 +768,8 @@ def _evolve_extrapolated(problem: ProblemSpec, p0, times, **options) -> Evolutio
     for j, k in enumerate(range(start, n_times)):
         if k == start and start > 0:
             continue  # the common starting density: order 2 (no error of the interval to remove)
-        p, _ = extrapolate_density(fine_run.densities[k], coarse_run.densities[j], grid, coarse_grid)
+        p, _ = extrapolate_density(fine_run.densities[k],
+                                   interpolate_density(coarse_run.densities[j], coarse_grid, grid))
         total = p.sum() * grid.cell_volume
         densities[k] = p * (mass[k] / total) if total > 0 else p
     absorbed = {}

@@ -69,14 +69,16 @@ def interpolate_density(p: np.ndarray, src: Grid, dst: Grid) -> np.ndarray:
     return np.exp(np.minimum(log_p, np.log(OVERSHOOT_CAP * max(float(p.max()), _TINY))))
 
 
-def extrapolate_density(p_h: np.ndarray, p_c: np.ndarray, fine: Grid, coarse: Grid) -> tuple[np.ndarray, int]:
-    """Richardson extrapolation ``p_h + (p_h − I p_2h) / 3`` of a second-order density.
+def extrapolate_density(p_h: np.ndarray, interpolated: np.ndarray) -> tuple[np.ndarray, int]:
+    """Richardson extrapolation ``p_h + (p_h − I p_2h) / 3`` of a second-order density, given
+    ``I p_2h`` (``interpolated``: :func:`interpolate_density` of the half-resolution density onto
+    the grid of ``p_h``).
 
     The correction is limited to ``±LIMITER · p_h`` cell by cell (it only acts in far tails
     that the grid does not resolve), so the result stays positive.  The mass of ``p_h`` is
     kept.  Returns ``(density, number of limited cells)``.
     """
-    correction = (p_h - interpolate_density(p_c, coarse, fine)) / 3.0
+    correction = (p_h - interpolated) / 3.0
     bound = LIMITER * p_h
     limited = int(np.count_nonzero(np.abs(correction) > bound))
     density = p_h + np.clip(correction, -bound, bound)

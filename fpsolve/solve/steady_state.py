@@ -480,6 +480,17 @@ class _DiscreteSolution:
     graph: JumpGraph | None = None
     matrix_rows: object = None  # operator.matrix in sorted CSR (the multigrid level's matrix)
     estimate: _DiscreteSolution | None = None  # the half resolution that placed a direct solve's pin
+    _interpolated: dict = field(default_factory=dict)  # interpolate_density of p, by target grid
+
+    def interpolated(self, grid: Grid) -> np.ndarray:
+        """``p`` on ``grid`` by :func:`~fpsolve.solve.interpolate.interpolate_density` (shape
+        ``grid.shape``), computed once per target grid: GMRES's starting point on the finer level
+        and the Richardson extrapolation both use it."""
+        key = (grid.shape, grid.lower, grid.upper, grid.boundary)
+        if key not in self._interpolated:
+            self._interpolated[key] = interpolate_density(self.p.reshape(self.problem.grid.shape),
+                                                          self.problem.grid, grid)
+        return self._interpolated[key]
 
 
 def _zero_current_1d_log(op: Operator) -> np.ndarray:
@@ -534,7 +545,7 @@ def _pinned_direct(problem: FokkerPlanck, op: Operator):
     return lu.null_vector(), lu, pin, "pinned sparse LU (minimum degree)", estimate
 
 
-def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P) -> np.ndarray:
+def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P, fourth: np.ndarray | None = None) -> np.ndarray:
     """The coarse solution ``p_c`` (flat) on the fine grid, GMRES's starting point: the
     fourth-order interpolation of ``log p`` where the coarse density is above ``GUESS_FLOOR`` of
     its peak, the multilinear prolongation ``P p_c`` (a convex combination: no overshoot) below.
@@ -544,8 +555,9 @@ def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P) -> np.ndarray:
     (3-D NESS OU 64³: residual 0.9 of the scale) GMRES needed 25 iterations, 12 with the tails
     multilinear (residual 4e-5)."""
     linear = P @ p_c
-    fourth = interpolate_density(p_c.reshape(cg.shape), cg, grid).ravel()
-    return np.where(linear > GUESS_FLOOR * linear.max(), fourth, linear)
+    if fourth is None:  # the fourth-order interpolation, if the caller has not made it
+        fourth = interpolate_density(p_c.reshape(cg.shape), cg, grid)
+    return np.where(linear > GUESS_FLOOR * linear.max(), fourth.ravel(), linear)
 
 
 def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None, bottom: bool = False):
@@ -576,7 +588,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None, bottom: bool = F
     else:
         cg = coarse.problem.grid
         levels = [make_level(grid, rows, cg, offset_reach(grid, op.offsets))] + coarse.levels
-        x0 = _initial_guess(coarse.p, cg, grid, levels[0].P)
+        x0 = _initial_guess(coarse.p, cg, grid, levels[0].P, coarse.interpolated(grid))
         p, iterations, converged = solve_level(levels, _coarsest_solve(coarse), x0)
         smoother = "ILU(0)" if levels[0].ilu is not None else "Gauss-Seidel"
         method = (f"multigrid-preconditioned GMRES ({len(levels)} levels, {smoother} smoothing, "
@@ -1280,7 +1292,7 @@ def _higher_order(problem: FokkerPlanck, fine: _DiscreteSolution, J_h: np.ndarra
     cg = coarse.problem.grid
     p_c = coarse.p.reshape(cg.shape)
     J_c = coarse.operator.current(p_c)
-    density, limited = extrapolate_density(p_h, p_c, grid, cg)
+    density, limited = extrapolate_density(p_h, coarse.interpolated(grid))
     density /= density.sum() * grid.cell_volume
     # extrapolate the velocity J / p (smooth even in the tails), then J = v p
     v_h, v_c = _velocity(J_h, p_h), _velocity(J_c, p_c)
