@@ -214,22 +214,3 @@ def orthogonalise(V, j, w, h):
         for i in range(j + 1):
             h[i] += c[i]
     return np.sqrt(_dot(w, w))
-
-
-@jit
-def combine(V, y, out):
-    """``out = Σ_i y[i] V[i]`` over the first ``len(y)`` rows of ``V``."""
-    n = out.shape[0]
-    for k in range(n):
-        out[k] = 0.0
-    for i in range(y.shape[0]):
-        yi = y[i]
-        row = V[i]
-        for k in range(n):
-            out[k] += yi * row[k]
-
-
-@jit
-def norm2(x):
-    """``|x|₂``."""
-    return np.sqrt(_dot(x, x))

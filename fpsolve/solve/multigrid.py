@@ -44,8 +44,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels.smooth import (combine, gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
-                               norm2, orthogonalise, prolong_axis, restrict_axis, stencil_reach)
+from .._kernels.smooth import (gauss_seidel_backward, gauss_seidel_forward, ilu0_factor, ilu0_smooth,
+                               orthogonalise, prolong_axis, restrict_axis, stencil_reach)
 from .grid import Grid
 
 W_CYCLES = 2  # recursive coarse solves per cycle on intermediate levels (W-cycle)
@@ -263,6 +263,11 @@ class Cycle:
         return e
 
 
+def _norm2(x: np.ndarray) -> float:
+    """``|x|₂`` by NumPy's own loops (no BLAS threads)."""
+    return float(np.sqrt(np.einsum("i,i", x, x)))
+
+
 def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tick) -> tuple[np.ndarray, bool]:
     """Right-preconditioned GMRES for ``A e = b`` from ``e = 0``: ``(e, converged)``.
 
@@ -279,12 +284,11 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
     n = b.shape[0]
     e = np.zeros(n)
     r = np.ascontiguousarray(b, dtype=float)
-    beta = float(norm2(r))
+    beta = _norm2(r)
     if not beta > atol:
         return e, bool(beta <= atol)
     V = np.empty((restart + 1, n))
     H = np.zeros((restart + 1, restart))
-    update = np.empty(n)
     for _ in range(max_restarts):
         V[0] = r / beta
         g = np.zeros(restart + 1)
@@ -311,10 +315,10 @@ def gmres(A, b: np.ndarray, M, atol: float, restart: int, max_restarts: int, tic
                 break
             V[j + 1] = w / hn
         y = np.linalg.solve(np.triu(H[:k, :k]), g[:k]) if k else np.zeros(0)
-        combine(V, y, update)
+        update = np.einsum("i,ij->j", y, V[:k])  # NumPy's own loops, single-threaded like the rest
         e += M(update)
         r = b - A @ e
-        beta = float(norm2(r))
+        beta = _norm2(r)
         if not np.isfinite(beta):
             return e, False
         if beta <= atol:
