@@ -452,7 +452,7 @@ fill_jumps_serial, fill_jumps_parallel = serial_and_parallel(_fill_jumps)
 # The same kernels for lattice fields (callables) on grids without a periodic axis, the commonest
 # case, with edge_integral's branches for wrapped nodes and for centre fields compiled out: their
 # mere presence (never taken there) kept the loops around the inlined integral from being
-# optimised.  128² NESS OU, serial, medians: the counting pass 2.6 -> 1.0 ms; the same bits.
+# optimised.  128² NESS OU, serial, medians: the counting pass 2.2-2.8 -> 1.1 ms; the same bits.
 _BOX = {"PERIODIC_AXES": False, "CENTRE_FIELDS": False}
 _BOX["edge_integral"] = jit_inline(with_constants(edge_integral.py_func, "_box", **_BOX))
 count_jumps_box_serial, count_jumps_box_parallel = serial_and_parallel(with_constants(_count_jumps, "_box", **_BOX))
@@ -496,7 +496,9 @@ def build_generator(layout, vec, w, G, lat_shape, refine, h, n):
     cell and integrates each ``+v`` edge, a second fills the jumps in, the ``−v`` jumps taking the
     far end's integral wherever that cell lists the same offset (always with one row of offsets):
     the same bits as integrating twice, at 128² NESS OU 4.7 ms against 6.9 (medians, interleaved),
-    TanhUnit SGLD 6.9 against 7.9.  In parallel on grids of at least ``PARALLEL_CELLS`` cells.
+    TanhUnit SGLD 6.9 against 7.9.  In parallel on grids of at least ``PARALLEL_CELLS`` cells.  Lattice
+    fields (``refine == 2``) on grids without a periodic axis take the kernels compiled without the
+    periodic and centre-field branches (``count_jumps_box_*``, ``fill_jumps_box_*``).
     """
     parallel = n >= PARALLEL_CELLS
     if refine == 1 or np.any(layout[2] == PERIODIC):
