@@ -258,8 +258,8 @@ def test_initial_guess_does_not_amplify_the_coarse_tails():
     tail = p < 1e-14
     rng = np.random.default_rng(1)
     p[tail] = np.where(rng.uniform(size=tail.sum()) < 0.5, 1e-300, 1e-16)  # rounding noise of a fast solve
-    guess = steady_state._initial_guess(p.ravel(), cg, grid, prolongation(cg))
     fourth = interpolate_density(p, cg, grid).ravel()
+    guess = steady_state._initial_guess(p.ravel(), fourth, prolongation(cg))
     assert fourth.max() > 2 * p.max()  # the fourth-order interpolation of log p overshoots there
     assert guess.max() <= 1.0 + LINEAR_EXACT  # the Gaussian's peak (its quadratic log p is interpolated exactly)
     bulk = guess > 1e-6 * guess.max()

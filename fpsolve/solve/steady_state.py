@@ -545,18 +545,18 @@ def _pinned_direct(problem: FokkerPlanck, op: Operator):
     return lu.null_vector(), lu, pin, "pinned sparse LU (minimum degree)", estimate
 
 
-def _initial_guess(p_c: np.ndarray, cg: Grid, grid: Grid, P, fourth: np.ndarray | None = None) -> np.ndarray:
-    """The coarse solution ``p_c`` (flat) on the fine grid, GMRES's starting point: the
-    fourth-order interpolation of ``log p`` where the coarse density is above ``GUESS_FLOOR`` of
-    its peak, the multilinear prolongation ``P p_c`` (a convex combination: no overshoot) below.
+def _initial_guess(p_c: np.ndarray, fourth: np.ndarray, P) -> np.ndarray:
+    """The coarse solution ``p_c`` (flat) on the fine grid, GMRES's starting point: ``fourth``,
+    its fourth-order interpolation of ``log p``
+    (:func:`~fpsolve.solve.interpolate.interpolate_density`), where the coarse density is above
+    ``GUESS_FLOOR`` of its peak, the multilinear prolongation ``P p_c`` (a convex combination: no
+    overshoot) below.
 
     In the far tails the coarse fast solve's values are rounding noise, whose log the
     fourth-order stencils amplify up to ``OVERSHOOT_CAP`` times the peak: from such a start
     (3-D NESS OU 64³: residual 0.9 of the scale) GMRES needed 25 iterations, 12 with the tails
     multilinear (residual 4e-5)."""
     linear = P @ p_c
-    if fourth is None:  # the fourth-order interpolation, if the caller has not made it
-        fourth = interpolate_density(p_c.reshape(cg.shape), cg, grid)
     return np.where(linear > GUESS_FLOOR * linear.max(), fourth.ravel(), linear)
 
 
@@ -588,7 +588,7 @@ def _fast_solve(problem: FokkerPlanck, op: Operator, rows=None, bottom: bool = F
     else:
         cg = coarse.problem.grid
         levels = [make_level(grid, rows, cg, offset_reach(grid, op.offsets))] + coarse.levels
-        x0 = _initial_guess(coarse.p, cg, grid, levels[0].P, coarse.interpolated(grid))
+        x0 = _initial_guess(coarse.p, coarse.interpolated(grid), levels[0].P)
         p, iterations, converged = solve_level(levels, _coarsest_solve(coarse), x0)
         smoother = "ILU(0)" if levels[0].ilu is not None else "Gauss-Seidel"
         method = (f"multigrid-preconditioned GMRES ({len(levels)} levels, {smoother} smoothing, "
